@@ -1,0 +1,27 @@
+package esp
+
+import "errors"
+
+// Errors returned by this package. NewTransform wraps them with %w and a sentence saying what
+// was wrong; Seal, Open and ParseTrailer return them bare, because a per-packet error must not
+// allocate (a flood of bad packets must not turn into a flood of garbage).
+var (
+	// ErrAlgorithm means Params.Alg is neither AESGCM nor AESGMAC.
+	ErrAlgorithm = errors.New("esp: unknown algorithm")
+	// ErrKeyLength means the key material is not 16, 24 or 32 bytes of AES key plus 4 of salt.
+	ErrKeyLength = errors.New("esp: bad key material length")
+	// ErrICVLength means the ICV length is not one the RFC allows for the algorithm.
+	ErrICVLength = errors.New("esp: bad ICV length")
+	// ErrShort means the packet (or trailer) is shorter than its fixed fields.
+	ErrShort = errors.New("esp: packet too short")
+	// ErrTailroom means cap(pkt) leaves less than MaxICVLen bytes after len(pkt) for Seal.
+	ErrTailroom = errors.New("esp: no tailroom for the ICV")
+	// ErrAuth means the ICV did not verify; the packet was left exactly as it came in.
+	ErrAuth = errors.New("esp: ICV mismatch")
+	// ErrPadding means the padding is not 1, 2, 3, ... (RFC 4303 §2.4) or the pad length is
+	// larger than the bytes in front of it.
+	ErrPadding = errors.New("esp: bad trailer padding")
+	// ErrWiped means Seal or Open ran on a transform after Wipe (R-SA-5: no packet is
+	// processed with an SA after DELETE_SA).
+	ErrWiped = errors.New("esp: transform used after Wipe")
+)

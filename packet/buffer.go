@@ -1,0 +1,203 @@
+package packet
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// Sizes of a buffer's regions. The layout is drawn in the package documentation.
+const (
+	// DefaultHeadroom is the free space kept in front of a fresh frame. 128 bytes hold the
+	// largest front growth the data path makes to one packet: an outer IPv6 header (40),
+	// a UDP-ESP header (8), an ESP header with IV (16) and AH with a 16-byte ICV (28), with
+	// room to spare for a VLAN tag and alignment.
+	DefaultHeadroom = 128
+
+	// DefaultTailroom is the free space kept behind a buffer's data capacity: up to 3 bytes
+	// of RFC 4303 padding plus pad length and next header, an ICV of up to 16 bytes, scratch
+	// for a GCM tag, and room for an implementation that always writes a 16-byte tag even
+	// when the SA truncates the ICV to 8 bytes. 256 leaves slack for block-cipher padding
+	// (AES-CBC pads up to 15 bytes) without a second size.
+	DefaultTailroom = 256
+
+	// SmallSize is the data capacity of a small buffer: one 1500-byte MTU frame with its
+	// Ethernet header and ESP overhead, rounded up to a power of two.
+	SmallSize = 2048
+
+	// LargeSize is the data capacity of a large buffer: an LSO super-packet (an IP datagram
+	// of up to 64 KiB) plus the headers in front of it.
+	LargeSize = 65536 + 1024
+)
+
+// ErrTooBig is returned (wrapped, with the sizes) when data does not fit in a buffer's data
+// capacity. It is an error rather than a panic because the size comes from outside (a pcap,
+// a peer), not from the program.
+var ErrTooBig = errors.New("packet: data larger than the buffer's capacity")
+
+// Buffer is one packet: a frame inside a backing array with headroom and tailroom, and its
+// send and receive OOB information. See the package documentation for the layout.
+//
+// A Buffer must not be copied: its identity is what the pool tracks.
+type Buffer struct {
+	// Tx is the send OOB information; the host fills it, the NIC sets Status and Reason.
+	Tx TxInfo
+	// Rx is the receive OOB information; the NIC fills it before indicating the packet.
+	Rx RxInfo
+
+	backing []byte // never reallocated: its address is what makes the buffer reusable
+	head    int    // start of the frame in backing
+	tail    int    // end of the frame in backing
+	pool    *Pool  // where Release returns the buffer; nil for NewBuffer
+	inPool  atomic.Bool
+}
+
+// NewBuffer makes a buffer that belongs to no pool, with room for dataSize bytes of data
+// plus the default headroom and tailroom. It is for tests and one-off packets; the data
+// path takes buffers from a Pool so that it does not allocate.
+func NewBuffer(dataSize int) *Buffer {
+	if dataSize < 0 {
+		panic(fmt.Sprintf("packet: NewBuffer(%d): negative size", dataSize))
+	}
+	b := &Buffer{backing: make([]byte, DefaultHeadroom+dataSize+DefaultTailroom)}
+	b.Reset()
+	return b
+}
+
+// Bytes returns the frame. The slice aliases the buffer, and its capacity reaches the end of
+// the backing array so that an in-place transform can append into the tailroom; call SetLen
+// afterwards to make the growth part of the frame.
+func (b *Buffer) Bytes() []byte { return b.backing[b.head:b.tail] }
+
+// Len is the length of the frame.
+func (b *Buffer) Len() int { return b.tail - b.head }
+
+// Headroom is how many bytes Prepend can still add.
+func (b *Buffer) Headroom() int { return b.head }
+
+// Tailroom is how many bytes Append can still add.
+func (b *Buffer) Tailroom() int { return len(b.backing) - b.tail }
+
+// Cap is the data capacity: the longest frame SetData accepts. It excludes the default
+// headroom and tailroom, which stay free for the headers and trailers ESP adds.
+func (b *Buffer) Cap() int { return len(b.backing) - DefaultHeadroom - DefaultTailroom }
+
+// Prepend grows the frame at the front by n bytes and returns them (their contents are
+// whatever the backing array held; the slice's capacity is n, so appending to it cannot
+// spill into the frame). It panics if n is negative or more than Headroom(): the
+// caller computes n from its own header sizes, so running out is a programming error, like
+// a slice index out of range, not a property of the packet.
+func (b *Buffer) Prepend(n int) []byte {
+	if uint(n) > uint(b.head) {
+		b.outOfRange(opPrepend, n)
+	}
+	b.head -= n
+	return b.backing[b.head : b.head+n : b.head+n]
+}
+
+// Append grows the frame at the back by n bytes and returns them, with capacity n like
+// Prepend. It panics if n is negative or more than Tailroom(), for the same reason as
+// Prepend.
+func (b *Buffer) Append(n int) []byte {
+	if uint(n) > uint(len(b.backing)-b.tail) {
+		b.outOfRange(opAppend, n)
+	}
+	b.tail += n
+	return b.backing[b.tail-n : b.tail : b.tail]
+}
+
+// TrimFront removes n bytes from the front of the frame, giving them back to the headroom
+// (stripping an outer header on receive). It panics if n is negative or more than Len().
+func (b *Buffer) TrimFront(n int) {
+	if uint(n) > uint(b.tail-b.head) {
+		b.outOfRange(opTrimFront, n)
+	}
+	b.head += n
+}
+
+// TrimBack removes n bytes from the back of the frame, giving them back to the tailroom
+// (dropping the ICV and trailer after decryption). It panics if n is negative or more than
+// Len().
+func (b *Buffer) TrimBack(n int) {
+	if uint(n) > uint(b.tail-b.head) {
+		b.outOfRange(opTrimBack, n)
+	}
+	b.tail -= n
+}
+
+// SetLen makes the frame the first n bytes from its current start. It is how a transform
+// that wrote through Bytes() into the tailroom publishes the new length. It panics if n is
+// negative or more than Len()+Tailroom().
+func (b *Buffer) SetLen(n int) {
+	if uint(n) > uint(len(b.backing)-b.head) {
+		b.outOfRange(opSetLen, n)
+	}
+	b.tail = b.head + n
+}
+
+// Reset empties the frame at the default headroom and zeroes the OOB information, giving
+// the state of a buffer fresh from a pool. The backing bytes are not cleared: every user
+// writes before it reads, and clearing 2 KiB per packet would cost more than the crypto of
+// a small packet.
+func (b *Buffer) Reset() {
+	b.Tx = TxInfo{}
+	b.Rx = RxInfo{}
+	b.head = min(DefaultHeadroom, len(b.backing))
+	b.tail = b.head
+}
+
+// SetData resets the buffer and copies p in as the frame. It returns an error wrapping
+// ErrTooBig, and leaves the buffer reset and empty, if p is longer than Cap().
+func (b *Buffer) SetData(p []byte) error {
+	b.Reset()
+	if len(p) > b.Cap() {
+		return fmt.Errorf("%w: %d bytes, capacity %d", ErrTooBig, len(p), b.Cap())
+	}
+	b.tail = b.head + copy(b.backing[b.head:], p)
+	return nil
+}
+
+// Release hands the buffer back to its pool; the caller must not use it afterwards. The
+// OOB information is cleared first, the habit wireguard-go keeps of clearing on return, so
+// that a handle or status cannot leak into the next packet that gets this buffer. A buffer
+// made by NewBuffer has no pool: Release only resets it. Releasing a pooled buffer twice
+// panics (see Pool.Put).
+func (b *Buffer) Release() {
+	if b.pool == nil {
+		b.Reset()
+		return
+	}
+	b.pool.Put(b)
+}
+
+// The operations whose bounds outOfRange reports.
+const (
+	opPrepend = iota
+	opAppend
+	opTrimFront
+	opTrimBack
+	opSetLen
+)
+
+// outOfRange panics for a bounds violation. It is out of line and takes few arguments so
+// that the checks stay cheap for their callers (TrimFront, TrimBack and SetLen inline);
+// it reads the room from b itself, which still holds the state before the failed call.
+//
+//go:noinline
+func (b *Buffer) outOfRange(op, n int) {
+	var name, what string
+	var room int
+	switch op {
+	case opPrepend:
+		name, what, room = "Prepend", "headroom", b.Headroom()
+	case opAppend:
+		name, what, room = "Append", "tailroom", b.Tailroom()
+	case opTrimFront:
+		name, what, room = "TrimFront", "length", b.Len()
+	case opTrimBack:
+		name, what, room = "TrimBack", "length", b.Len()
+	default:
+		name, what, room = "SetLen", "length+tailroom", b.Len()+b.Tailroom()
+	}
+	panic(fmt.Sprintf("packet: %s(%d) out of range: %s is %d", name, n, what, room))
+}

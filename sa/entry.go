@@ -1,0 +1,75 @@
+package sa
+
+import (
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/ov2dev/ov2/esp"
+	"github.com/ov2dev/ov2/ndis"
+)
+
+// SA is one offloaded bundle as the data path sees it. Everything but State is immutable
+// from the moment the SA is published in a Table; State holds what changes while packets
+// flow.
+type SA struct {
+	Handle   Handle
+	Inbound  bool
+	IPv6     bool
+	Src, Dst netip.Addr // as given in ADD_SA; see DstWildcard
+
+	// DstWildcard is true when the bundle's destination was a wildcard: such an inbound SA
+	// matches any destination of its address family (R-RX-2).
+	DstWildcard bool
+
+	UdpEspEncapsulation        uint32
+	EncapSrcPort, EncapDstPort uint16
+
+	// SPI and Transform describe the ESP part. The transform was built once, when the SA
+	// was added, and fixed its AES-GCM implementation then (Transform.Impl).
+	SPI       uint32
+	ESN       bool
+	Transform *esp.Transform
+
+	// EncryptionAlgorithm and AuthenticationAlgorithm are the identifiers from ADD_SA.
+	EncryptionAlgorithm, AuthenticationAlgorithm uint32
+
+	State *State
+
+	dst16 [16]byte // Dst in 16-byte form for the receive match
+}
+
+// State is the mutable part of an SA. The data path and the control goroutine share it
+// through atomics only.
+type State struct {
+	seqHi   atomic.Uint32 // ESN high half: set by ADD_SA, UPDATE_SA (R-SA-6, R-RX-8)
+	deleted atomic.Bool   // set by DELETE_SA before the SA leaves the table
+
+	// Counters the data path updates; the SaDeleteReq policy and reports read them.
+	Packets      atomic.Uint64
+	Bytes        atomic.Uint64
+	AuthFailures atomic.Uint64
+}
+
+// SeqHi is the current high half of the 64-bit sequence number (ESN SAs; 0 otherwise).
+func (s *State) SeqHi() uint32 { return s.seqHi.Load() }
+
+// Deleted reports whether DELETE_SA has been issued for the SA.
+func (s *State) Deleted() bool { return s.deleted.Load() }
+
+// Operation is what UPDATE_SA and ADD_SA call the protocol; the model offloads ESP only.
+func (a *SA) Operation() ndis.Operation { return ndis.OpESP }
+
+// matchDst reports whether an inbound packet's destination (4 or 16 raw bytes) selects this
+// SA: the same family and either a wildcard or the same address (R-RX-2).
+func (a *SA) matchDst(dst []byte) bool {
+	if (len(dst) == 16) != a.IPv6 {
+		return false
+	}
+	if a.DstWildcard {
+		return true
+	}
+	if len(dst) == 4 {
+		return [4]byte(dst) == [4]byte(a.dst16[12:])
+	}
+	return [16]byte(dst) == a.dst16
+}
