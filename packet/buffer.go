@@ -44,6 +44,8 @@ type Buffer struct {
 	Tx TxInfo
 	// Rx is the receive OOB information; the NIC fills it before indicating the packet.
 	Rx RxInfo
+	// Meta is the NIC's scratch between its stages; hosts ignore it.
+	Meta Meta
 
 	backing []byte // never reallocated: its address is what makes the buffer reusable
 	head    int    // start of the frame in backing
@@ -142,6 +144,7 @@ func (b *Buffer) SetLen(n int) {
 func (b *Buffer) Reset() {
 	b.Tx = TxInfo{}
 	b.Rx = RxInfo{}
+	b.Meta = Meta{}
 	b.head = min(DefaultHeadroom, len(b.backing))
 	b.tail = b.head
 }

@@ -59,6 +59,11 @@ type TxInfo struct {
 	PadLength uint8
 	// Reason says why a send failed, for counters and traces; ReasonNone on success.
 	Reason Reason
+	// LSOSegment and LSOCount are set by the NIC on the segments it cuts from a large
+	// send: segment LSOSegment (1-based) of LSOCount. NDIS completes the large send once;
+	// here the segments come back to the host, and the last one stands for that
+	// completion. Both are 0 on packets that are not segments.
+	LSOSegment, LSOCount uint16
 }
 
 // HeaderWord packs the ESP header info as

@@ -1,0 +1,268 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/ov2dev/ov2/esp"
+	"github.com/ov2dev/ov2/ndis"
+	"github.com/ov2dev/ov2/nic"
+	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/sa"
+	"github.com/ov2dev/ov2/stage"
+)
+
+// Errors of the send side. Each is wrapped with the details.
+var (
+	ErrNotIP           = errors.New("host: not an IPv4 or IPv6 packet")
+	ErrUnsupported     = errors.New("host: packet shape not supported by the host model")
+	ErrSeqExhausted    = errors.New("host: SA sequence space exhausted (rekey needed)")
+	ErrOffloadDisabled = errors.New("host: ESP offload is disabled for this IP version")
+	ErrTooBig          = errors.New("host: packet too big for a buffer")
+)
+
+// Sender is the host's send half bound to one NIC send path.
+type Sender struct {
+	nic   *nic.NIC
+	path  *stage.SendPath
+	small *packet.Pool
+	large *packet.Pool
+	sas   []*outSA
+	batch []*packet.Buffer
+	burst int
+	ipID  uint16
+
+	inflight atomic.Int64 // packets submitted whose completion has not come back
+	updates  atomic.Uint64
+	clear    atomic.Uint64
+}
+
+type outSA struct {
+	cfg    SAConfig
+	handle sa.Handle
+	next   uint64 // next sequence number to use
+	nicHi  uint32 // the high half the NIC holds for this SA
+}
+
+// NewSender makes a sender that submits to path, which must belong to n.
+func NewSender(n *nic.NIC, path *stage.SendPath) *Sender {
+	return &Sender{
+		nic:   n,
+		path:  path,
+		small: packet.NewPool(packet.SmallSize),
+		large: packet.NewPool(packet.LargeSize),
+		burst: 32,
+	}
+}
+
+// AddSA offloads an outbound SA to the NIC (ADD_SA) and puts it in the policy after the
+// ones added before: the first SA whose selector matches a packet carries it.
+func (s *Sender) AddSA(cfg SAConfig) (sa.Handle, error) {
+	if err := cfg.normalize(); err != nil {
+		return 0, err
+	}
+	req := &nic.AddSA{Bundle: bundleOf(&cfg, false)}
+	if st, err := s.nic.OIDAddSA(req); st != ndis.StatusSuccess {
+		return 0, fmt.Errorf("host: ADD_SA for SPI 0x%08x: %v: %w", cfg.SPI, st, err)
+	}
+	s.sas = append(s.sas, &outSA{cfg: cfg, handle: req.OffloadHandle, next: cfg.StartSeq, nicHi: uint32(cfg.StartSeq >> 32)})
+	return req.OffloadHandle, nil
+}
+
+// bundleOf is the ADD_SA bundle for an SA: key material key‖salt on the encryption
+// algorithm for AES-GCM, on the authentication algorithm (encryption NONE) for AES-GMAC.
+func bundleOf(c *SAConfig, inbound bool) sa.Bundle {
+	id := map[int]uint32{16: ndis.EncAESGCM128, 24: ndis.EncAESGCM192, 32: ndis.EncAESGCM256}[len(c.Key)]
+	keyAlg := sa.Algorithm{Identifier: id, KeyLength: uint32(len(c.Key) + 4), AdditionalInfo: uint32(c.ICVLen)}
+	s := sa.SecAssoc{Operation: ndis.OpESP, Spi: c.SPI, SequenceNumberHighOrder: uint32(c.StartSeq >> 32)}
+	if c.Alg == esp.AESGMAC {
+		s.EncryptionAlgorithm = sa.Algorithm{Identifier: ndis.EncNone}
+		s.AuthenticationAlgorithm = keyAlg
+	} else {
+		s.EncryptionAlgorithm = keyAlg
+		s.AuthenticationAlgorithm = sa.Algorithm{Identifier: id}
+	}
+	if c.ESN {
+		s.Flags = ndis.SAFlagESN
+	}
+	b := sa.Bundle{
+		Src: c.Src, Dst: c.Dst, NumExtHdrs: 1, SecAssoc: [2]sa.SecAssoc{s},
+		KeyData: append(append([]byte(nil), c.Key...), c.Salt[:]...),
+	}
+	if c.Src.Is6() {
+		b.Flags |= ndis.SAIPv6
+	}
+	if inbound {
+		b.Flags |= ndis.SAInbound
+	}
+	if c.NATT {
+		b.UdpEspEncapsulation = ndis.UDPEspTransport
+		if c.Mode == Tunnel {
+			b.UdpEspEncapsulation = ndis.UDPEspTunnel
+		}
+		b.EncapSrcPort, b.EncapDstPort = c.SPort, c.DPort
+	}
+	return b
+}
+
+// policy returns the SA for a packet, or nil to send it in clear.
+func (s *Sender) policy(src, dst netip.Addr) *outSA {
+	for _, o := range s.sas {
+		c := &o.cfg
+		if c.Selector.Src.IsValid() || c.Selector.Dst.IsValid() || c.Mode == Tunnel {
+			if c.Selector.matches(src, dst) {
+				return o
+			}
+			continue
+		}
+		if src == c.Src && dst == c.Dst {
+			return o
+		}
+	}
+	return nil
+}
+
+// Send frames one plain IP packet for its SA (or none) and queues it for the NIC. Queued
+// packets go to the NIC in bursts; Flush sends a partial burst. The packet bytes are
+// copied: ip may be reused when Send returns.
+func (s *Sender) Send(ip []byte) error { return s.send(ip, 0) }
+
+// SendLarge frames a TCP packet whose payload is larger than mss as one large send with
+// LSO + IPsec (R-TX-6): no trailer, no ICV room, MSS in the OOB, and one sequence number
+// reserved per segment (R-TX-7).
+func (s *Sender) SendLarge(ip []byte, mss int) error {
+	if mss < 1 || mss > packet.MaxMSS {
+		return fmt.Errorf("%w: MSS %d", ErrUnsupported, mss)
+	}
+	return s.send(ip, mss)
+}
+
+func (s *Sender) send(ip []byte, mss int) error {
+	in, err := parseInner(ip)
+	if err != nil {
+		return err
+	}
+	o := s.policy(in.src, in.dst)
+	if o == nil {
+		return s.queueClear(ip)
+	}
+	if !s.nic.CurrentConfig().ESPAllowed(o.cfg.Src.Is6()) {
+		return fmt.Errorf("%w: SPI 0x%08x", ErrOffloadDisabled, o.cfg.SPI)
+	}
+	units := uint64(1) // sequence numbers this packet uses
+	if mss > 0 {
+		if in.proto != protoTCP {
+			return fmt.Errorf("%w: a large send must be TCP, protocol is %d", ErrUnsupported, in.proto)
+		}
+		units = uint64((in.tcpPayload + mss - 1) / mss)
+		if units == 0 {
+			return fmt.Errorf("%w: a large send with no TCP payload", ErrUnsupported)
+		}
+	}
+	seq := o.next
+	last := seq + units - 1
+	if last < seq || (!o.cfg.ESN && last > 1<<32-1) {
+		return fmt.Errorf("%w: SPI 0x%08x at sequence %d", ErrSeqExhausted, o.cfg.SPI, seq)
+	}
+	if hi := uint32(seq >> 32); hi != o.nicHi {
+		if err := s.updateHigh(o, hi); err != nil {
+			return err
+		}
+	}
+	pool := s.small
+	if mss > 0 {
+		pool = s.large
+	}
+	b := pool.Get()
+	if err := s.frame(b, ip, &in, o, seq, mss); err != nil {
+		b.Release()
+		return err
+	}
+	o.next = last + 1
+	s.queue(b)
+	return nil
+}
+
+func (s *Sender) queueClear(ip []byte) error {
+	b := s.small.Get()
+	if err := b.SetData(ip); err != nil {
+		b.Release()
+		return fmt.Errorf("%w: %d bytes", ErrTooBig, len(ip))
+	}
+	s.clear.Add(1)
+	s.queue(b)
+	return nil
+}
+
+func (s *Sender) queue(b *packet.Buffer) {
+	s.inflight.Add(1)
+	s.batch = append(s.batch, b)
+	if len(s.batch) >= s.burst {
+		s.Flush()
+	}
+}
+
+// Flush hands the queued packets to the NIC.
+func (s *Sender) Flush() {
+	if len(s.batch) > 0 {
+		s.path.Submit(s.batch)
+		clear(s.batch)
+		s.batch = s.batch[:0]
+	}
+}
+
+// updateHigh moves the NIC's ESN high half for an SA to hi: drain, then UPDATE_SA.
+func (s *Sender) updateHigh(o *outSA, hi uint32) error {
+	s.Flush()
+	for spin := 0; s.inflight.Load() != 0; spin++ { // pairs with the Add in Done
+		if spin < 100 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
+	u := &sa.Update{OffloadHandle: o.handle, Operation: ndis.OpESP, Spi: o.cfg.SPI, SequenceNumberHighOrder: hi}
+	if st, err := s.nic.OIDUpdateSA(u); st != ndis.StatusSuccess {
+		return fmt.Errorf("host: UPDATE_SA for SPI 0x%08x: %v: %w", o.cfg.SPI, st, err)
+	}
+	o.nicHi = hi
+	s.updates.Add(1)
+	return nil
+}
+
+// Done gives a completed packet back and releases it. A packet completes its send when it
+// is not a segment, or is the last segment of a large send (the NIC completes a large send
+// once, with its last segment, whatever became of the others). The completion goroutine
+// calls it for every packet Completions returned.
+func (s *Sender) Done(p *packet.Buffer) {
+	if p.Tx.LSOSegment == p.Tx.LSOCount {
+		s.inflight.Add(-1) // pairs with the Load in updateHigh
+	}
+	p.Release()
+}
+
+// Close flushes and closes the send path; the completion goroutine then drains it.
+func (s *Sender) Close() {
+	s.Flush()
+	s.path.Close()
+}
+
+// Updates is how many UPDATE_SA requests the sender issued.
+func (s *Sender) Updates() uint64 { return s.updates.Load() }
+
+// Clear is how many packets matched no SA and went out in clear.
+func (s *Sender) Clear() uint64 { return s.clear.Load() }
+
+// NextSeq is the next sequence number of the SA with this SPI (0 if none).
+func (s *Sender) NextSeq(spi uint32) uint64 {
+	for _, o := range s.sas {
+		if o.cfg.SPI == spi {
+			return o.next
+		}
+	}
+	return 0
+}

@@ -1,0 +1,31 @@
+package packet
+
+// Meta is the NIC's own per-packet scratch: what its stages learn about a packet in one
+// stage and need in a later one, possibly on another goroutine across a ring. The host never
+// reads or writes it. It lives on the Buffer (not in a side table) so that a packet carries
+// it through any placement of the stages; Reset clears it.
+//
+// Offsets are bytes from the start of the frame (the outermost IP header); 0 means "none"
+// for the ESP offsets, since an ESP header can never start at byte 0.
+type Meta struct {
+	// Seq is the 64-bit ESP sequence number the NIC chose for the packet's outermost SA
+	// processed by the seal stage, when SeqSet; LSO sets it per segment (R-TX-7).
+	Seq uint64
+	// InnerSeq is Seq for the transport SA of a combined transport+tunnel packet.
+	InnerSeq uint64
+
+	// ESP is the offset of the OffloadHandle SA's ESP header; ESPEnd is where its ESP
+	// region (trailer and ICV room included) ends.
+	ESP, ESPEnd int32
+	// TunnelESP is the offset of the TunnelHandle SA's ESP header in a combined
+	// transport+tunnel packet (its region ends at the end of the frame); 0 when not combined.
+	TunnelESP int32
+	// L4 is the offset of the TCP header of a large send.
+	L4 int32
+
+	SeqSet, InnerSeqSet bool
+	// IPv6 is true when the outermost IP header is IPv6.
+	IPv6 bool
+	// Segment is true for a packet the LSO stage cut out of a large send.
+	Segment bool
+}

@@ -1,0 +1,105 @@
+package stage
+
+import (
+	"errors"
+
+	"github.com/ov2dev/ov2/lso"
+	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/sa"
+)
+
+// txLSO is the LSO segmenter (R-TX-6, R-TX-7): it passes ordinary packets through and cuts
+// each large send into MSS-sized ESP packets, each in a buffer of its own from the segment
+// pool, ready for the seal stage. The large buffer is released once cut. Segment i carries
+// the 64-bit sequence number S+i in packet.Meta, so the seal stage uses it, carry into the
+// high half included, rather than the SA's high half.
+//
+// The stage writes into out and calls flush whenever out is full; the caller flushes the
+// rest. flush may block (a full ring): the stage holds no SA while it does, because it
+// leaves its read section before cutting.
+type txLSO struct {
+	r     *sa.Reader
+	pool  *packet.Pool
+	stats *laneStats
+}
+
+func (s *txLSO) expand(in, out *Burst, flush func()) {
+	for _, p := range in.Slice() {
+		if p.Tx.MSS == 0 || p.Tx.Failed() || p.Meta.ESP == 0 {
+			if out.Full() {
+				flush()
+			}
+			out.Add(p)
+			continue
+		}
+		plan, err := s.prepare(p)
+		if err != nil {
+			p.Tx.Fail(lsoReason(err))
+			if out.Full() {
+				flush()
+			}
+			out.Add(p)
+			continue
+		}
+		frame := p.Bytes()
+		for i := 0; i < plan.Count(); i++ {
+			seg := s.pool.Get()
+			dst := seg.Bytes()
+			if cap(dst) < plan.SealBufferLen() {
+				// The pool's buffers are too small for this MSS: fail the segment, keep
+				// the count right.
+				seg.Tx = p.Tx
+				seg.Tx.MSS = 0
+				seg.Tx.LSOSegment, seg.Tx.LSOCount = uint16(i+1), uint16(plan.Count())
+				seg.Tx.Fail(packet.ReasonNoTailroom)
+			} else {
+				n, seq := plan.Segment(frame, i, dst[:0])
+				seg.SetLen(n)
+				seg.Tx = p.Tx
+				seg.Tx.MSS, seg.Tx.PadLength = 0, 0
+				seg.Tx.LSOSegment, seg.Tx.LSOCount = uint16(i+1), uint16(plan.Count())
+				seg.Meta = packet.Meta{Seq: seq, SeqSet: true, ESP: p.Meta.ESP, ESPEnd: int32(n),
+					IPv6: p.Meta.IPv6, Segment: true}
+			}
+			if out.Full() {
+				flush()
+			}
+			out.Add(seg)
+		}
+		s.stats.split.Add(1)
+		s.stats.segments.Add(uint64(plan.Count()))
+		p.Release()
+	}
+}
+
+// prepare looks the SA up (for its ICV length, ESN and high half) and plans the cuts.
+func (s *txLSO) prepare(p *packet.Buffer) (lso.Plan, error) {
+	tb := s.r.Begin()
+	defer s.r.End()
+	a := outboundSA(tb, p.Tx.OffloadHandle)
+	if a == nil {
+		return lso.Plan{}, errUnknownHandle
+	}
+	return lso.Prepare(p.Bytes(), lso.Params{
+		MSS:        int(p.Tx.MSS),
+		PadLength:  int(p.Tx.PadLength),
+		NextHeader: p.Tx.NextHeader,
+		ICVLen:     a.Transform.ICVLen(),
+		SeqHi:      a.State.SeqHi(),
+		ESN:        a.ESN,
+	})
+}
+
+var errUnknownHandle = errors.New("stage: unknown handle")
+
+func lsoReason(err error) packet.Reason {
+	switch {
+	case errors.Is(err, errUnknownHandle):
+		return packet.ReasonUnknownHandle
+	case errors.Is(err, lso.ErrSeqExhausted):
+		return packet.ReasonSeqExhausted
+	case errors.Is(err, lso.ErrUnsupported):
+		return packet.ReasonUnsupported
+	}
+	return packet.ReasonMalformed
+}
