@@ -172,6 +172,10 @@ func TestSendInterop(t *testing.T) {
 			src: "2001:db8:10::7", dst: "2001:db8:20::8", count: 40},
 		{cfg: host.SAConfig{SPI: 0x1005, Alg: esp.AESGCM, Key: key(16, 5), Salt: [4]byte{5, 5, 5, 5}, NATT: true, SPort: 4501,
 			Src: mustAddr("192.0.2.10"), Dst: mustAddr("198.51.100.10")}, src: "192.0.2.10", dst: "198.51.100.10", count: 40},
+		{cfg: host.SAConfig{SPI: 0x1008, Alg: esp.AESGCM, Key: key(16, 8), Salt: [4]byte{8, 8, 8, 8}, NATT: true,
+			Mode: host.Tunnel, Src: mustAddr("2001:db8:5::1"), Dst: mustAddr("2001:db8:6::1"),
+			Selector: host.Selector{Src: netip.MustParsePrefix("10.5.0.0/16")}},
+			src: "10.5.0.1", dst: "10.6.0.1", count: 40},
 		{cfg: host.SAConfig{SPI: 0x1006, Alg: esp.AESGCM, Key: key(16, 6), Salt: [4]byte{6, 6, 6, 6}, ESN: true,
 			StartSeq: 1<<32 - 20, Src: mustAddr("192.0.2.20"), Dst: mustAddr("198.51.100.20")},
 			src: "192.0.2.20", dst: "198.51.100.20", count: 60},
@@ -221,7 +225,7 @@ func TestSendInterop(t *testing.T) {
 		}
 	}
 	out := e.finish()
-	wantOut := 40*5 + 60 + (lsoPayload+mss-1)/mss
+	wantOut := 40*6 + 60 + (lsoPayload+mss-1)/mss
 	if len(out) != wantOut {
 		t.Fatalf("%d packets left the NIC, want %d", len(out), wantOut)
 	}
@@ -231,6 +235,13 @@ func TestSendInterop(t *testing.T) {
 			t.Fatalf("packet %d failed: %v", i, p.Tx.Reason)
 		}
 		raw[i] = p.Bytes()
+		// NAT-T over IPv6: the NIC fills in the UDP checksum once the payload is sealed.
+		if f := raw[i]; f[0]>>4 == 6 && f[6] == 17 {
+			pseudo := append(append([]byte(nil), f[8:40]...), 0, 0, byte((len(f)-40)>>8), byte(len(f)-40), 0, 0, 0, 17)
+			if sum := onesSum(append(pseudo, f[40:]...)); sum != 0xffff || f[46]|f[47] == 0 {
+				t.Errorf("packet %d: IPv6 NAT-T UDP checksum %#04x does not verify", i, uint16(f[46])<<8|uint16(f[47]))
+			}
+		}
 	}
 	pcap := filepath.Join(t.TempDir(), "ov2-send.pcap")
 	if err := interop.WritePcap(pcap, raw); err != nil {

@@ -136,7 +136,7 @@ func TestSendSealVariants(t *testing.T) {
 // whose ESP opens with the transport SA.
 func TestSendCombinedTransportTunnel(t *testing.T) {
 	r := newRig(t, stage.SendConfig{})
-	hx, trx := r.addPair(0x200, esp.AESGCM, 16, 8, 0, false)   // transport, ICV 8
+	hx, trx := r.addPair(0x200, esp.AESGCM, 16, 8, 0, false)  // transport, ICV 8
 	ht, trt := r.addPair(0x300, esp.AESGCM, 32, 16, 0, false) // tunnel
 	payload := bytes.Repeat([]byte{0xab}, 37)
 	// Inner: IPv4 | ESP(0x200) | IV | payload | trailer(nh 17) | ICV 8

@@ -64,3 +64,5 @@ func regionFits(frame []byte, start, end int, a *sa.SA, lso bool) bool {
 	}
 	return end-start >= espMinRegion+a.Transform.ICVLen()
 }
+
+func (x *txLookup) useReader(r *sa.Reader) { x.r = r }

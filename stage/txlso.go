@@ -103,3 +103,5 @@ func lsoReason(err error) packet.Reason {
 	}
 	return packet.ReasonMalformed
 }
+
+func (x *txLSO) useReader(r *sa.Reader) { x.r = r }

@@ -121,3 +121,5 @@ func fold(sum uint32) uint16 {
 	}
 	return uint16(sum)
 }
+
+func (x *txSeal) useReader(r *sa.Reader) { x.r = r }
