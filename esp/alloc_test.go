@@ -38,13 +38,18 @@ func testPacket(payloadLen int, seq uint64) []byte {
 // TestZeroAllocs: Seal and Open allocate nothing per packet once the lane's Scratch is warm,
 // for every transform shape, with and without ESN, on success and on ErrAuth. This is the
 // issue's "AllocsPerRun is 0 for seal and open"; SPEC §6 / DESIGN ("a stage never allocates
-// per packet").
+// per packet"), for every implementation.
 func TestZeroAllocs(t *testing.T) {
+	forEachImpl(t, testZeroAllocs)
+}
+
+func testZeroAllocs(t *testing.T, impl Impl) {
 	for _, c := range allocConfigs {
 		for _, esn := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/ESN=%v", c.name, esn), func(t *testing.T) {
 				p := c.p
 				p.ESN = esn
+				p.Impl = impl
 				tr := mustTransform(t, p)
 				l := new(lane)
 				const seqHi = 7

@@ -8,6 +8,9 @@ import "errors"
 var (
 	// ErrAlgorithm means Params.Alg is neither AESGCM nor AESGMAC.
 	ErrAlgorithm = errors.New("esp: unknown algorithm")
+	// ErrImpl means Params.Impl, or the name given to ParseImpl, is not an Impl this package
+	// has.
+	ErrImpl = errors.New("esp: unknown implementation")
 	// ErrKeyLength means the key material is not 16, 24 or 32 bytes of AES key plus 4 of salt.
 	ErrKeyLength = errors.New("esp: bad key material length")
 	// ErrICVLength means the ICV length is not one the RFC allows for the algorithm.

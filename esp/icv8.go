@@ -2,7 +2,8 @@ package esp
 
 import "crypto/subtle"
 
-// openICV8 verifies and decrypts buf = ciphertext ‖ 8-byte ICV in place.
+// openICV8 verifies and decrypts buf = ciphertext ‖ 8-byte ICV in place, for ImplStdlib (the
+// portable core truncates natively and needs none of this).
 //
 // crypto/cipher will not open with a tag shorter than 12 bytes, and its Open gives no way to
 // learn the full 16-byte tag. But GCM's tag depends only on the ciphertext, so: decrypt with

@@ -1,33 +1,106 @@
 package esp
 
 import (
+	"fmt"
 	"runtime"
+	"strconv"
 
 	"github.com/klauspost/cpuid/v2"
 )
 
-// implName is decided once: the CPU does not change under a running process.
-var implName = detectImpl()
+// Impl selects the AES-GCM implementation behind one SA's transform (SPEC §6: the crypto
+// stage dispatches on CPU features, reports its choice, and has a portable fallback). It is
+// part of Params, so the control plane can pin a choice per SA; the zero value asks
+// NewTransform to choose.
+type Impl uint8
 
-// detectImpl mirrors the test Go's crypto/internal/fips140/aes/gcm makes before it uses its
-// assembly (amd64: AES-NI, PCLMULQDQ, SSE4.1 and SSSE3; arm64: AES and PMULL). crypto/cipher
-// does not say which path it took, so we ask cpuid the same question. A GODEBUG that turns
-// CPU features off inside the runtime is invisible to cpuid and would make this name wrong.
-func detectImpl() string {
-	switch runtime.GOARCH {
-	case "amd64":
-		if cpuid.CPU.Supports(cpuid.AESNI, cpuid.CLMUL, cpuid.SSE4, cpuid.SSSE3) {
-			return "stdlib AES-GCM (AES-NI+PCLMULQDQ asm)"
-		}
-	case "arm64":
-		if cpuid.CPU.Supports(cpuid.AESARM, cpuid.PMULL) {
-			return "stdlib AES-GCM (ARMv8 AES+PMULL asm)"
-		}
+const (
+	// ImplAuto lets NewTransform choose, once, when the SA is added: ImplStdlib where Go's
+	// AES-GCM assembly will run (amd64 with AES-NI and PCLMULQDQ, arm64 with AES and PMULL),
+	// ImplPortable everywhere else. A transform never reports ImplAuto.
+	ImplAuto Impl = iota
+	// ImplStdlib is crypto/cipher's AES-GCM. With the CPU features above it is Go's assembly
+	// and by far the fastest here; without them Go falls back to its own generic code, which
+	// an explicit ImplStdlib accepts and Transform.Impl names.
+	ImplStdlib
+	// ImplPortable is this package's plain-Go GCM: counter mode and a table-driven GHASH
+	// around a crypto/aes block cipher. It needs no CPU feature, truncates tags natively and
+	// verifies before it decrypts.
+	ImplPortable
+)
+
+// String gives the name ParseImpl accepts, so that a configured value round-trips.
+func (i Impl) String() string {
+	switch i {
+	case ImplAuto:
+		return "auto"
+	case ImplStdlib:
+		return "stdlib"
+	case ImplPortable:
+		return "portable"
 	}
-	return "stdlib AES-GCM (generic Go)"
+	return "Impl(" + strconv.Itoa(int(i)) + ")"
 }
 
-// Impl names the AES-GCM implementation that serves this transform, so the crypto stage can
-// report what it chose (SPEC §6). Every transform in a process gets the same one today; the
-// method sits on Transform so that a per-SA choice can come later without an API change.
-func (t *Transform) Impl() string { return implName }
+// ParseImpl reads the names String writes ("auto", "stdlib", "portable"), for configuration
+// files and command-line flags. Anything else is an error wrapping ErrImpl.
+func ParseImpl(s string) (Impl, error) {
+	for _, i := range []Impl{ImplAuto, ImplStdlib, ImplPortable} {
+		if s == i.String() {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("esp: implementation %q, want auto, stdlib or portable: %w", s, ErrImpl)
+}
+
+// stdlibAsm says whether crypto/cipher's GCM will run on assembly. It asks cpuid the same
+// question Go's crypto/internal/fips140/aes/gcm asks before it uses its assembly: on amd64
+// AES-NI, PCLMULQDQ, SSE4.1 and SSSE3 (every CPU with the first two has the last two, but Go
+// checks them, so we do); on arm64 AES and PMULL. Go has GCM assembly for ppc64 and s390x
+// too, but cpuid cannot see their features, so those count as "no assembly" here.
+var stdlibAsm = hasStdlibAsm(runtime.GOARCH, cpuFeatures, cpuid.CPU.Has(cpuid.SSE4) && cpuid.CPU.Has(cpuid.SSSE3))
+
+func hasStdlibAsm(arch string, f Features, sse41AndSSSE3 bool) bool {
+	switch arch {
+	case "amd64":
+		return f.AESNI && f.PCLMULQDQ && sse41AndSSSE3
+	case "arm64":
+		return f.ARMAES && f.ARMPMULL
+	}
+	return false
+}
+
+// resolveImpl turns ImplAuto into a concrete choice. The rule prefers the standard library
+// whenever its assembly runs, for three reasons: it is about ten times faster (BenchmarkSeal),
+// its GHASH is constant-time (carry-less multiply instructions, no key-dependent table
+// lookups), and it is the more widely reviewed code. Without the assembly, Go's generic GCM
+// and the portable core are both table-driven Go, and the portable core measured faster on
+// every shape, most of all ICV-8 Open, which needs no re-seal (figures in the package doc).
+func resolveImpl(i Impl) Impl {
+	if i != ImplAuto {
+		return i
+	}
+	if stdlibAsm {
+		return ImplStdlib
+	}
+	return ImplPortable
+}
+
+// Impl describes the AES-GCM implementation serving this transform, the report SPEC §6 asks
+// the crypto stage to make. ImplKind gives the same choice as a value.
+func (t *Transform) Impl() string {
+	if t.impl == ImplPortable {
+		return "portable Go GCM (4-bit table GHASH)"
+	}
+	switch {
+	case !stdlibAsm:
+		return "stdlib AES-GCM (generic Go)"
+	case runtime.GOARCH == "arm64":
+		return "stdlib AES-GCM (ARMv8 AES+PMULL asm)"
+	}
+	return "stdlib AES-GCM (AES-NI+PCLMULQDQ asm)"
+}
+
+// ImplKind reports which implementation NewTransform chose for this SA: ImplStdlib or
+// ImplPortable, never ImplAuto.
+func (t *Transform) ImplKind() Impl { return t.impl }

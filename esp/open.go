@@ -12,7 +12,7 @@ import "encoding/binary"
 // check the trailer or the sequence number: the first is ParseTrailer's job, the second the
 // host's anti-replay (R-RX-9).
 func (t *Transform) Open(s *Scratch, pkt []byte, seqHi uint32) ([]byte, error) {
-	if t.aead == nil {
+	if !t.live {
 		return nil, ErrWiped
 	}
 	n := len(pkt) - t.icvLen

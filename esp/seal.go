@@ -13,7 +13,7 @@ import "encoding/binary"
 // that known-answer vectors with arbitrary IVs can be reproduced; a NIC writes the sequence
 // number there with PutIV first (R-TX-4).
 func (t *Transform) Seal(s *Scratch, pkt []byte, seqHi uint32) ([]byte, error) {
-	if t.aead == nil {
+	if !t.live {
 		return nil, ErrWiped
 	}
 	n := len(pkt)
@@ -28,7 +28,7 @@ func (t *Transform) Seal(s *Scratch, pkt []byte, seqHi uint32) ([]byte, error) {
 		t.sealGMAC(s, nonce, pkt, seqHi)
 		return pkt[:n+MaxICVLen], nil
 	}
-	t.sealCore(nonce, t.aad(s, pkt, seqHi), pkt[PayloadOffset:])
+	t.sealCore(s, nonce, t.aad(s, pkt, seqHi), pkt[PayloadOffset:])
 	return pkt[:n+t.icvLen], nil
 }
 

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/klauspost/cpuid/v2"
 )
 
 // TestNewTransformErrors checks every rejection NewTransform makes, by sentinel and by the
-// exact sentence a user sees. Covers R-SA-3 (key length wrong is a reason the SA is refused)
-// and SPEC §7 (ICV 16, or 8/12; GMAC only 16).
+// exact sentence a user sees. Covers R-SA-3 (key length wrong is a reason the SA is refused),
+// SPEC §7 (ICV 16, or 8/12; GMAC only 16) and SPEC §6 (only known implementations).
 func TestNewTransformErrors(t *testing.T) {
 	k20 := make([]byte, 20)
 	tests := []struct {
@@ -44,6 +41,10 @@ func TestNewTransformErrors(t *testing.T) {
 			"esp: AES-GMAC ICV length 12, want 16 (RFC 4543): esp: bad ICV length"},
 		{"GMAC ICV 8", Params{Alg: AESGMAC, KeyMat: k20, ICVLen: 8}, ErrICVLength,
 			"esp: AES-GMAC ICV length 8, want 16 (RFC 4543): esp: bad ICV length"},
+		{"impl 3", Params{Alg: AESGCM, KeyMat: k20, Impl: 3}, ErrImpl,
+			"esp: implementation 3, want 0 (auto), 1 (stdlib) or 2 (portable): esp: unknown implementation"},
+		{"impl 255", Params{Alg: AESGMAC, KeyMat: k20, Impl: 255}, ErrImpl,
+			"esp: implementation 255, want 0 (auto), 1 (stdlib) or 2 (portable): esp: unknown implementation"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,21 +56,26 @@ func TestNewTransformErrors(t *testing.T) {
 	}
 }
 
-// TestTransformAccessors checks the resolved parameters, including ICVLen 0 meaning 16.
+// TestTransformAccessors checks the resolved parameters, including ICVLen 0 meaning 16 and
+// ImplAuto meaning whatever the CPU calls for (SPEC §6: chosen once, per SA).
 func TestTransformAccessors(t *testing.T) {
+	auto := wantAutoImpl()
 	for _, tc := range []struct {
-		p       Params
-		wantICV int
+		p        Params
+		wantICV  int
+		wantImpl Impl
 	}{
-		{Params{Alg: AESGCM, KeyMat: make([]byte, 20)}, 16},
-		{Params{Alg: AESGCM, KeyMat: make([]byte, 28), ICVLen: 12, ESN: true}, 12},
-		{Params{Alg: AESGCM, KeyMat: make([]byte, 36), ICVLen: 8}, 8},
-		{Params{Alg: AESGMAC, KeyMat: make([]byte, 36), ICVLen: 16, ESN: true}, 16},
+		{Params{Alg: AESGCM, KeyMat: make([]byte, 20)}, 16, auto},
+		{Params{Alg: AESGCM, KeyMat: make([]byte, 28), ICVLen: 12, ESN: true, Impl: ImplPortable}, 12, ImplPortable},
+		{Params{Alg: AESGCM, KeyMat: make([]byte, 36), ICVLen: 8, Impl: ImplStdlib}, 8, ImplStdlib},
+		{Params{Alg: AESGMAC, KeyMat: make([]byte, 36), ICVLen: 16, ESN: true, Impl: ImplAuto}, 16, auto},
+		{Params{Alg: AESGMAC, KeyMat: make([]byte, 20), Impl: ImplPortable}, 16, ImplPortable},
 	} {
 		tr := mustTransform(t, tc.p)
-		if tr.Alg() != tc.p.Alg || tr.ICVLen() != tc.wantICV || tr.ESN() != tc.p.ESN {
-			t.Errorf("%+v: Alg, ICVLen, ESN = %v, %d, %v; want %v, %d, %v",
-				tc.p, tr.Alg(), tr.ICVLen(), tr.ESN(), tc.p.Alg, tc.wantICV, tc.p.ESN)
+		if tr.Alg() != tc.p.Alg || tr.ICVLen() != tc.wantICV || tr.ESN() != tc.p.ESN || tr.ImplKind() != tc.wantImpl {
+			t.Errorf("%v/%d/%v/%v: Alg, ICVLen, ESN, ImplKind = %v, %d, %v, %v; want %v, %d, %v, %v",
+				tc.p.Alg, tc.p.ICVLen, tc.p.ESN, tc.p.Impl, tr.Alg(), tr.ICVLen(), tr.ESN(), tr.ImplKind(),
+				tc.p.Alg, tc.wantICV, tc.p.ESN, tc.wantImpl)
 		}
 	}
 }
@@ -83,30 +89,18 @@ func TestAlgorithmString(t *testing.T) {
 	}
 }
 
-// TestImpl checks that the reported implementation follows the CPU features Go's GCM
-// assembly needs (SPEC §6: the crypto stage reports which implementation it chose).
-func TestImpl(t *testing.T) {
-	tr := mustTransform(t, Params{Alg: AESGCM, KeyMat: make([]byte, 20)})
-	want := "stdlib AES-GCM (generic Go)"
-	switch {
-	case runtime.GOARCH == "amd64" && cpuid.CPU.Supports(cpuid.AESNI, cpuid.CLMUL, cpuid.SSE4, cpuid.SSSE3):
-		want = "stdlib AES-GCM (AES-NI+PCLMULQDQ asm)"
-	case runtime.GOARCH == "arm64" && cpuid.CPU.Supports(cpuid.AESARM, cpuid.PMULL):
-		want = "stdlib AES-GCM (ARMv8 AES+PMULL asm)"
-	}
-	if got := tr.Impl(); got != want {
-		t.Errorf("Impl() = %q, want %q", got, want)
-	}
-	t.Logf("Impl: %s", tr.Impl())
-}
-
 // TestWipe covers R-SA-5: after Wipe (DELETE_SA) the key material is zero and no packet is
 // processed; and NewTransform's copy means the caller's buffer is neither zeroed by Wipe nor
-// able to change the transform's key afterwards.
+// able to change the transform's key afterwards. For the portable implementation KeyZeroed
+// also covers its GHASH table, which Wipe must clear too.
 func TestWipe(t *testing.T) {
+	forEachImpl(t, testWipe)
+}
+
+func testWipe(t *testing.T, impl Impl) {
 	v := loadDraft(t)[1] // case 2: AES-GCM-128, no ESN
 	keyMat := unhex(t, v.KeyMat)
-	tr := mustTransform(t, Params{Alg: AESGCM, KeyMat: keyMat})
+	tr := mustTransform(t, Params{Alg: AESGCM, KeyMat: keyMat, Impl: impl})
 	clear(keyMat) // the caller wipes its copy; the transform must still work
 	s := new(Scratch)
 	want := unhex(t, v.Packet)
@@ -118,9 +112,33 @@ func TestWipe(t *testing.T) {
 		t.Fatal("KeyZeroed before Wipe")
 	}
 
+	if impl == ImplPortable {
+		// KeyZeroed must look at both tables, not only at the key bytes.
+		saved, h := bytes.Clone(tr.keyMat), tr.pg.h
+		clear(tr.keyMat)
+		if tr.KeyZeroed() {
+			t.Error("KeyZeroed with the key cleared but the GHASH tables intact = true")
+		}
+		clear(tr.pg.h[:])
+		if tr.KeyZeroed() {
+			t.Error("KeyZeroed with the key and H table cleared but the H² table intact = true")
+		}
+		copy(tr.keyMat, saved)
+		tr.pg.h = h
+	}
+
 	tr.Wipe()
 	if !tr.KeyZeroed() {
 		t.Error("KeyZeroed after Wipe = false")
+	}
+	if tr.pg != nil && (tr.pg.h != ghashTable{} || tr.pg.h2 != ghashTable{} || tr.pg.block != nil) {
+		t.Error("Wipe left a portable GHASH table or the block cipher in place")
+	}
+	if tr.aead != nil || tr.mac != nil {
+		t.Error("Wipe left a cipher object referenced")
+	}
+	if tr.ImplKind() != impl {
+		t.Errorf("ImplKind after Wipe = %v, want %v", tr.ImplKind(), impl)
 	}
 	pkt := draftFrame(t, v, unhex(t, v.Plaintext))
 	before := bytes.Clone(pkt)
@@ -140,11 +158,15 @@ func TestWipe(t *testing.T) {
 
 // TestLengthErrors checks the bounds Seal and Open enforce before any cryptography, and that
 // the packet is untouched when they refuse. Covers SPEC §7 (fixed field sizes), R-TX-4 (room
-// for the ICV is the host's part of the framing) and R-RX-5.
+// for the ICV is the host's part of the framing) and R-RX-5, with every implementation.
 func TestLengthErrors(t *testing.T) {
-	gcm := mustTransform(t, Params{Alg: AESGCM, KeyMat: make([]byte, 20)})
-	gcm8 := mustTransform(t, Params{Alg: AESGCM, KeyMat: make([]byte, 20), ICVLen: 8})
-	gmac := mustTransform(t, Params{Alg: AESGMAC, KeyMat: make([]byte, 20), ESN: true})
+	forEachImpl(t, testLengthErrors)
+}
+
+func testLengthErrors(t *testing.T, impl Impl) {
+	gcm := mustTransform(t, Params{Alg: AESGCM, KeyMat: make([]byte, 20), Impl: impl})
+	gcm8 := mustTransform(t, Params{Alg: AESGCM, KeyMat: make([]byte, 20), ICVLen: 8, Impl: impl})
+	gmac := mustTransform(t, Params{Alg: AESGMAC, KeyMat: make([]byte, 20), ESN: true, Impl: impl})
 	buf := func(n, room int) []byte {
 		b := make([]byte, n, n+room)
 		for i := range b {
@@ -196,11 +218,17 @@ func TestLengthErrors(t *testing.T) {
 // TestConcurrentLanes runs Seal and Open on one shared transform from several goroutines, each
 // with its own Scratch, the way lanes use an SA (DESIGN: run-to-completion lanes). Under -race
 // this checks that the transform really is read-only on the data path; every lane must also
-// get exactly the bytes a single lane gets.
+// get exactly the bytes a single lane gets. Run for every implementation, since the portable
+// core's tables are shared by all lanes too.
 func TestConcurrentLanes(t *testing.T) {
+	forEachImpl(t, testConcurrentLanes)
+}
+
+func testConcurrentLanes(t *testing.T, impl Impl) {
 	for _, c := range allocConfigs {
 		p := c.p
 		p.ESN = true
+		p.Impl = impl
 		tr := mustTransform(t, p)
 		want, err := tr.Seal(new(Scratch), testPacket(300, 0x3_00000004), 3)
 		if err != nil {
