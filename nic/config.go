@@ -26,6 +26,7 @@ package nic
 import (
 	"errors"
 	"fmt"
+	"github.com/ov2dev/ov2/esp"
 	"strconv"
 	"strings"
 )
@@ -61,6 +62,12 @@ type Config struct {
 	// Hardware is what the modelled hardware can do; see DefaultCapabilities for its
 	// defaults. The keywords can only narrow it.
 	Hardware Capabilities
+	// CryptoImplementation is the keyword CryptoImplementation: which AES-GCM
+	// implementation each SA gets when it is added (SPEC section 6). auto (the default)
+	// picks Go's assembly when the CPU has AES-NI and PCLMULQDQ (or ARMv8 AES and PMULL),
+	// else the portable Go GCM; stdlib and portable force one. Not a registry keyword: a
+	// model option, so that the fallback can be run and measured on any machine.
+	CryptoImplementation esp.Impl
 }
 
 // DefaultConfig is the configuration of a NIC nobody configured: both keywords ask for AH
@@ -83,6 +90,9 @@ func (c Config) Validate() error {
 	}
 	if c.IPsecOffloadV2IPv4 > keywordMax {
 		return &ConfigError{Keyword: KeywordIPsecOffloadV2IPv4, Value: strconv.Itoa(int(c.IPsecOffloadV2IPv4)), Reason: keywordRangeText}
+	}
+	if c.CryptoImplementation > esp.ImplPortable {
+		return &ConfigError{Keyword: "CryptoImplementation", Value: c.CryptoImplementation.String(), Reason: "want auto, stdlib or portable"}
 	}
 	return c.Hardware.Validate()
 }

@@ -39,6 +39,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/ov2dev/ov2/esp"
 	"io"
 	"os"
 	"strconv"
@@ -74,7 +75,25 @@ func buildFileKeywords() []fileKeyword {
 		keywordMask("AuthenticationAlgorithms", authNames, authAliases, brokenAuth, func(c *Config) *uint32 { return &c.Hardware.AuthenticationAlgorithms }),
 		keywordMask("EncryptionAlgorithms", encNames, encAliases, brokenEnc, func(c *Config) *uint32 { return &c.Hardware.EncryptionAlgorithms }),
 		keywordCapacity(),
+		keywordImpl(),
 	)
+}
+
+// keywordImpl reads CryptoImplementation: which AES-GCM implementation SAs get (a model
+// keyword, not a registry one).
+func keywordImpl() fileKeyword {
+	return fileKeyword{
+		name: "CryptoImplementation",
+		parse: func(c *Config, v string) *ConfigError {
+			impl, err := esp.ParseImpl(strings.ToLower(v))
+			if err != nil {
+				return &ConfigError{Value: v, Reason: "unknown implementation: want auto, stdlib or portable"}
+			}
+			c.CryptoImplementation = impl
+			return nil
+		},
+		format: func(c *Config) string { return c.CryptoImplementation.String() },
+	}
 }
 
 // keywordLevel reads one of the two standardized keywords (0..3).

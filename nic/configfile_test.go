@@ -3,6 +3,7 @@ package nic
 import (
 	"bytes"
 	"errors"
+	"github.com/ov2dev/ov2/esp"
 	"io/fs"
 	"strings"
 	"testing"
@@ -104,7 +105,7 @@ func TestParseConfigErrors(t *testing.T) {
 			`ov2nic.conf:7: keyword "Foo": unknown keyword (known: *IPsecOffloadV2, *IPsecOffloadV2IPv4, Encapsulation,` +
 				` IPv6Supported, IPv4Options, IPv6NonIPsecExtensionHeaders, Ah, Esp, AhEspCombined, Transport, Tunnel,` +
 				` TransportTunnelCombined, LsoSupported, ExtendedSequenceNumbers, UdpEsp, AuthenticationAlgorithms,` +
-				` EncryptionAlgorithms, SaOffloadCapacity)`},
+				` EncryptionAlgorithms, SaOffloadCapacity, CryptoImplementation)`},
 		{"star missing", "IPsecOffloadV2 = 3",
 			`ov2nic.conf:1: keyword "IPsecOffloadV2": unknown keyword; did you mean "*IPsecOffloadV2"? (standardized keywords keep their '*')`},
 		{"star added", "*tunnel = 1",
@@ -213,6 +214,7 @@ UdpEsp = TRANSPORT, TUNNEL, TRANSPORT_OVER_UDP_ESP_ENCAPSULATION_TUNNEL, UDP_ESP
 AuthenticationAlgorithms = AES_GCM_128, AES_GCM_192, AES_GCM_256
 EncryptionAlgorithms = NONE, AES_GCM_128, AES_GCM_192, AES_GCM_256
 SaOffloadCapacity = 1024
+CryptoImplementation = auto
 `
 	if got := DefaultConfig().Format(); got != want {
 		t.Fatalf("Format() =\n%s\nwant\n%s", got, want)
@@ -281,4 +283,18 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("round trip changed the config:\n%+v\n%+v", c, again)
 		}
 	})
+}
+
+// SPEC section 6: the implementation keyword forces the fallback; a bad value is an error
+// naming the line, keyword and value.
+func TestCryptoImplementationKeyword(t *testing.T) {
+	c, err := ParseConfig("impl.conf", strings.NewReader("CryptoImplementation = Portable\n"))
+	if err != nil || c.CryptoImplementation != esp.ImplPortable {
+		t.Fatalf("got %v, %v", c.CryptoImplementation, err)
+	}
+	_, err = ParseConfig("impl.conf", strings.NewReader("\nCryptoImplementation = avx9000\n"))
+	want := `impl.conf:2: keyword "CryptoImplementation" = avx9000: unknown implementation: want auto, stdlib or portable`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
 }

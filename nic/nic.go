@@ -30,6 +30,9 @@ func New(cfg Config) (*NIC, error) {
 		return nil, err
 	}
 	n := &NIC{ctl: sa.NewController(int(cfg.Hardware.SaOffloadCapacity))}
+	if err := n.ctl.SetImpl(cfg.CryptoImplementation); err != nil {
+		return nil, err
+	}
 	hw, cur := cfg.Hardware, InitialConfig(cfg)
 	n.hw.Store(&hw)
 	n.cur.Store(&cur)

@@ -2,6 +2,7 @@ package nic
 
 import (
 	"errors"
+	"github.com/ov2dev/ov2/esp"
 	"testing"
 )
 
@@ -31,17 +32,17 @@ func TestInitialConfig(t *testing.T) {
 	}{
 		{"defaults: AH asked, hardware has none", DefaultConfig(),
 			CurrentConfig{IPsecV2: def, IPv4Ah: false, IPv4Esp: true}, true, true, false, false, true},
-		{"disabled", Config{0, 0, def},
+		{"disabled", Config{0, 0, def, esp.ImplAuto},
 			CurrentConfig{IPsecV2: narrowed(def, false, false, false)}, false, false, false, false, false},
-		{"IPv4 only ESP", Config{0, 2, def},
+		{"IPv4 only ESP", Config{0, 2, def, esp.ImplAuto},
 			CurrentConfig{IPsecV2: narrowed(def, false, false, false), IPv4Esp: true}, true, false, false, false, true},
-		{"ESP, IPv4 setting off", Config{2, 0, def},
+		{"ESP, IPv4 setting off", Config{2, 0, def, esp.ImplAuto},
 			CurrentConfig{IPsecV2: def}, true, true, false, false, true},
-		{"AH only on AH hardware", Config{1, 0, withAH},
+		{"AH only on AH hardware", Config{1, 0, withAH, esp.ImplAuto},
 			CurrentConfig{IPsecV2: narrowed(withAH, true, false, false)}, false, false, true, true, true},
-		{"AH and ESP on AH hardware", Config{3, 3, withAH},
+		{"AH and ESP on AH hardware", Config{3, 3, withAH, esp.ImplAuto},
 			CurrentConfig{IPsecV2: withAH, IPv4Ah: true, IPv4Esp: true}, true, true, true, true, true},
-		{"IPv4 AH only on AH hardware", Config{0, 1, withAH},
+		{"IPv4 AH only on AH hardware", Config{0, 1, withAH, esp.ImplAuto},
 			CurrentConfig{IPsecV2: narrowed(withAH, false, false, false), IPv4Ah: true}, false, false, true, false, true},
 	}
 	for _, tt := range tests {
@@ -67,7 +68,7 @@ func TestInitialConfig(t *testing.T) {
 func TestESPAllowedWithoutIPv6(t *testing.T) {
 	hw := DefaultCapabilities()
 	hw.IPv6Supported = false
-	cc := InitialConfig(Config{3, 3, hw})
+	cc := InitialConfig(Config{3, 3, hw, esp.ImplAuto})
 	if !cc.ESPAllowed(false) || cc.ESPAllowed(true) {
 		t.Errorf("ESPAllowed(v4, v6) = %t, %t; want true, false", cc.ESPAllowed(false), cc.ESPAllowed(true))
 	}
@@ -76,7 +77,7 @@ func TestESPAllowedWithoutIPv6(t *testing.T) {
 // R-CAP-3: every value of both OID_TCP_OFFLOAD_PARAMETERS fields.
 func TestApplyAllValues(t *testing.T) {
 	hw := hwWithAH()
-	start := InitialConfig(Config{KeywordESP, KeywordAH, hw}) // Esp on; IPv4: AH on
+	start := InitialConfig(Config{KeywordESP, KeywordAH, hw, esp.ImplAuto}) // Esp on; IPv4: AH on
 	type state struct{ ah, esp, combined, v4ah, v4esp bool }
 	tests := []struct {
 		p       OffloadParameters
@@ -111,7 +112,7 @@ func TestApplyAllValues(t *testing.T) {
 			t.Errorf("Apply(%+v) changed other fields: %v", tt.p, rest)
 		}
 	}
-	if start != InitialConfig(Config{KeywordESP, KeywordAH, hw}) {
+	if start != InitialConfig(Config{KeywordESP, KeywordAH, hw, esp.ImplAuto}) {
 		t.Errorf("Apply modified its receiver")
 	}
 }

@@ -23,6 +23,15 @@ type Meta struct {
 	// L4 is the offset of the TCP header of a large send.
 	L4 int32
 
+	// Receive side, set by the receive classifier: the SPI and where the outer destination
+	// address is (the SA lookup key, R-RX-2), the classifier's verdict (Kind, a
+	// stage-defined code) and flags. ESP and ESPEnd hold the ESP header offset and the end
+	// of the IP packet.
+	SPI         uint32
+	DstOff      int32
+	DstLen      uint8
+	Kind, Flags uint8
+
 	SeqSet, InnerSeqSet bool
 	// IPv6 is true when the outermost IP header is IPv6.
 	IPv6 bool

@@ -28,6 +28,7 @@ type Controller struct {
 
 	// Owned by the control goroutine.
 	capacity int
+	impl     esp.Impl // the AES-GCM implementation new SAs get
 	slots    []*SA
 	gens     []uint32 // generation of each slot's next (or current) handle
 	free     []uint32 // freed slots, reused last-in first-out
@@ -108,6 +109,13 @@ func (c *Controller) SetCapacity(n int) error {
 // SetCapacity is Controller.SetCapacity from inside Run.
 func (tx *Tx) SetCapacity(n int) { tx.c.capacity = n }
 
+// SetImpl chooses the AES-GCM implementation of SAs added from now on (esp.ImplAuto picks
+// by CPU features). SAs already added keep theirs: an SA's implementation is fixed when it
+// is added.
+func (c *Controller) SetImpl(i esp.Impl) error {
+	return c.Run(func(*Tx) { c.impl = i })
+}
+
 // AddSA is Controller.AddSA from inside Run.
 func (tx *Tx) AddSA(bundles []*Bundle, admit AdmitFunc) error { return tx.c.addSA(bundles, admit) }
 
@@ -181,6 +189,7 @@ func (c *Controller) newSA(b *Bundle, admit AdmitFunc) (*SA, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.Impl = c.impl
 	tr, err := esp.NewTransform(p)
 	if err != nil {
 		return nil, fmt.Errorf("%w: SPI 0x%08x: %w", ErrKeyLength, s.Spi, err)

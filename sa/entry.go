@@ -44,6 +44,15 @@ type State struct {
 	seqHi   atomic.Uint32 // ESN high half: set by ADD_SA, UPDATE_SA (R-SA-6, R-RX-8)
 	deleted atomic.Bool   // set by DELETE_SA before the SA leaves the table
 
+	// rxTop is the highest 64-bit sequence number the NIC has verified on this inbound SA:
+	// with the high half from UPDATE_SA it is the reference for inferring the high half of
+	// a received packet (R-RX-8). One lane handles an SA, but the CAS keeps it monotonic
+	// whatever the placement.
+	rxTop atomic.Uint64
+	// tunnel is set once a packet verified on this SA carried an inner IP packet: the NIC
+	// then reports ICV failures on it as tunnel failures (CryptoStatus 5, not 3).
+	tunnel atomic.Bool
+
 	// Counters the data path updates; the SaDeleteReq policy and reports read them.
 	Packets      atomic.Uint64
 	Bytes        atomic.Uint64
@@ -52,6 +61,30 @@ type State struct {
 
 // SeqHi is the current high half of the 64-bit sequence number (ESN SAs; 0 otherwise).
 func (s *State) SeqHi() uint32 { return s.seqHi.Load() }
+
+// RxTop is the highest sequence number the NIC verified on this inbound SA (0 before any).
+func (s *State) RxTop() uint64 { return s.rxTop.Load() }
+
+// NoteVerified raises RxTop to seq if seq is higher. Call only for packets whose ICV
+// verified.
+func (s *State) NoteVerified(seq uint64) {
+	for {
+		t := s.rxTop.Load()
+		if seq <= t || s.rxTop.CompareAndSwap(t, seq) {
+			return
+		}
+	}
+}
+
+// Tunnel reports whether a verified packet on this SA was tunnel mode.
+func (s *State) Tunnel() bool { return s.tunnel.Load() }
+
+// NoteTunnel records that the SA carries tunnel-mode traffic.
+func (s *State) NoteTunnel() {
+	if !s.tunnel.Load() {
+		s.tunnel.Store(true)
+	}
+}
 
 // Deleted reports whether DELETE_SA has been issued for the SA.
 func (s *State) Deleted() bool { return s.deleted.Load() }

@@ -192,3 +192,35 @@ func TestSendCombinedUnknownTunnel(t *testing.T) {
 		t.Errorf("status %v reason %v stats %+v", p.Tx.Status, p.Tx.Reason, r.path.Stats())
 	}
 }
+
+// SPEC section 6: the seal stage uses the implementation each SA got when it was added;
+// forcing the portable fallback gives packets that the stdlib implementation opens.
+func TestSendPortableFallback(t *testing.T) {
+	for _, impl := range []esp.Impl{esp.ImplPortable, esp.ImplAuto} {
+		t.Run(impl.String(), func(t *testing.T) {
+			r := newRig(t, stage.SendConfig{})
+			if err := r.ctl.SetImpl(impl); err != nil {
+				t.Fatal(err)
+			}
+			h, tr := r.addPair(0x500, esp.AESGCM, 32, 12, 3, true) // tr is stdlib (ImplAuto on this CPU)
+			a := r.ctl.Snapshot().Lookup(h)
+			want := impl
+			if impl == esp.ImplAuto {
+				want = tr.ImplKind() // what auto resolves to here
+			}
+			if a.Transform.ImplKind() != want {
+				t.Fatalf("SA got %v (%s), want %v", a.Transform.ImplKind(), a.Transform.Impl(), want)
+			}
+			t.Logf("SA implementation: %s; CPU: %v", a.Transform.Impl(), esp.CPUFeatures())
+			payload := bytes.Repeat([]byte{7}, 333)
+			p := transportPacket(0x500, 0x99, payload, 12, h)
+			r.run([]*packet.Buffer{p})
+			if p.Tx.Failed() {
+				t.Fatal(p.Tx.Reason)
+			}
+			if got := openTransport(t, tr, p.Bytes(), 3); !bytes.Equal(got, payload) {
+				t.Error("payload differs")
+			}
+		})
+	}
+}
