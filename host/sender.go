@@ -239,10 +239,16 @@ func (s *Sender) updateHigh(o *outSA, hi uint32) error {
 // once, with its last segment, whatever became of the others). The completion goroutine
 // calls it for every packet Completions returned.
 func (s *Sender) Done(p *packet.Buffer) {
+	s.Completed(p)
+	p.Release()
+}
+
+// Completed accounts for a completed packet without releasing it, for a caller that passes
+// the buffer on (to a wire, or to a receive path) and releases it later.
+func (s *Sender) Completed(p *packet.Buffer) {
 	if p.Tx.LSOSegment == p.Tx.LSOCount {
 		s.inflight.Add(-1) // pairs with the Load in updateHigh
 	}
-	p.Release()
 }
 
 // Close flushes and closes the send path; the completion goroutine then drains it.

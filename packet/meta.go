@@ -27,10 +27,10 @@ type Meta struct {
 	// address is (the SA lookup key, R-RX-2), the classifier's verdict (Kind, a
 	// stage-defined code) and flags. ESP and ESPEnd hold the ESP header offset and the end
 	// of the IP packet.
-	SPI         uint32
-	DstOff      int32
-	DstLen      uint8
-	Kind, Flags uint8
+	SPI               uint32
+	DstOff            int32
+	DstLen            uint8
+	Kind, Flags, Skip uint8
 
 	SeqSet, InnerSeqSet bool
 	// IPv6 is true when the outermost IP header is IPv6.

@@ -180,12 +180,13 @@ func (p *path) signal() {
 }
 
 // laneOf picks a packet's lane from its key (an SA handle or SPI), so that one SA's packets
-// stay on one lane and in order.
+// stay on one lane and in order. The key function always runs: on receive it is the
+// classifier.
 func (p *path) laneOf(b *packet.Buffer) int {
+	k := p.key(b)
 	if len(p.lanes) == 1 {
 		return 0
 	}
-	k := p.key(b)
 	x := uint32(k) ^ uint32(k>>32)*0x85EBCA6B
 	return int(((x * 0x9E3779B1) >> 8) % uint32(len(p.lanes)))
 }

@@ -1,0 +1,88 @@
+package stage
+
+import (
+	"github.com/ov2dev/ov2/internal/rxparse"
+	"github.com/ov2dev/ov2/ndis"
+	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/sa"
+)
+
+// rxLookup decides, per received packet, whether the NIC processes it, and finds its SA
+// (R-RX-1, R-RX-2, R-RX-3):
+//
+//   - offload disabled for the packet's IP version: indicated without processing;
+//   - not ESP (plain IP, IKE, keepalives, AH, malformed IP, fragments): without processing;
+//   - outside the capabilities (IPv4 options, IPv6 non-IPsec extension headers, a UDP-ESP
+//     type not advertised): without processing;
+//   - no inbound SA for the SPI, or the SA's destination differs (unless a wildcard):
+//     without processing;
+//   - an SA whose encapsulation (UDP or not) differs from the packet's: checked and failed
+//     with CRYPTO_INVALID_PROTOCOL; an ESP header cut short: CRYPTO_INVALID_PACKET_SYNTAX.
+//
+// A packet the NIC will open leaves with Rx.Handle set; the others carry their RxSkip in
+// Meta.Skip.
+type rxLookup struct {
+	env *Env
+	r   *sa.Reader
+}
+
+func (l *rxLookup) useReader(r *sa.Reader) { l.r = r }
+
+// setSkip and skipOf keep a packet's RxSkip in Meta.Skip between stages.
+func setSkip(p *packet.Buffer, s RxSkip) { p.Meta.Skip = uint8(s) }
+func skipOf(p *packet.Buffer) RxSkip     { return RxSkip(p.Meta.Skip) }
+
+func (l *rxLookup) process(b *Burst) {
+	v4, v6 := l.env.espAllowed(false), l.env.espAllowed(true)
+	caps := l.env.rxCaps()
+	tb := l.r.Begin()
+	defer l.r.End()
+	for _, p := range b.Slice() {
+		m := &p.Meta
+		switch rxparse.Kind(m.Kind) {
+		case rxparse.KindESP, rxparse.KindUDPESP:
+		case rxparse.KindMalformed:
+			setSkip(p, SkipMalformed)
+			continue
+		case rxparse.KindAH:
+			setSkip(p, SkipAH)
+			continue
+		default:
+			setSkip(p, SkipNotIPsec)
+			continue
+		}
+		switch {
+		case (m.IPv6 && !v6) || (!m.IPv6 && !v4):
+			setSkip(p, SkipDisabled)
+			continue
+		case m.Flags&rxFragment != 0:
+			setSkip(p, SkipFragment)
+			continue
+		case m.Flags&rxIPv4Options != 0 && !caps.IPv4Options,
+			m.Flags&rxIPv6Ext != 0 && !caps.IPv6NonIPsecExtensionHeaders,
+			m.Flags&rxUDP != 0 && caps.UDPEsp&(ndis.UDPEspTransport|ndis.UDPEspTunnel) == 0:
+			setSkip(p, SkipUnsupported)
+			continue
+		}
+		frame := p.Bytes()
+		a := tb.LookupInbound(m.SPI, frame[m.DstOff:m.DstOff+int32(m.DstLen)])
+		if a == nil {
+			setSkip(p, SkipNoSA)
+			continue
+		}
+		p.Rx.Handle = uint64(a.Handle)
+		switch {
+		case m.Flags&rxShort != 0:
+			fail(p, ndis.CryptoInvalidPacketSyntax)
+		case (m.Flags&rxUDP != 0) != (a.UdpEspEncapsulation != ndis.UDPEspNone):
+			fail(p, ndis.CryptoInvalidProtocol)
+		}
+	}
+}
+
+// fail records the NIC's verdict on a packet it checked (R-RX-4): CryptoDone with a
+// non-success status.
+func fail(p *packet.Buffer, st ndis.CryptoStatus) {
+	p.Rx.CryptoDone = true
+	p.Rx.CryptoStatus = st
+}
