@@ -25,13 +25,21 @@ type loop struct {
 }
 
 func newLoop(t testing.TB, cfg stage.Config, policy stage.DeletePolicy) *loop {
-	n, err := nic.New(nic.DefaultConfig())
+	return newLoopNIC(t, nic.DefaultConfig(), cfg, policy, 0)
+}
+
+func newLoopNIC(t testing.TB, nc nic.Config, cfg stage.Config, policy stage.DeletePolicy, window int) *loop {
+	n, err := nic.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Close)
+	hw := n.QueryHardwareCapabilities()
 	env := stage.Env{SAs: n.Controller(), ESPAllowed: func(v6 bool) bool { return n.CurrentConfig().ESPAllowed(v6) },
-		DeleteReq: policy}
+		DeleteReq: policy,
+		RxCaps: func() stage.RxCaps {
+			return stage.RxCaps{IPv4Options: hw.IPv4Options, IPv6NonIPsecExtensionHeaders: hw.IPv6NonIPsecExtensionHeaders, UDPEsp: hw.UdpEsp}
+		}}
 	l := &loop{nic: n}
 	if l.send, err = stage.NewSendPath(env, cfg); err != nil {
 		t.Fatal(err)
@@ -40,7 +48,7 @@ func newLoop(t testing.TB, cfg stage.Config, policy stage.DeletePolicy) *loop {
 		t.Fatal(err)
 	}
 	l.sender = host.NewSender(n, l.send)
-	if l.receiver, err = host.NewReceiver(n, 0); err != nil {
+	if l.receiver, err = host.NewReceiver(n, window); err != nil {
 		t.Fatal(err)
 	}
 	return l
