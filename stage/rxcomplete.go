@@ -1,6 +1,8 @@
 package stage
 
 import (
+	"sync/atomic"
+
 	"github.com/ov2dev/ov2/sa"
 )
 
@@ -21,23 +23,43 @@ func (c *rxComplete) process(b *Burst) {
 		tb = c.r.Begin()
 		defer c.r.End()
 	}
+	// Count the burst locally and publish once: an atomic add per counter per packet
+	// costs more than the counting.
+	var bytes, next, delReq uint64
+	var skipped [NumSkips]uint64
+	var status [len(st.status)]uint64
 	for _, p := range b.Slice() {
-		st.indicated.Add(1)
-		st.bytes.Add(uint64(p.Len()))
+		bytes += uint64(p.Len())
 		if !p.Rx.CryptoDone {
-			st.skipped[skipOf(p)].Add(1)
+			skipped[skipOf(p)]++
 			continue
 		}
-		st.status[p.Rx.CryptoStatus].Add(1)
+		status[p.Rx.CryptoStatus]++
 		if p.Rx.NextCryptoDone {
-			st.next.Add(1)
+			next++
 		}
 		if tb != nil {
 			if a := tb.Lookup(sa.Handle(p.Rx.Handle)); a != nil && c.policy.asks(a) {
 				p.Rx.SaDeleteReq = true
-				st.delReq.Add(1)
+				delReq++
 			}
 		}
+	}
+	st.indicated.Add(uint64(b.N))
+	st.bytes.Add(bytes)
+	addNonZero(&st.next, next)
+	addNonZero(&st.delReq, delReq)
+	for i, n := range skipped {
+		addNonZero(&st.skipped[i], n)
+	}
+	for i, n := range status {
+		addNonZero(&st.status[i], n)
+	}
+}
+
+func addNonZero(c *atomic.Uint64, n uint64) {
+	if n != 0 {
+		c.Add(n)
 	}
 }
 

@@ -8,18 +8,28 @@ type txComplete struct{ stats *laneStats }
 
 func (c *txComplete) process(b *Burst) {
 	st := c.stats
+	var completed, clear, sealed, bytes uint64
+	var failed [len(st.failed)]uint64
 	for _, p := range b.Slice() {
 		if p.Tx.Failed() {
-			st.failed[p.Tx.Reason].Add(1)
+			failed[p.Tx.Reason]++
 			continue
 		}
 		p.Tx.Status = ndis.StatusSuccess
-		st.completed.Add(1)
-		st.bytes.Add(uint64(p.Len()))
+		completed++
+		bytes += uint64(p.Len())
 		if p.Meta.ESP == 0 {
-			st.clear.Add(1)
+			clear++
 		} else {
-			st.sealed.Add(1)
+			sealed++
 		}
+	}
+	// One atomic add per counter per burst, not per packet.
+	addNonZero(&st.completed, completed)
+	addNonZero(&st.clear, clear)
+	addNonZero(&st.sealed, sealed)
+	addNonZero(&st.bytes, bytes)
+	for i, n := range failed {
+		addNonZero(&st.failed[i], n)
 	}
 }

@@ -17,13 +17,15 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 // The README's main command on built-in defaults: the round trip passes, crosses the ESN
 // boundary with UPDATE_SA, and reports non-zero throughput.
 func TestReplayBuiltInRoundTrip(t *testing.T) {
-	code, out, errOut := runCmd("replay", "--packets", "3000")
+	code, out, errOut := runCmd("replay", "--packets", "3000", "--lanes", "2")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	for _, want := range []string{
-		"packets: 3000 sent, 3000 opened and equal, 0 differ, 0 failed",
-		"ESN: high half 0 -> 1, 2 UPDATE_SA requests",
+		"send path: 3000 packets in, 3000 sealed, 0 failed",
+		"receive path: 3000 indicated, 3000 verified (CRYPTO_SUCCESS), 0 not processed or failed",
+		"host: 3000 sent, 3000 delivered and equal, 0 differ, 0 not delivered",
+		"ESN: the stream crossed 2^32; 2 UPDATE_SA requests (send and receive side)",
 		"DELETE_SA: 4 SAs deleted, keys zeroed",
 		"round trip: OK (3000/3000 packets)",
 	} {
@@ -54,6 +56,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{[]string{"replay", "in.pcap"}, 2, "ov2 replay: reading in.pcap: pcap input is not available yet"},
 		{[]string{"replay", "--packets", "0"}, 2, "ov2 replay: --packets 0: want at least 1"},
+		{[]string{"replay", "--lanes", "0"}, 2, "ov2 replay: --lanes 0: want 1 to 256"},
 		{[]string{"replay", "--packets", "x"}, 2, `invalid value "x" for flag -packets`},
 		{[]string{"replay", "--config", filepath.Join(dir, "missing.conf")}, 1, "missing.conf: no such file or directory"},
 		{[]string{"replay", "--config", badConf}, 1, `nic.conf:2: keyword "SaOffloadCapacity"`},

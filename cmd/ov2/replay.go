@@ -4,7 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
+	"runtime"
 )
 
 func replay(args []string, stdout, stderr io.Writer) error {
@@ -12,6 +12,7 @@ func replay(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "NIC keyword file (default: built-in defaults)")
 	packets := fs.Int("packets", 200000, "packets in the built-in round trip")
+	lanes := fs.Int("lanes", runtime.NumCPU(), "worker lanes in each direction")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -23,19 +24,21 @@ func replay(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "ov2 replay: --packets %d: want at least 1\n", *packets)
 		return errUsage
 	}
+	if *lanes < 1 || *lanes > 256 {
+		fmt.Fprintf(stderr, "ov2 replay: --lanes %d: want 1 to 256\n", *lanes)
+		return errUsage
+	}
 	cfg, err := loadConfig(*config)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	rep, err := roundTrip(cfg, *packets)
+	rep, err := roundTrip(cfg, *packets, *lanes)
 	if err != nil {
 		return err
 	}
-	rep.elapsed = time.Since(start)
 	rep.print(stdout)
-	if rep.mismatched != 0 || rep.failed != 0 {
-		return fmt.Errorf("round trip failed: %d packets differ, %d failed to open", rep.mismatched, rep.failed)
+	if !rep.ok() {
+		return fmt.Errorf("round trip failed: %d packets differ, %d not delivered", rep.mismatched, rep.other)
 	}
 	return nil
 }
