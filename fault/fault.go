@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/ov2dev/ov2/internal/inet"
 )
 
 // Kind names a packet fault.
@@ -134,15 +135,4 @@ func setLen(f []byte, n int) []byte {
 	return f
 }
 
-func ipv4Checksum(f []byte) {
-	hl := int(f[0]&0xf) * 4
-	binary.BigEndian.PutUint16(f[10:], 0)
-	var sum uint32
-	for i := 0; i+1 < hl; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(f[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(f[10:], ^uint16(sum))
-}
+func ipv4Checksum(f []byte) { inet.IPv4(f).SetChecksum() }

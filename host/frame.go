@@ -3,6 +3,7 @@ package host
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/ov2dev/ov2/internal/inet"
 	"net/netip"
 
 	"github.com/ov2dev/ov2/esp"
@@ -186,17 +187,7 @@ func setIPLengthProto(f []byte, total int, proto byte) {
 	putIPv4Checksum(f[:int(f[0]&0xf)*4])
 }
 
-func putIPv4Checksum(h []byte) {
-	binary.BigEndian.PutUint16(h[10:], 0)
-	var sum uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(h[10:], ^uint16(sum))
-}
+func putIPv4Checksum(h []byte) { inet.IPv4(h).SetChecksum() }
 
 func familyName(a netip.Addr) string {
 	if a.Is6() {

@@ -284,3 +284,14 @@ func (p *path) drained() bool {
 
 // Lanes is the number of lanes.
 func (p *path) Lanes() int { return len(p.lanes) }
+
+// Every stage that looks SAs up must receive its group's Reader: a stage that stopped
+// implementing readerUser would run with a nil Reader.
+var (
+	_ readerUser = (*txLookup)(nil)
+	_ readerUser = (*txLSO)(nil)
+	_ readerUser = (*txSeal)(nil)
+	_ readerUser = (*rxLookup)(nil)
+	_ readerUser = (*rxOpen)(nil)
+	_ readerUser = (*rxComplete)(nil)
+)

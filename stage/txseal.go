@@ -1,7 +1,7 @@
 package stage
 
 import (
-	"encoding/binary"
+	"github.com/ov2dev/ov2/internal/inet"
 
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/packet"
@@ -92,34 +92,14 @@ func fixUDPChecksum(frame []byte) {
 	if frame[0]>>4 != 6 || frame[6] != protoUDP || len(frame) < 48 {
 		return
 	}
-	udp := frame[40:]
-	binary.BigEndian.PutUint16(udp[6:], 0)
-	sum := uint32(protoUDP) + uint32(len(udp))
-	sum = onesSum(frame[8:40], sum) // source and destination addresses
-	sum = onesSum(udp, sum)
-	c := ^fold(sum)
+	udp := inet.UDP(frame[40:])
+	udp.SetChecksum(0)
+	sum := inet.PseudoHeaderIPv6(frame[8:24], frame[24:40], protoUDP, len(udp))
+	c := inet.Finish(inet.Checksum(udp, sum))
 	if c == 0 {
 		c = 0xffff // RFC 768: a computed 0 is sent as all ones
 	}
-	binary.BigEndian.PutUint16(udp[6:], c)
-}
-
-func onesSum(b []byte, sum uint32) uint32 {
-	for len(b) >= 2 {
-		sum += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		sum += uint32(b[0]) << 8
-	}
-	return sum
-}
-
-func fold(sum uint32) uint16 {
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	return uint16(sum)
+	udp.SetChecksum(c)
 }
 
 func (x *txSeal) useReader(r *sa.Reader) { x.r = r }

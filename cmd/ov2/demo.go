@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/ov2dev/ov2/internal/inet"
 	"io"
 	"net/netip"
 	"time"
@@ -59,21 +60,13 @@ func demoPacket(i int, buf []byte) []byte {
 	binary.BigEndian.PutUint16(p[2:], uint16(n))
 	binary.BigEndian.PutUint32(p[4:], 0)
 	p[8], p[9] = 64, 17
-	binary.BigEndian.PutUint16(p[10:], 0)
 	s, d := demoSrc.As4(), demoDst.As4()
 	if i%2 == 1 {
 		d = demoDst2.As4()
 	}
 	copy(p[12:], s[:])
 	copy(p[16:], d[:])
-	var sum uint32
-	for k := 0; k < 20; k += 2 {
-		sum += uint32(binary.BigEndian.Uint16(p[k:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(p[10:], ^uint16(sum))
+	inet.IPv4(p[:20]).SetChecksum()
 	binary.BigEndian.PutUint16(p[20:], 4000+uint16(i%2))
 	binary.BigEndian.PutUint16(p[22:], 9)
 	binary.BigEndian.PutUint16(p[24:], uint16(n-20))
