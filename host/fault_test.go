@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"encoding/binary"
+	"github.com/ov2dev/ov2/internal/inet"
 	"testing"
 
 	"github.com/ov2dev/ov2/esp"
@@ -10,7 +11,6 @@ import (
 	"github.com/ov2dev/ov2/ndis"
 	"github.com/ov2dev/ov2/nic"
 	"github.com/ov2dev/ov2/packet"
-	"github.com/ov2dev/ov2/sa"
 	"github.com/ov2dev/ov2/stage"
 )
 
@@ -222,15 +222,7 @@ func wrapUDP(f []byte) []byte {
 	binary.BigEndian.PutUint16(out[24:], uint16(len(out)-20))
 	binary.BigEndian.PutUint16(out[2:], uint16(len(out)))
 	out[9] = 17
-	out[10], out[11] = 0, 0
-	var sum uint32
-	for i := 0; i < 20; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(out[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(out[10:], ^uint16(sum))
+	inet.IPv4(out[:20]).SetChecksum()
 	return out
 }
 
@@ -261,15 +253,6 @@ func badPadding(t *testing.T, c host.SAConfig) []byte {
 	s, d := mustAddr("192.0.2.1").As4(), mustAddr("198.51.100.1").As4()
 	copy(f[12:], s[:])
 	copy(f[16:], d[:])
-	var sum uint32
-	for i := 0; i < 20; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(f[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(f[10:], ^uint16(sum))
+	inet.IPv4(f[:20]).SetChecksum()
 	return f
 }
-
-var _ = sa.Handle(0)

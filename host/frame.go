@@ -10,14 +10,6 @@ import (
 	"github.com/ov2dev/ov2/packet"
 )
 
-const (
-	protoTCP  = 6
-	protoUDP  = 17
-	protoESP  = 50
-	protoIPv4 = 4
-	protoIPv6 = 41
-)
-
 // inner is what the host reads of a plain packet before framing it.
 type inner struct {
 	src, dst   netip.Addr
@@ -26,10 +18,6 @@ type inner struct {
 	v6         bool
 	tcpPayload int // TCP payload bytes when proto is TCP
 }
-
-// ipv6ExtHeaders are the next-header values of IPv6 extension headers (RFC 8200 and the
-// IANA registry); the host model frames ESP only directly after the fixed header.
-var ipv6ExtHeaders = [256]bool{0: true, 43: true, 44: true, 50: true, 51: true, 60: true, 135: true, 139: true, 140: true, 253: true, 254: true}
 
 func parseInner(ip []byte) (inner, error) {
 	var in inner
@@ -54,7 +42,7 @@ func parseInner(ip []byte) (inner, error) {
 	default:
 		return in, fmt.Errorf("%w: version %d", ErrNotIP, ip[0]>>4)
 	}
-	if in.proto == protoTCP {
+	if in.proto == inet.ProtoTCP {
 		if len(ip) < in.hdrLen+20 {
 			return in, fmt.Errorf("%w: truncated TCP header", ErrNotIP)
 		}
@@ -81,13 +69,13 @@ func (s *Sender) frame(b *packet.Buffer, ip []byte, in *inner, o *outSA, seq uin
 	var nh byte
 	if c.Mode == Tunnel {
 		if in.v6 {
-			nh = protoIPv6
+			nh = inet.ProtoIPv6
 		} else {
-			nh = protoIPv4
+			nh = inet.ProtoIPv4
 		}
 		payload = ip
 	} else {
-		if in.v6 && ipv6ExtHeaders[in.proto] {
+		if in.v6 && inet.IsIPv6ExtensionHeader(in.proto) { // ESP goes directly after the fixed header
 			return fmt.Errorf("%w: IPv6 extension header %d before the transport payload", ErrUnsupported, in.proto)
 		}
 		if in.v6 != c.Src.Is6() {
@@ -117,9 +105,9 @@ func (s *Sender) frame(b *packet.Buffer, ip []byte, in *inner, o *outSA, seq uin
 		return fmt.Errorf("%w: %d bytes framed", ErrTooBig, n)
 	}
 	f := b.Append(n)
-	proto := byte(protoESP)
+	proto := byte(inet.ProtoESP)
 	if c.NATT {
-		proto = protoUDP
+		proto = inet.ProtoUDP
 	}
 	if c.Mode == Tunnel {
 		s.outerHeader(f[:outerLen], c, proto, n)

@@ -3,6 +3,7 @@ package host_test
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/ov2dev/ov2/internal/inet"
 	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
@@ -102,14 +103,7 @@ func ipPacket(s, d netip.Addr, proto byte, l4 []byte) []byte {
 		a, b := s.As4(), d.As4()
 		copy(h[12:], a[:])
 		copy(h[16:], b[:])
-		var sum uint32
-		for i := 0; i < 20; i += 2 {
-			sum += uint32(binary.BigEndian.Uint16(h[i:]))
-		}
-		for sum > 0xffff {
-			sum = sum&0xffff + sum>>16
-		}
-		binary.BigEndian.PutUint16(h[10:], ^uint16(sum))
+		inet.IPv4(h).SetChecksum()
 		return append(h, l4...)
 	}
 	h := make([]byte, 40)

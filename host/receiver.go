@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/ov2dev/ov2/internal/inet"
 
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/internal/rxparse"
@@ -198,7 +199,7 @@ func decap(frame []byte, l *rxparse.Layout, rx *packet.RxInfo, icv int, dst []by
 		return dst, false // tunnel + transport combined: not decapsulated by this host model
 	}
 	payload := frame[start:end]
-	if rx.NextHeader == protoIPv4 || rx.NextHeader == protoIPv6 {
+	if rx.NextHeader == inet.ProtoIPv4 || rx.NextHeader == inet.ProtoIPv6 {
 		return append(dst, payload...), true
 	}
 	if l.IPv6ExtHeaders {

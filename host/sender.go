@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	"github.com/ov2dev/ov2/internal/inet"
 	"net/netip"
 	"runtime"
 	"sync/atomic"
@@ -155,7 +156,7 @@ func (s *Sender) send(ip []byte, mss int) error {
 	}
 	units := uint64(1) // sequence numbers this packet uses
 	if mss > 0 {
-		if in.proto != protoTCP {
+		if in.proto != inet.ProtoTCP {
 			return fmt.Errorf("%w: a large send must be TCP, protocol is %d", ErrUnsupported, in.proto)
 		}
 		units = uint64((in.tcpPayload + mss - 1) / mss)

@@ -11,8 +11,6 @@ type Meta struct {
 	// Seq is the 64-bit ESP sequence number the NIC chose for the packet's outermost SA
 	// processed by the seal stage, when SeqSet; LSO sets it per segment (R-TX-7).
 	Seq uint64
-	// InnerSeq is Seq for the transport SA of a combined transport+tunnel packet.
-	InnerSeq uint64
 
 	// ESP is the offset of the OffloadHandle SA's ESP header; ESPEnd is where its ESP
 	// region (trailer and ICV room included) ends.
@@ -20,8 +18,6 @@ type Meta struct {
 	// TunnelESP is the offset of the TunnelHandle SA's ESP header in a combined
 	// transport+tunnel packet (its region ends at the end of the frame); 0 when not combined.
 	TunnelESP int32
-	// L4 is the offset of the TCP header of a large send.
-	L4 int32
 
 	// Receive side, set by the receive classifier: the SPI and where the outer destination
 	// address is (the SA lookup key, R-RX-2), the classifier's verdict (Kind, a
@@ -32,7 +28,7 @@ type Meta struct {
 	DstLen            uint8
 	Kind, Flags, Skip uint8
 
-	SeqSet, InnerSeqSet bool
+	SeqSet bool
 	// IPv6 is true when the outermost IP header is IPv6.
 	IPv6 bool
 	// Segment is true for a packet the LSO stage cut out of a large send.

@@ -2,6 +2,7 @@ package stage_test
 
 import (
 	"encoding/binary"
+	"github.com/ov2dev/ov2/internal/inet"
 	"net/netip"
 	"sync"
 	"testing"
@@ -111,15 +112,7 @@ func ipv4(h []byte, n int, proto byte, src, dst string) {
 	s, d := netip.MustParseAddr(src).As4(), netip.MustParseAddr(dst).As4()
 	copy(h[12:], s[:])
 	copy(h[16:], d[:])
-	binary.BigEndian.PutUint16(h[10:], 0)
-	var sum uint32
-	for i := 0; i < 20; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(h[10:], ^uint16(sum))
+	inet.IPv4(h[:20]).SetChecksum()
 }
 
 // transportPacket frames an IPv4 transport-mode ESP packet as the host would: header,

@@ -63,6 +63,17 @@ func (c *Config) normalize() error {
 	return nil
 }
 
+// check validates what both paths need before they start: the shape of cfg, and an SA store.
+func check(env *Env, cfg *Config) error {
+	if err := cfg.normalize(); err != nil {
+		return err
+	}
+	if env.SAs == nil {
+		return errors.New("stage: Env.SAs is nil")
+	}
+	return nil
+}
+
 // ErrClosed is returned by Completions once a path is closed and drained.
 var ErrClosed = errors.New("stage: path closed")
 

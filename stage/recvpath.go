@@ -1,8 +1,6 @@
 package stage
 
 import (
-	"errors"
-
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/packet"
 )
@@ -22,11 +20,8 @@ type RecvPath struct {
 
 // NewRecvPath starts the lanes. Close stops them.
 func NewRecvPath(env Env, cfg Config) (*RecvPath, error) {
-	if err := cfg.normalize(); err != nil {
+	if err := check(&env, &cfg); err != nil {
 		return nil, err
-	}
-	if env.SAs == nil {
-		return nil, errors.New("stage: Env.SAs is nil")
 	}
 	r := &RecvPath{}
 	build := func(int) []group {

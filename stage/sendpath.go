@@ -1,8 +1,6 @@
 package stage
 
 import (
-	"errors"
-
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/packet"
 )
@@ -23,11 +21,8 @@ type SendPath struct {
 
 // NewSendPath starts the lanes. Close stops them.
 func NewSendPath(env Env, cfg SendConfig) (*SendPath, error) {
-	if err := cfg.normalize(); err != nil {
+	if err := check(&env, &cfg); err != nil {
 		return nil, err
-	}
-	if env.SAs == nil {
-		return nil, errors.New("stage: Env.SAs is nil")
 	}
 	if env.Segments == nil {
 		env.Segments = packet.NewPool(packet.SmallSize)

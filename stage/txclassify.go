@@ -2,6 +2,7 @@ package stage
 
 import (
 	"encoding/binary"
+	"github.com/ov2dev/ov2/internal/inet"
 
 	"github.com/ov2dev/ov2/packet"
 )
@@ -79,7 +80,7 @@ const espMinRegion = 8 + 8 + 2
 // ... | transport trailer and ICV | tunnel trailer and ICV.
 func classifyCombined(p *packet.Buffer, frame []byte, hdr int) bool {
 	tunnelESP := hdr
-	if ipProtocol(frame) == protoUDP {
+	if ipProtocol(frame) == inet.ProtoUDP {
 		tunnelESP += 8
 	}
 	inner := tunnelESP + 16
@@ -96,11 +97,6 @@ func classifyCombined(p *packet.Buffer, frame []byte, hdr int) bool {
 	p.Meta.TunnelESP, p.Meta.ESPEnd = int32(tunnelESP), int32(end)
 	return true
 }
-
-const (
-	protoUDP = 17
-	protoESP = 50
-)
 
 // ipHeaderLen is the length of the IP header at the start of b: IHL*4 for IPv4, 40 for
 // IPv6 (the send path does not look past IPv6 extension headers: the ESP offset comes from

@@ -89,12 +89,12 @@ func (s *txSeal) seal(frame []byte, start, end int, a *sa.SA, seq uint64, seqSet
 // fixUDPChecksum fills in the UDP checksum of a NAT-T packet over IPv6 once the payload is
 // final; over IPv4 RFC 3948 lets it be 0, and the host's value is kept.
 func fixUDPChecksum(frame []byte) {
-	if frame[0]>>4 != 6 || frame[6] != protoUDP || len(frame) < 48 {
+	if frame[0]>>4 != 6 || frame[6] != inet.ProtoUDP || len(frame) < 48 {
 		return
 	}
 	udp := inet.UDP(frame[40:])
 	udp.SetChecksum(0)
-	sum := inet.PseudoHeaderIPv6(frame[8:24], frame[24:40], protoUDP, len(udp))
+	sum := inet.PseudoHeaderIPv6(frame[8:24], frame[24:40], inet.ProtoUDP, len(udp))
 	c := inet.Finish(inet.Checksum(udp, sum))
 	if c == 0 {
 		c = 0xffff // RFC 768: a computed 0 is sent as all ones
