@@ -50,6 +50,9 @@ type SAConfig struct {
 	// StartSeq is the first sequence number to use (default 1). A run can start just
 	// below 2^32 to exercise ESN.
 	StartSeq uint64
+
+	// ReplayWindow is the inbound anti-replay window in packets (0: the Receiver's).
+	ReplayWindow int
 }
 
 // Selector is a traffic selector on source and destination prefixes.

@@ -89,7 +89,11 @@ func (r *Receiver) AddSA(cfg SAConfig, paired sa.Handle) (sa.Handle, error) {
 	if err := cfg.normalize(); err != nil {
 		return 0, err
 	}
-	win, err := replay.New(r.window, cfg.ESN)
+	size := r.window
+	if cfg.ReplayWindow > 0 { // the bitmap is whole 64-bit blocks: a smaller window becomes 64
+		size = max(cfg.ReplayWindow, 64)
+	}
+	win, err := replay.New(size, cfg.ESN)
 	if err != nil {
 		return 0, err
 	}

@@ -47,6 +47,14 @@ type Buffer struct {
 	// Meta is the NIC's scratch between its stages; hosts ignore it.
 	Meta Meta
 
+	// Stamp is when the packet entered the NIC (Submit), in nanoseconds on the clock of
+	// packet.Now; completion minus Stamp is the packet's latency through the NIC.
+	Stamp int64
+	// Cookie belongs to the host: the NIC never reads or changes it, so a host can carry
+	// its own per-packet reference (an index into a table of link headers, say) through
+	// the NIC. Reset clears it.
+	Cookie uint64
+
 	backing []byte // never reallocated: its address is what makes the buffer reusable
 	head    int    // start of the frame in backing
 	tail    int    // end of the frame in backing
@@ -145,6 +153,7 @@ func (b *Buffer) Reset() {
 	b.Tx = TxInfo{}
 	b.Rx = RxInfo{}
 	b.Meta = Meta{}
+	b.Stamp, b.Cookie = 0, 0
 	b.head = min(DefaultHeadroom, len(b.backing))
 	b.tail = b.head
 }
