@@ -130,7 +130,12 @@ func (s *Sender) policy(src, dst netip.Addr) *outSA {
 // Send frames one plain IP packet for its SA (or none) and queues it for the NIC. Queued
 // packets go to the NIC in bursts; Flush sends a partial burst. The packet bytes are
 // copied: ip may be reused when Send returns.
-func (s *Sender) Send(ip []byte) error { return s.send(ip, 0) }
+func (s *Sender) Send(ip []byte) error { return s.send(ip, 0, 0) }
+
+// SendCookie is Send with the host's own per-packet value, which the packet carries
+// through the NIC in Buffer.Cookie (the NIC never reads it), for a completion goroutine
+// that needs to know more about the packet than its bytes.
+func (s *Sender) SendCookie(ip []byte, cookie uint64) error { return s.send(ip, 0, cookie) }
 
 // SendLarge frames a TCP packet whose payload is larger than mss as one large send with
 // LSO + IPsec (R-TX-6): no trailer, no ICV room, MSS in the OOB, and one sequence number
@@ -139,17 +144,17 @@ func (s *Sender) SendLarge(ip []byte, mss int) error {
 	if mss < 1 || mss > packet.MaxMSS {
 		return fmt.Errorf("%w: MSS %d", ErrUnsupported, mss)
 	}
-	return s.send(ip, mss)
+	return s.send(ip, mss, 0)
 }
 
-func (s *Sender) send(ip []byte, mss int) error {
+func (s *Sender) send(ip []byte, mss int, cookie uint64) error {
 	in, err := parseInner(ip)
 	if err != nil {
 		return err
 	}
 	o := s.policy(in.src, in.dst)
 	if o == nil {
-		return s.queueClear(ip)
+		return s.queueClear(ip, cookie)
 	}
 	if !s.nic.CurrentConfig().ESPAllowed(o.cfg.Src.Is6()) {
 		return fmt.Errorf("%w: SPI 0x%08x", ErrOffloadDisabled, o.cfg.SPI)
@@ -184,16 +189,18 @@ func (s *Sender) send(ip []byte, mss int) error {
 		return err
 	}
 	o.next = last + 1
+	b.Cookie = cookie
 	s.queue(b)
 	return nil
 }
 
-func (s *Sender) queueClear(ip []byte) error {
+func (s *Sender) queueClear(ip []byte, cookie uint64) error {
 	b := s.small.Get()
 	if err := b.SetData(ip); err != nil {
 		b.Release()
 		return fmt.Errorf("%w: %d bytes", ErrTooBig, len(ip))
 	}
+	b.Cookie = cookie
 	s.clear.Add(1)
 	s.queue(b)
 	return nil

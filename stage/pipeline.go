@@ -205,7 +205,9 @@ func (p *path) laneOf(b *packet.Buffer) int {
 // submit queues packets on their lanes, waiting for room if a lane is behind; counted is
 // called with each lane's share.
 func (p *path) submit(pkts []*packet.Buffer, counted func(lane, n int)) {
+	now := packet.Now() // one clock read per burst: every packet of it enters the NIC now
 	for _, b := range pkts {
+		b.Stamp = now
 		i := p.laneOf(b)
 		s := &p.stage[i]
 		s.Add(b)
@@ -282,6 +284,20 @@ func (p *path) Completions(dst []*packet.Buffer) (int, error) {
 			p.sleeping.Store(false)
 		}
 	}
+}
+
+// LaneCompletions is Completions for lane i alone, for a host that takes each lane's
+// completions on its own goroutine (one per lane, so the lanes' output work runs in
+// parallel). A lane keeps its packets in order, and one SA's packets stay on one lane. It
+// returns ErrClosed once the lane has finished and everything it completed was taken. A
+// host uses either Completions (and Poll) or LaneCompletions, never both.
+func (p *path) LaneCompletions(i int, dst []*packet.Buffer) (int, error) {
+	l := p.lanes[i]
+	n, err := l.rings[len(l.rings)-1].DequeueWait(dst)
+	if err == ring.ErrClosed {
+		return 0, ErrClosed
+	}
+	return n, err
 }
 
 func (p *path) drained() bool {

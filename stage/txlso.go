@@ -44,6 +44,7 @@ func (s *txLSO) expand(in, out *Burst, flush func()) {
 		frame := p.Bytes()
 		for i := 0; i < plan.Count(); i++ {
 			seg := s.pool.Get()
+			seg.Stamp, seg.Cookie = p.Stamp, p.Cookie // a segment entered the NIC with its large send
 			dst := seg.Bytes()
 			if cap(dst) < plan.SealBufferLen() {
 				// The pool's buffers are too small for this MSS: fail the segment, keep

@@ -1,44 +1,309 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/ov2dev/ov2/live"
+	"github.com/ov2dev/ov2/pcapio"
+	"github.com/ov2dev/ov2/player"
+	"github.com/ov2dev/ov2/stage"
+	"github.com/ov2dev/ov2/xfrm"
 )
+
+const replayUsage = `usage: ov2 replay [flags] [INPUT.pcap|INPUT.pcapng]
+
+Replays a capture through the NIC. ESP (or ESP in UDP) for an inbound SA (SPI and
+destination) goes through the receive path and the host decapsulates it; a plain IP packet
+for an outbound SA (its selector, or its src/dst) goes through the send path; IP packets for
+no SA go through the NIC in clear; anything else (ARP, ESP for no SA) passes through. Every
+packet is counted in the report.
+
+With no input, the built-in sample capture is encrypted with the demo SAs, decrypted back,
+and checked packet for packet (the round trip).
+
+flags:`
 
 func replay(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ov2 replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", "", "NIC keyword file (default: built-in defaults)")
-	packets := fs.Int("packets", 200000, "packets in the built-in round trip")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, replayUsage)
+		fs.PrintDefaults()
+	}
+	saFile := fs.String("sa", "", "SA configuration in `ip xfrm state` syntax (default: the built-in demo SAs)")
+	outFile := fs.String("out", "", "write what the host delivers to this pcap `file`")
+	iface := fs.String("iface", "", "send what the host delivers out this network `interface` (AF_PACKET)")
+	fs.Bool("topspeed", false, "as fast as possible (the default)")
+	pps := fs.String("pps", "", "pace at `N` packets per second")
+	mbps := fs.String("mbps", "", "pace at `N` megabits per second of input frames")
+	mult := fs.String("multiplier", "", "the capture's own timing, `X` times faster")
+	timing := fs.String("timing", "", "`pcap`: the capture's own timing")
+	loops := fs.Int("loop", 0, "replay the input `N` times (default 1; the built-in sample 400)")
 	lanes := fs.Int("lanes", runtime.NumCPU(), "worker lanes in each direction")
+	placement := fs.String("placement", "fused", "stage placement in a lane: fused or split")
+	jsonOut := fs.Bool("json", false, "print the final report as JSON on stdout")
+	bypass := fs.Bool("qdisc-bypass", false, "with --iface: send past the interface's queueing discipline (PACKET_QDISC_BYPASS)")
+	keys := fs.String("wireshark-keys", "", "write Wireshark esp_sa lines for the SAs to this `file`")
+	config := fs.String("config", "", "NIC keyword `file` (default: built-in defaults)")
+	roundTrip := fs.Bool("roundtrip", false, "decrypt what is encrypted and check it equals the input (always on without an input)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "ov2 replay: reading %s: pcap input is not available yet; run without an input for the built-in round trip\n", fs.Arg(0))
+	usageErr := func(format string, a ...any) error {
+		fmt.Fprintf(stderr, "ov2 replay: "+format+"\n", a...)
 		return errUsage
 	}
-	if *packets < 1 {
-		fmt.Fprintf(stderr, "ov2 replay: --packets %d: want at least 1\n", *packets)
-		return errUsage
+	if fs.NArg() > 1 {
+		return usageErr("one input capture at most, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
+	}
+	pace, err := pacingFrom(fs, *pps, *mbps, *mult, *timing)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	if *lanes < 1 || *lanes > 256 {
-		fmt.Fprintf(stderr, "ov2 replay: --lanes %d: want 1 to 256\n", *lanes)
-		return errUsage
+		return usageErr("--lanes %d: want 1 to 256", *lanes)
 	}
-	cfg, err := loadConfig(*config)
+	if *loops < 0 || (isSet(fs, "loop") && *loops == 0) {
+		return usageErr("--loop %d: want at least 1", *loops)
+	}
+	var pl stage.Placement
+	switch *placement {
+	case "fused":
+		pl = stage.Fused
+	case "split":
+		pl = stage.Split
+	default:
+		return usageErr("--placement %q: want fused or split", *placement)
+	}
+	if *outFile != "" && *outFile == *keys {
+		return usageErr("--out and --wireshark-keys name the same file %q", *outFile)
+	}
+
+	nicCfg, err := loadConfig(*config)
 	if err != nil {
 		return err
 	}
-	rep, err := roundTrip(cfg, *packets, *lanes)
+	var in player.Input
+	var sas []xfrm.State
+	demo := fs.NArg() == 0
+	if demo {
+		in, sas, err = player.Demo()
+		if err != nil {
+			return err
+		}
+		*roundTrip = true
+		if *loops == 0 {
+			*loops = player.DemoLoops
+		}
+	} else {
+		in = player.FileInput(fs.Arg(0))
+		if _, sas, err = player.Demo(); err != nil {
+			return err
+		}
+	}
+	if *saFile != "" {
+		if sas, err = xfrm.ParseFile(*saFile); err != nil {
+			return err
+		}
+		if len(sas) == 0 {
+			return fmt.Errorf("%s: no SAs", *saFile)
+		}
+	}
+
+	// Open the input once before anything is created: a missing or broken file fails here.
+	lt, err := probe(in)
 	if err != nil {
 		return err
 	}
-	rep.print(stdout)
-	if !rep.ok() {
-		return fmt.Errorf("round trip failed: %d packets differ, %d not delivered", rep.mismatched, rep.other)
+	if *keys != "" {
+		if err := writeAtomic(*keys, func(w io.Writer) error { return xfrm.WriteWiresharkKeys(w, sas) }); err != nil {
+			return err
+		}
+	}
+
+	var outs teeOutput
+	var pw *pcapio.Writer
+	var lo *player.LiveOutput
+	if *outFile != "" {
+		if pw, err = pcapio.Create(*outFile, lt, 262144); err != nil {
+			return err
+		}
+		defer pw.Abort() // no-op after Commit
+		outs = append(outs, player.PcapOutput{W: pw})
+	}
+	if *iface != "" {
+		opts := live.Options{QdiscBypass: *bypass}
+		s, err := live.Open(*iface, opts)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		lo = &player.LiveOutput{S: s, Link: lt, Options: opts}
+		defer lo.Close()
+		outs = append(outs, lo)
+	}
+	cfg := player.Config{SAs: sas, NIC: nicCfg, Lanes: *lanes, Placement: pl, Pace: pace, Loops: *loops,
+		RoundTrip: *roundTrip}
+	switch len(outs) {
+	case 0:
+	case 1:
+		cfg.Output = outs[0]
+	default:
+		cfg.Output = outs
+	}
+	if isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := player.Run(ctx, in, cfg)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			err = errors.New("interrupted; no output file written")
+		}
+		return err
+	}
+	if pw != nil {
+		if err := pw.Commit(); err != nil {
+			return err
+		}
+	}
+	if *jsonOut {
+		if err := rep.WriteJSON(stdout); err != nil {
+			return err
+		}
+	} else {
+		rep.Print(stdout)
+		if *outFile != "" {
+			fmt.Fprintf(stdout, "  wrote %s (%d packets)\n", *outFile, pw.Packets())
+		}
+		if lo != nil {
+			st := lo.Stats()
+			fmt.Fprintf(stdout, "  sent on %s: %d packets, %d bytes, in %d sendmmsg batches; waited %d times for room\n",
+				*iface, st.Packets, st.Bytes, st.Batches, st.Waits)
+		}
+	}
+	if !rep.Balanced {
+		return errors.New("the packet accounting does not balance (a bug: please report it with the input)")
+	}
+	if rt := rep.RoundTrip; rt != nil && !rt.OK {
+		return fmt.Errorf("round trip failed: %d of %d packets came back equal, %d differ",
+			rt.Equal, rep.Encrypt.In.Packets, rt.Differ)
 	}
 	return nil
+}
+
+// pacingFrom reads the pacing flags, of which one at most may be given.
+func pacingFrom(fs *flag.FlagSet, pps, mbps, mult, timing string) (player.Pacing, error) {
+	var given []string
+	for _, n := range []string{"topspeed", "pps", "mbps", "multiplier", "timing"} {
+		if isSet(fs, n) {
+			given = append(given, "--"+n)
+		}
+	}
+	if len(given) > 1 {
+		return player.Pacing{}, fmt.Errorf("%s: choose one pacing", strings.Join(given, ", "))
+	}
+	num := func(flagName, s string) (float64, error) {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(v > 0) || v > 1e12 {
+			return 0, fmt.Errorf("--%s %q: want a positive number", flagName, s)
+		}
+		return v, nil
+	}
+	switch {
+	case pps != "":
+		v, err := num("pps", pps)
+		return player.Pacing{Mode: player.PPS, Rate: v}, err
+	case mbps != "":
+		v, err := num("mbps", mbps)
+		return player.Pacing{Mode: player.Mbps, Rate: v}, err
+	case mult != "":
+		v, err := num("multiplier", mult)
+		return player.Pacing{Mode: player.Multiplier, Rate: v}, err
+	case timing != "":
+		if timing != "pcap" {
+			return player.Pacing{}, fmt.Errorf("--timing %q: the only timing is pcap", timing)
+		}
+		return player.Pacing{Mode: player.Multiplier, Rate: 1}, nil
+	}
+	return player.Pacing{Mode: player.TopSpeed}, nil
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// probe opens the input and reads its first record: the link type of the output, and an
+// early, clear error for a missing, empty, or foreign file.
+func probe(in player.Input) (pcapio.LinkType, error) {
+	r, err := in.Open()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	rec, err := r.Next()
+	switch {
+	case err == io.EOF:
+		return 0, fmt.Errorf("%s: the capture has no packets", in.Name)
+	case err != nil:
+		return 0, err
+	case !pcapio.Supported(rec.Link):
+		_, _, err := pcapio.Network(rec.Link, rec.Data)
+		return 0, fmt.Errorf("%s: packet %d: %w", in.Name, rec.Index, err)
+	}
+	return rec.Link, nil
+}
+
+// teeOutput writes to several outputs.
+type teeOutput []player.Output
+
+func (t teeOutput) WriteFrames(fs []player.Frame) error {
+	for _, o := range t {
+		if err := o.WriteFrames(fs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes a file through a temporary file renamed into place, so a failure
+// leaves no partial file.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// isTerminal says whether w is a terminal (for the progress line).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -1,0 +1,82 @@
+// Package live sends Ethernet frames out of a live network interface, fast, in batches, and
+// without silent drops. It is the output stage of `ov2 replay --iface NAME`.
+//
+// # How
+//
+// Open creates an AF_PACKET SOCK_RAW socket (non-blocking) bound to the interface with
+// protocol 0, so the socket sends but receives nothing (it is hooked to no protocol), sets a
+// large send buffer (SO_SNDBUFFORCE, 4 MiB by default; SO_SNDBUF if the process lacks
+// CAP_NET_ADMIN) and, if asked, PACKET_QDISC_BYPASS. Send hands the frames to the kernel with
+// sendmmsg(2), one mmsghdr and one iovec per frame, up to MaxBatch (1024) frames per call; the
+// kernel copies each frame into an skb and transmits it as it is (the frame carries its own
+// Ethernet header; the kernel adds nothing, though a NIC pads a short frame to 60 bytes on the
+// wire). The mmsghdr and iovec arrays live in the Sender, so Send does not allocate.
+//
+// A PACKET_TX_RING (TPACKET_V2) prototype was measured against sendmmsg on a veth pair and was
+// not faster (the per-frame cost is the kernel's transmit and, on veth, the peer's receive
+// processing, not the system call), and its error reporting is weaker (tpacket_snd reports no
+// error for a frame the device refused but did not free at once, and per-frame errors come
+// back only as slot states), so the package uses sendmmsg only.
+//
+// # No silent drops
+//
+// Send returns only when the kernel has accepted every frame, or on a hard error. Where the
+// kernel pushes back, Send waits and retries the refused frame, counting each wait in
+// Stats.Waits:
+//
+//   - EAGAIN: the socket's send buffer is full (frames still queued in the qdisc or the
+//     driver's ring are charged to it). Send polls for POLLOUT.
+//   - ENOBUFS: the qdisc was full and dropped the frame, or (with QdiscBypass) the driver's
+//     queue was stopped, or, on a veth, the peer's backlog (net.core.netdev_max_backlog, a
+//     global, per-CPU queue shared by all namespaces) was full. The kernel freed the frame and
+//     said so; Send sleeps briefly (20 µs, doubling to 1 ms while it continues) and sends it
+//     again.
+//
+// sendmmsg(2) reports an error only for the first frame of a call; when a later frame is
+// refused it returns the number sent before it, and Send resends from the refused frame, so
+// nothing is lost either way. On a veth, such a refusal is counted in the sender's tx_dropped
+// and the receiver's rx_dropped although the frame arrives on the retry: the exact counts of
+// what arrived are the receiver's rx_packets (for a veth, the sender's successful
+// transmissions) and an ingress counter on the receiver (tc ingress qdisc statistics).
+//
+// One kernel path reports success for frames it discards: while an interface is up but has no
+// carrier (a NIC without link, a veth whose peer is down), its qdisc is replaced by noop, which
+// drops every frame and returns NET_XMIT_CN, which the packet socket turns into success. Open
+// therefore refuses an interface without carrier (IFF_RUNNING), and Send checks the interface
+// before sending (and returns an error wrapping ErrNoCarrier or ENETDOWN without sending) and
+// after (and returns a *LinkLostError: the frames were accepted but some may have been
+// discarded). The checks cost two ioctl(2) calls per Send, so send in batches. A carrier loss
+// and recovery entirely within one Send is not detected. With QdiscBypass the kernel refuses
+// frames without carrier with ENOBUFS instead; if Send has been waiting for a second and the
+// interface is down or has no carrier, it returns an error rather than waiting forever.
+//
+// # Qdisc bypass
+//
+// Options.QdiscBypass (PACKET_QDISC_BYPASS) sends frames straight to the driver, skipping the
+// interface's queueing discipline: less work and no qdisc lock per frame, but no queue to absorb
+// bursts, no traffic control (shaping, egress filters), and no backpressure from a queue: when
+// the driver's own ring is full the frame is refused at once (ENOBUFS) and Send retries after a
+// sleep, where through a qdisc it would have been queued and the socket buffer would have
+// filled (EAGAIN, answered by poll). On a veth (whose default qdisc is noqueue anyway) the two
+// measured the same.
+//
+// # Errors
+//
+// Errors name the interface: Open returns "live: interface \"nope0\": no such network
+// interface", "live: interface \"eth0\" is down", "live: interface \"eth0\": no carrier: ...",
+// and, without CAP_NET_RAW, an error that says the capability is needed. Send checks each frame
+// before sending it: shorter than 14 bytes (EINVAL), or longer than MTU+14 bytes, MTU+18 for a
+// frame with an 802.1Q tag (EMSGSIZE), as the kernel would; the frames before it are sent, and
+// Send returns their number and a *FrameError naming the frame's index and size, e.g.
+// "live: interface \"veth0\": frame 3 is 9100 bytes, MTU 9000: message too long". A hard error
+// from the kernel is reported the same way, with the call and the errno:
+// "live: interface \"veth0\": frame 5 (1400 bytes): sendmmsg: network is down". FrameError and
+// LinkLostError unwrap to the errno (errors.Is(err, unix.EMSGSIZE)).
+//
+// # Concurrency and namespaces
+//
+// A Sender is used by one goroutine at a time (Stats, Name, MTU and HardwareAddr may be called
+// from any goroutine). The socket belongs to the network namespace of the thread that called
+// Open, whichever thread later calls Send: open it inside a namespace (see internal/netns InNS)
+// and send from anywhere.
+package live
