@@ -95,18 +95,19 @@ func (pc *pacer) nextLoop(firstTS int64) {
 	}
 }
 
-// waitUntil blocks until packet.Now() >= at: sleeping while the wait is long, then
-// yielding, then spinning for the last microseconds, since a sleep wakes up late by tens of
-// microseconds.
+// waitUntil blocks until packet.Now() >= at: sleeping while the wait is long (a sleep
+// wakes up late by tens of microseconds), then yielding, so that the NIC's goroutines keep
+// the processor while the pacer waits.
 func waitUntil(at int64) {
-	for {
+	const yieldEvery = 16
+	for i := 0; ; i++ {
 		d := at - packet.Now()
 		switch {
 		case d <= 0:
 			return
 		case d > 2*int64(time.Millisecond):
 			time.Sleep(time.Duration(d) - time.Millisecond)
-		case d > 20*int64(time.Microsecond):
+		case i%yieldEvery == yieldEvery-1:
 			runtime.Gosched()
 		}
 	}

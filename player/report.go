@@ -210,13 +210,17 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  out:          %10d packets %14d bytes\n", rep.Out.Packets, rep.Out.Bytes)
 	fmt.Fprintf(w, "  rate: %.0f packets/s read; out %.3f Mpps, %.3f Gbit/s in %.3fs\n",
 		rep.ReadPPS, rep.OutPPS/1e6, rep.OutGbps, rep.Elapsed)
-	fmt.Fprintf(w, "  CryptoStatus:%s\n", reasons(rep.CryptoStatus))
+	if len(rep.CryptoStatus) == 0 {
+		fmt.Fprintf(w, "  CryptoStatus: none (nothing went through the receive path)\n")
+	} else {
+		fmt.Fprintf(w, "  CryptoStatus:%s\n", reasons(rep.CryptoStatus))
+	}
 	fmt.Fprintf(w, "  drops: %d%s\n", sum(rep.Drops), reasons(rep.Drops))
 	fmt.Fprintf(w, "  UPDATE_SA (ESN high half): %d\n", rep.Updates)
 	for _, d := range []struct {
 		name string
 		l    Latency
-	}{{"encrypt", rep.Encrypt.Latency}, {"decrypt", rep.Decrypt.Latency}} {
+	}{{"send path", rep.Encrypt.Latency}, {"receive path", rep.Decrypt.Latency}} {
 		if d.l.Packets > 0 {
 			fmt.Fprintf(w, "  latency through the NIC, %s: p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us (%d packets)\n",
 				d.name, d.l.P50, d.l.P99, d.l.P999, d.l.Max, d.l.Packets)

@@ -193,13 +193,17 @@ func (p *path) signal() {
 // laneOf picks a packet's lane from its key (an SA handle or SPI), so that one SA's packets
 // stay on one lane and in order. The key function always runs: on receive it is the
 // classifier.
-func (p *path) laneOf(b *packet.Buffer) int {
-	k := p.key(b)
-	if len(p.lanes) == 1 {
+func (p *path) laneOf(b *packet.Buffer) int { return LaneOf(p.key(b), len(p.lanes)) }
+
+// LaneOf is the lane, of lanes, that a path gives a packet with this key: its SA handle on
+// the send path, its SPI on the receive path. A host that wants its SAs spread evenly over
+// the lanes can choose them with it.
+func LaneOf(key uint64, lanes int) int {
+	if lanes <= 1 {
 		return 0
 	}
-	x := uint32(k) ^ uint32(k>>32)*0x85EBCA6B
-	return int(((x * 0x9E3779B1) >> 8) % uint32(len(p.lanes)))
+	x := uint32(key) ^ uint32(key>>32)*0x85EBCA6B
+	return int(((x * 0x9E3779B1) >> 8) % uint32(lanes))
 }
 
 // submit queues packets on their lanes, waiting for room if a lane is behind; counted is

@@ -35,10 +35,16 @@ func TestReplayPacing(t *testing.T) {
 	if rep.Read.Packets != packets || rep.Out.Packets != packets || !rep.Balanced || len(rep.Drops) != 0 {
 		t.Fatalf("read %d, out %d, balanced %v, drops %v; want %d", rep.Read.Packets, rep.Out.Packets, rep.Balanced, rep.Drops, packets)
 	}
+	// The acceptance is 1%; under the race detector, with other test packages sharing the
+	// two cores, the engine itself can fall behind, so there 5% (CI runs it without).
+	tol := 0.01
+	if raceEnabled {
+		tol = 0.05
+	}
 	within := func(what string, rate float64) {
 		t.Logf("%s: %.1f packets/s (%+.3f%%)", what, rate, (rate/100000-1)*100)
-		if rate < 99000 || rate > 101000 {
-			t.Errorf("%s: %.1f packets/s, not within 1%% of 100000", what, rate)
+		if rate < 100000*(1-tol) || rate > 100000*(1+tol) {
+			t.Errorf("%s: %.1f packets/s, not within %g%% of 100000", what, rate, tol*100)
 		}
 	}
 	within("report (packets read / elapsed)", rep.ReadPPS)

@@ -1,0 +1,361 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/klauspost/cpuid/v2"
+
+	"github.com/ov2dev/ov2/esp"
+	"github.com/ov2dev/ov2/internal/hdr"
+)
+
+// Row is one measured combination. Rates are over the measured window only; latencies are
+// per packet, from its entry into the NIC to its completion, in microseconds.
+type Row struct {
+	Size      string  `json:"size"`       // "64", "1400", "imix", "lso64k"
+	WireBytes float64 `json:"wire_bytes"` // mean wire size of the packets
+	Mode      string  `json:"mode"`
+	Algo      string  `json:"algo"`
+	Lanes     int     `json:"lanes"`
+	Placement string  `json:"placement"`
+
+	Packets uint64  `json:"packets"` // completed in the full-speed window
+	Bytes   uint64  `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+	Mpps    float64 `json:"mpps"` // for lso64k: segments per second
+	Gbps    float64 `json:"gbps"`
+	// LargeSends is, for lso64k, the large sends completed in the window; 0 otherwise.
+	LargeSends        uint64  `json:"large_sends"`
+	LargeSendsPerSec  float64 `json:"large_sends_per_sec"`
+	RawMpps           float64 `json:"raw_mpps"` // the raw limit for this size, algorithm and mode
+	Ratio             float64 `json:"ratio"`    // Mpps / RawMpps
+	InFlight          int     `json:"in_flight"`
+	LatencyLoad       float64 `json:"latency_load"` // share of the maximum offered while latency was measured
+	OfferedMpps       float64 `json:"offered_mpps"`
+	AchievedMpps      float64 `json:"achieved_mpps"`
+	LatencyPackets    uint64  `json:"latency_packets"`
+	LatencyMinUs      float64 `json:"latency_min_us"`
+	LatencyMeanUs     float64 `json:"latency_mean_us"`
+	LatencyP50Us      float64 `json:"latency_p50_us"`
+	LatencyP99Us      float64 `json:"latency_p99_us"`
+	LatencyP999Us     float64 `json:"latency_p999_us"`
+	LatencyMaxUs      float64 `json:"latency_max_us"`
+	LatencyCurve      []Point `json:"latency_curve"` // the percentile curve the chart draws
+	AllocsPerPacket   float64 `json:"allocs_per_packet"`
+	GCCycles          uint32  `json:"gc_cycles"` // garbage collections during the measured windows
+	Impl              string  `json:"impl"`      // the AES-GCM implementation the SA's transform dispatched to
+	CPU               string  `json:"cpu"`
+	GoVersion         string  `json:"go_version"`
+	Failed            uint64  `json:"failed"`             // packets that did not seal or verify: always 0 in a result
+	Balanced          bool    `json:"balanced"`           // the paths' counters account for every packet
+	PacedLatePackets  uint64  `json:"paced_late_packets"` // paced phase: packets submitted behind schedule
+	PacedBurstPackets int     `json:"paced_burst"`        // paced phase: packets per scheduled burst
+}
+
+// Point is one point of a latency percentile curve.
+type Point struct {
+	Percentile float64 `json:"percentile"`
+	Us         float64 `json:"us"`
+}
+
+// curvePercentiles are the points of Row.LatencyCurve; the chart puts them on a "nines"
+// axis. 100 is the maximum.
+var curvePercentiles = []float64{50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100}
+
+// RawRow is one raw-limit loop: crypto/cipher AES-GCM on one goroutine.
+type RawRow struct {
+	Size            string  `json:"size"`
+	Algo            string  `json:"algo"`
+	Op              string  `json:"op"` // seal, open, seal+open
+	WireBytes       float64 `json:"wire_bytes"`
+	Packets         uint64  `json:"packets"`
+	Seconds         float64 `json:"seconds"`
+	Mpps            float64 `json:"mpps"`
+	Gbps            float64 `json:"gbps"`
+	NsPerPacket     float64 `json:"ns_per_packet"`
+	AllocsPerPacket float64 `json:"allocs_per_packet"`
+	Derived         bool    `json:"derived"` // computed from seal and open, not measured
+}
+
+// Result is a whole run.
+type Result struct {
+	StartedAt   time.Time `json:"started_at"`
+	CPU         string    `json:"cpu"`
+	GoVersion   string    `json:"go_version"`
+	GOOS        string    `json:"goos"`
+	GOARCH      string    `json:"goarch"`
+	GOMAXPROCS  int       `json:"gomaxprocs"`
+	NumCPU      int       `json:"num_cpu"`
+	Features    string    `json:"cpu_features"`
+	DurationS   float64   `json:"duration_s"`
+	WarmupS     float64   `json:"warmup_s"`
+	RawS        float64   `json:"raw_duration_s"`
+	Load        float64   `json:"load"`
+	InFlight    int       `json:"in_flight"`
+	Burst       int       `json:"burst"`
+	SAsPerLane  int       `json:"sas_per_lane"`
+	SizeNote    string    `json:"size_note"`
+	LatencyNote string    `json:"latency_note"`
+	Rows        []Row     `json:"rows"`
+	Raw         []RawRow  `json:"raw"`
+	Notes       []string  `json:"notes"` // combinations skipped, and why
+}
+
+// RawFor returns the raw row for a size, algorithm and op, or nil.
+func (r *Result) RawFor(size, algo string, op RawOp) *RawRow {
+	for i := range r.Raw {
+		x := &r.Raw[i]
+		if x.Size == size && x.Algo == algo && x.Op == op.String() {
+			return x
+		}
+	}
+	return nil
+}
+
+// errLSODecrypt is why lso64k has no decrypt row.
+var errLSODecrypt = errors.New("bench: lso64k decrypt: a large send exists only on the send side; the receive path sees its 1476-byte segments (measure those with --size 1476)")
+
+// SizeNote says what the sizes are, for reports.
+const SizeNote = "sizes are wire sizes of IPv4 transport-mode ESP packets with a 16-byte ICV (IP header, ESP header and IV, payload, padding and trailer, ICV); imix is 7:4:1 of 64/576/1500 B; lso64k is a 64,400-byte TCP large send cut by the NIC into 46 segments of MSS 1400 (1476 B each), Mpps counting segments"
+
+// CPUName is the CPU's brand string, as cpuid reads it.
+func CPUName() string {
+	if n := cpuid.CPU.BrandName; n != "" {
+		return n
+	}
+	return "unknown CPU"
+}
+
+// Run measures every row of o, after the raw limits its rows need, and calls progress (if
+// not nil) with one line as each row or raw loop completes. It stops early, with what it
+// has and ctx's error, when ctx is done. Rows that cannot exist (lso64k decrypt) are left
+// out with a note in Result.Notes.
+func Run(ctx context.Context, o Options, progress func(string)) (*Result, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res := &Result{
+		StartedAt:  time.Now().UTC().Truncate(time.Second),
+		CPU:        CPUName(),
+		GoVersion:  runtime.Version(),
+		GOOS:       runtime.GOOS,
+		GOARCH:     runtime.GOARCH,
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		NumCPU:     runtime.NumCPU(),
+		Features:   esp.CPUFeatures().String(),
+		DurationS:  o.Duration.Seconds(),
+		WarmupS:    o.Warmup.Seconds(),
+		RawS:       o.RawDuration.Seconds(),
+		Load:       o.Load,
+		InFlight:   o.InFlight,
+		Burst:      o.Burst,
+		SAsPerLane: o.SAsPerLane,
+		SizeNote:   SizeNote,
+		Rows:       []Row{},
+		Raw:        []RawRow{},
+		Notes:      []string{},
+	}
+	if o.Load >= 1 {
+		res.LatencyNote = fmt.Sprintf("latency at 100%% load: the closed loop keeps %d packets in flight, so it is mostly the wait behind them (queueing), not the NIC's own delay; use a lower load for that", o.InFlight)
+	} else {
+		res.LatencyNote = fmt.Sprintf("latency at %s of each row's measured maximum, offered by an open-loop pacer (bursts on a fixed schedule) that also takes the completions, with every core kept polling (busy-poll) so that a parked lane is not left waiting for an idle CPU to wake up", pct(o.Load))
+	}
+
+	// The rows, and the raw loops they need.
+	var specs []rowSpec
+	for _, m := range o.Modes {
+		for _, a := range o.Algos {
+			for _, s := range o.Sizes {
+				if s.Kind == LSO64K && m == Decrypt {
+					res.Notes = append(res.Notes, "skipped "+trimPrefix(errLSODecrypt.Error()))
+					continue
+				}
+				for _, l := range o.Lanes {
+					for _, p := range o.Placements {
+						specs = append(specs, rowSpec{size: s, mode: m, algo: a, lanes: l, pl: p})
+					}
+				}
+			}
+		}
+	}
+	needSeal, needOpen := false, false
+	for _, m := range o.Modes {
+		needSeal = needSeal || m != Decrypt
+		needOpen = needOpen || m != Encrypt
+	}
+	for _, a := range o.Algos {
+		for _, s := range o.Sizes {
+			var seal, open RawRow
+			for _, op := range []RawOp{RawSeal, RawOpen} {
+				if (op == RawSeal && !needSeal) || (op == RawOpen && !needOpen) {
+					continue
+				}
+				if op == RawOpen && s.Kind == LSO64K && !hasMode(o.Modes, Roundtrip) {
+					continue
+				}
+				r, err := measureRaw(ctx, s, a, op, o.RawDuration)
+				if err != nil {
+					return res, err
+				}
+				res.Raw = append(res.Raw, r)
+				progress(fmt.Sprintf("raw %s %s %s: %.3f Mpps, %.2f Gbit/s, %.1f ns/packet (crypto/cipher, 1 core)", r.Op, r.Algo, s.Label(), r.Mpps, r.Gbps, r.NsPerPacket))
+				if op == RawSeal {
+					seal = r
+				} else {
+					open = r
+				}
+			}
+			if hasMode(o.Modes, Roundtrip) {
+				res.Raw = append(res.Raw, combineRaw(seal, open))
+			}
+		}
+	}
+
+	for _, sp := range specs {
+		row, err := runRow(ctx, sp, o)
+		if err != nil {
+			return res, err
+		}
+		row.CPU, row.GoVersion = res.CPU, res.GoVersion
+		if raw := res.RawFor(row.Size, row.Algo, rawOpFor(sp.mode)); raw != nil && raw.Mpps > 0 {
+			row.RawMpps = raw.Mpps
+			row.Ratio = row.Mpps / raw.Mpps
+		}
+		res.Rows = append(res.Rows, row)
+		progress(progressLine(sp, row))
+	}
+	return res, nil
+}
+
+func hasMode(ms []Mode, m Mode) bool {
+	for _, x := range ms {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func trimPrefix(s string) string {
+	const p = "bench: "
+	if len(s) > len(p) && s[:len(p)] == p {
+		return s[len(p):]
+	}
+	return s
+}
+
+func pct(f float64) string {
+	return fmt.Sprintf("%g%%", math.Round(f*1e4)/1e2)
+}
+
+func progressLine(sp rowSpec, r Row) string {
+	return fmt.Sprintf("%s: %.3f Mpps, %.2f Gbit/s, ratio %.2f, latency p50/p99/p99.9/max %.1f/%.1f/%.1f/%.1f µs at %s load, %s allocs/packet",
+		sp, r.Mpps, r.Gbps, r.Ratio, r.LatencyP50Us, r.LatencyP99Us, r.LatencyP999Us, r.LatencyMaxUs, pct(r.LatencyLoad), FormatAllocs(r.AllocsPerPacket))
+}
+
+// FormatAllocs prints allocations per packet without rounding a non-zero value to 0.
+func FormatAllocs(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// runRow measures one row: the full-speed window on an engine with completion goroutines,
+// then, below 100% load, the paced window on a fresh inline engine (see pacedLoop).
+func runRow(ctx context.Context, sp rowSpec, o Options) (Row, error) {
+	e, err := newEngine(sp, o, false)
+	if err != nil {
+		return Row{}, fmt.Errorf("bench: %s: %w", sp, err)
+	}
+	defer e.close()
+	full, err := e.closedLoop(ctx, o.Warmup, o.Duration)
+	e.stop()
+	if err != nil {
+		return Row{}, err
+	}
+	row := Row{
+		Size: sp.size.String(), WireBytes: sp.size.MeanWire(), Mode: sp.mode.String(), Algo: sp.algo.String(),
+		Lanes: sp.lanes, Placement: sp.pl.String(),
+		Packets: full.packets, Bytes: full.bytes, Seconds: full.seconds,
+		InFlight: e.units * e.segsPerUnit,
+		Impl:     e.impl,
+	}
+	if row.Failed, row.Balanced, err = e.accounting(); err != nil {
+		return row, err
+	}
+	if full.units == 0 || full.seconds <= 0 {
+		return row, fmt.Errorf("bench: %s: nothing completed in the measured window", sp)
+	}
+	row.Mpps = float64(full.packets) / full.seconds / 1e6
+	row.Gbps = float64(full.bytes) * 8 / full.seconds / 1e9
+	if e.lso {
+		row.LargeSends = full.units
+		row.LargeSendsPerSec = float64(full.units) / full.seconds
+	}
+	lat := full
+	row.LatencyLoad, row.OfferedMpps, row.AchievedMpps = 1, row.Mpps, row.Mpps
+	mallocs, packets := full.mallocs, full.packets
+	row.GCCycles = full.gcs
+	if o.Load < 1 {
+		p, err := newEngine(sp, o, true)
+		if err != nil {
+			return row, fmt.Errorf("bench: %s: %w", sp, err)
+		}
+		defer p.close()
+		unitRate := float64(full.units) / full.seconds * o.Load
+		paced, err := p.pacedLoop(ctx, unitRate, min(o.Warmup, 200*time.Millisecond), o.Duration)
+		p.stop()
+		if err != nil {
+			return row, err
+		}
+		failed, balanced, err := p.accounting()
+		row.Failed += failed
+		row.Balanced = row.Balanced && balanced
+		if err != nil {
+			return row, err
+		}
+		lat = paced
+		row.LatencyLoad = o.Load
+		row.OfferedMpps = unitRate * float64(p.segsPerUnit) / 1e6
+		row.AchievedMpps = float64(paced.packets) / paced.seconds / 1e6
+		row.PacedLatePackets = paced.late * uint64(p.segsPerUnit)
+		row.PacedBurstPackets = paced.burst * p.segsPerUnit
+		mallocs += paced.mallocs
+		packets += paced.packets
+		row.GCCycles += paced.gcs
+	}
+	fillLatency(&row, lat.hist)
+	if packets > 0 {
+		row.AllocsPerPacket = float64(mallocs) / float64(packets)
+	}
+	return row, nil
+}
+
+// fillLatency puts a histogram's figures into a row, in microseconds.
+func fillLatency(r *Row, h *hdr.Histogram) {
+	us := func(ns int64) float64 { return float64(ns) / 1e3 }
+	r.LatencyPackets = h.Count()
+	r.LatencyMinUs = us(h.Min())
+	r.LatencyMeanUs = h.Mean() / 1e3
+	r.LatencyP50Us = us(h.Quantile(0.50))
+	r.LatencyP99Us = us(h.Quantile(0.99))
+	r.LatencyP999Us = us(h.Quantile(0.999))
+	r.LatencyMaxUs = us(h.Max())
+	r.LatencyCurve = make([]Point, len(curvePercentiles))
+	for i, p := range curvePercentiles {
+		r.LatencyCurve[i] = Point{Percentile: p, Us: us(h.Quantile(p / 100))}
+	}
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ov2dev/ov2/bench"
+)
+
+const benchUsage = `usage: ov2 bench [flags]
+
+Measures the NIC's send path (encrypt), receive path (decrypt) or both (roundtrip):
+throughput over a closed loop at full speed, latency per packet from NIC entry to
+completion (an HDR histogram), allocations per packet, and, in the same run, the raw
+single-core limit of Go's crypto/cipher AES-GCM on the same bytes, which every row is
+given as a ratio to.
+
+Sizes are wire sizes of IPv4 transport-mode ESP packets with a 16-byte ICV (IP header,
+ESP header and IV, payload, padding and trailer, ICV): multiples of 4 from 64 to 2048;
+imix is 7:4:1 of 64, 576 and 1500 bytes in a fixed interleaved pattern, its rates
+counting actual bytes; lso64k is a 64 KB TCP large send (LSO + IPsec) cut by the NIC
+into 46 segments of MSS 1400, its Mpps counting segments (encrypt and roundtrip only).
+
+Latency: at --load 100% the closed loop keeps --in-flight packets queued, so latency is
+mostly the wait behind them (queueing), not the NIC's own delay. With --load below 100%
+each row first measures its maximum, then offers that share of it with an open-loop
+pacer and reports the latency of that phase with the offered and achieved rates; in that
+phase every core is kept polling (busy-poll), so that a lane woken by a burst does not
+wait for an idle CPU to wake up.
+
+flags:
+  --size LIST          packet sizes: 64,576,1400,imix,lso64k (default 64,1400,imix)
+  --mode LIST          encrypt, decrypt, roundtrip (default encrypt)
+  --algo LIST          aes128gcm, aes256gcm, gmac (default aes128gcm)
+  --lanes LIST         lane counts to compare (default 1,2)
+  --placement P        fused, split or both (default fused)
+  --duration D         measured window per row (default 3s)
+  --warmup D           unmeasured warm-up before it (default 1s)
+  --load L             offered load for latency, share of the measured maximum (default 100%)
+  --in-flight N        packets in flight in the closed loop (default 1024)
+  --json               write the result as JSON on stdout (and nothing else there)
+  --csv FILE           also write the rows as CSV to FILE
+  --plot FILE.svg      also write a chart: throughput per size and lanes, latency distribution
+
+Progress goes to stderr, one line per row. Run on a quiet machine: other work on the
+cores changes every figure.
+
+example:
+  ov2 bench --size 64,1400,imix --lanes 1,2 --placement both --mode encrypt --load 50% --plot bench.svg`
+
+// benchCmd is `ov2 bench`.
+func benchCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ov2 bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), benchUsage) }
+	sizes := fs.String("size", "64,1400,imix", "")
+	modes := fs.String("mode", "encrypt", "")
+	algos := fs.String("algo", "aes128gcm", "")
+	lanes := fs.String("lanes", "1,2", "")
+	placement := fs.String("placement", "fused", "")
+	duration := fs.Duration("duration", 3*time.Second, "")
+	warmup := fs.Duration("warmup", time.Second, "")
+	load := fs.String("load", "100%", "")
+	inFlight := fs.Int("in-flight", 1024, "")
+	asJSON := fs.Bool("json", false, "")
+	csvPath := fs.String("csv", "", "")
+	plotPath := fs.String("plot", "", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	bad := func(format string, a ...any) error {
+		fmt.Fprintf(stderr, "ov2 bench: "+format+"\n", a...)
+		return errUsage
+	}
+	if fs.NArg() != 0 {
+		return bad("unexpected argument %q (flags only; see ov2 bench --help)", fs.Arg(0))
+	}
+	var o bench.Options
+	var err error
+	if o.Sizes, err = bench.ParseSizes(*sizes); err != nil {
+		return bad("--size %s: %v", *sizes, err)
+	}
+	if o.Modes, err = bench.ParseModes(*modes); err != nil {
+		return bad("--mode %s: %v", *modes, err)
+	}
+	if o.Algos, err = bench.ParseAlgos(*algos); err != nil {
+		return bad("--algo %s: %v", *algos, err)
+	}
+	if o.Lanes, err = bench.ParseLanes(*lanes); err != nil {
+		return bad("--lanes %s: %v", *lanes, err)
+	}
+	if o.Placements, err = bench.ParsePlacements(*placement); err != nil {
+		return bad("--placement %s: %v", *placement, err)
+	}
+	if o.Load, err = bench.ParseLoad(*load); err != nil {
+		return bad("--load %s: %v", *load, err)
+	}
+	if *duration <= 0 {
+		return bad("--duration %v: want a positive duration, e.g. 3s", *duration)
+	}
+	if *warmup < 0 {
+		return bad("--warmup %v: want 0 or a positive duration, e.g. 1s", *warmup)
+	}
+	if *inFlight < 1 || *inFlight > 1<<16 {
+		return bad("--in-flight %d: want 1 to 65536", *inFlight)
+	}
+	for _, p := range []struct{ flag, path, ext string }{{"--csv", *csvPath, ""}, {"--plot", *plotPath, ".svg"}} {
+		if p.path == "" {
+			continue
+		}
+		if p.ext != "" && !strings.EqualFold(filepath.Ext(p.path), p.ext) {
+			return bad("%s %s: want a file name ending in %s", p.flag, p.path, p.ext)
+		}
+		if st, err := os.Stat(filepath.Dir(p.path)); err != nil || !st.IsDir() {
+			return bad("%s %s: directory %s does not exist", p.flag, p.path, filepath.Dir(p.path))
+		}
+	}
+	o.Duration, o.Warmup, o.InFlight = *duration, *warmup, *inFlight
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	progress := func(s string) { fmt.Fprintf(stderr, "ov2 bench: %s\n", s) }
+	res, err := bench.Run(ctx, o, progress)
+	if errors.Is(err, context.Canceled) && res != nil && len(res.Rows) > 0 {
+		// Interrupted: show the rows measured so far, then say so.
+		if *asJSON {
+			res.WriteJSON(stdout)
+		} else {
+			res.WriteTable(stdout)
+		}
+		return fmt.Errorf("interrupted after %d rows", len(res.Rows))
+	}
+	if errors.Is(err, context.Canceled) {
+		return errors.New("interrupted")
+	}
+	if err != nil {
+		return err
+	}
+	if *csvPath != "" {
+		if err := benchWriteFile(*csvPath, res.WriteCSV); err != nil {
+			return err
+		}
+		progress("wrote " + *csvPath)
+	}
+	if *plotPath != "" {
+		if err := benchWriteFile(*plotPath, res.WriteSVG); err != nil {
+			return err
+		}
+		progress("wrote " + *plotPath)
+	}
+	if *asJSON {
+		return res.WriteJSON(stdout)
+	}
+	return res.WriteTable(stdout)
+}
+
+// benchWriteFile writes a file through a temporary file in the same directory and a
+// rename, so that a failed run leaves no half-written file behind.
+func benchWriteFile(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

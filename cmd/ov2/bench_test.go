@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// benchRun runs the command line in process, as main does.
+func benchRun(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// `ov2 bench --json` on a tiny run: valid JSON, nothing else on stdout, every field the
+// issue names in every row; the CSV and the chart written beside it.
+func TestBenchJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real run")
+	}
+	dir := t.TempDir()
+	svg, csvPath := filepath.Join(dir, "bench.svg"), filepath.Join(dir, "bench.csv")
+	code, out, errOut := benchRun("bench", "--size", "64,imix", "--lanes", "1,2", "--duration", "100ms", "--warmup=20ms",
+		"--json", "--plot", svg, "-csv", csvPath)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, errOut)
+	}
+	var res struct {
+		CPU, GoVersion string
+		Rows           []map[string]any `json:"rows"`
+		Raw            []map[string]any `json:"raw"`
+	}
+	var all map[string]any
+	if err := json.Unmarshal([]byte(out), &all); err != nil {
+		t.Fatalf("stdout is not one JSON value: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 4 || len(res.Raw) != 2 {
+		t.Fatalf("%d rows, %d raw rows", len(res.Rows), len(res.Raw))
+	}
+	for _, k := range []string{"cpu", "go_version", "gomaxprocs", "cpu_features", "rows", "raw", "started_at"} {
+		if _, ok := all[k]; !ok {
+			t.Errorf("result lacks %q", k)
+		}
+	}
+	for i, r := range res.Rows {
+		for _, k := range []string{"size", "mode", "algo", "lanes", "placement", "mpps", "gbps", "ratio", "raw_mpps",
+			"latency_p50_us", "latency_p99_us", "latency_p999_us", "latency_max_us", "allocs_per_packet", "impl", "cpu", "go_version",
+			"large_sends_per_sec", "offered_mpps", "achieved_mpps", "latency_curve"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("row %d lacks %q", i, k)
+			}
+		}
+		if r["mpps"].(float64) <= 0 || r["impl"].(string) == "" || r["balanced"] != true {
+			t.Errorf("row %d: %v", i, r)
+		}
+	}
+	// One progress line per raw loop and row on stderr, and the two files.
+	if n := strings.Count(errOut, "\n"); n != 2+4+2 {
+		t.Errorf("%d lines on stderr, want 8:\n%s", n, errOut)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) != 5 || recs[0][0] != "size" {
+		t.Errorf("CSV: %d records, %v", len(recs), err)
+	}
+	data, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	bars := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
+			for _, a := range se.Attr {
+				if a.Name.Local == "class" && a.Value == "bar" {
+					bars++
+				}
+			}
+		}
+	}
+	if bars != 4 {
+		t.Errorf("%d bars, want 4", bars)
+	}
+	// No temporary files left behind.
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("directory holds %d entries", len(ents))
+	}
+}
+
+// The text table is the default output.
+func TestBenchTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real run")
+	}
+	code, out, errOut := benchRun("bench", "--size", "1400", "--lanes", "1", "--mode", "decrypt", "--duration", "50ms", "--warmup", "0s", "--load", "50%")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"ov2 bench: ", "crypto dispatched: ", "raw Mpps", "offered Mpps", "1400 B", "decrypt", "raw limit, 1 core:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// Usage errors: exit 2 and a message naming the flag and the bad value.
+func TestBenchBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	const sizeWant = "want a wire size in bytes (64 to 2048, a multiple of 4), imix or lso64k"
+	const loadWant = "want a share of the measured maximum, more than 0% and at most 100% (e.g. 50%)"
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--size", "0"}, "ov2 bench: --size 0: 0 bytes is out of range: " + sizeWant + "\n"},
+		{[]string{"--size", "foo"}, `ov2 bench: --size foo: "foo" is not a size: ` + sizeWant + "\n"},
+		{[]string{"--size=64,65"}, "ov2 bench: --size 64,65: 65 bytes is not a multiple of 4, which every IPv4 transport ESP packet with a 16-byte ICV is: " + sizeWant + "\n"},
+		{[]string{"--lanes", "0"}, "ov2 bench: --lanes 0: 0 lanes: want 1 to 64\n"},
+		{[]string{"--lanes", "1,x"}, `ov2 bench: --lanes 1,x: "x" is not a lane count: want 1 to 64` + "\n"},
+		{[]string{"--load", "150%"}, "ov2 bench: --load 150%: 150% is out of range: " + loadWant + "\n"},
+		{[]string{"--mode", "bogus"}, `ov2 bench: --mode bogus: "bogus" is not a mode: want encrypt, decrypt or roundtrip` + "\n"},
+		{[]string{"--algo", "des"}, `ov2 bench: --algo des: "des" is not an algorithm: want aes128gcm, aes256gcm or gmac` + "\n"},
+		{[]string{"--placement", "spread"}, `ov2 bench: --placement spread: "spread" is not a placement: want fused, split or both` + "\n"},
+		{[]string{"--duration", "-1s"}, "ov2 bench: --duration -1s: want a positive duration, e.g. 3s\n"},
+		{[]string{"--duration", "0s"}, "ov2 bench: --duration 0s: want a positive duration, e.g. 3s\n"},
+		{[]string{"--warmup", "-1s"}, "ov2 bench: --warmup -1s: want 0 or a positive duration, e.g. 1s\n"},
+		{[]string{"--in-flight", "0"}, "ov2 bench: --in-flight 0: want 1 to 65536\n"},
+		{[]string{"--plot", filepath.Join(dir, "chart.png")}, "ov2 bench: --plot " + filepath.Join(dir, "chart.png") + ": want a file name ending in .svg\n"},
+		{[]string{"--csv", filepath.Join(dir, "missing", "x.csv")}, "ov2 bench: --csv " + filepath.Join(dir, "missing", "x.csv") + ": directory " + filepath.Join(dir, "missing") + " does not exist\n"},
+		{[]string{"extra"}, `ov2 bench: unexpected argument "extra" (flags only; see ov2 bench --help)` + "\n"},
+	}
+	for _, tc := range cases {
+		code, out, errOut := benchRun(append([]string{"bench"}, tc.args...)...)
+		if code != 2 || errOut != tc.want || out != "" {
+			t.Errorf("ov2 bench %q: exit %d, stderr %q, stdout %q\nwant exit 2, stderr %q", tc.args, code, errOut, out, tc.want)
+		}
+	}
+	for _, args := range [][]string{{"--bogus"}, {"--duration", "3 s"}, {"--json=maybe"}} {
+		code, _, errOut := benchRun(append([]string{"bench"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, "usage: ov2 bench [flags]") {
+			t.Errorf("ov2 bench %q: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}
+
+func TestBenchHelp(t *testing.T) {
+	for _, h := range []string{"--help", "-h"} {
+		code, _, errOut := benchRun("bench", h)
+		if code != 0 || !strings.Contains(errOut, "usage: ov2 bench [flags]") || !strings.Contains(errOut, "example:") ||
+			!strings.Contains(errOut, "wire sizes") || !strings.Contains(errOut, "queueing") {
+			t.Errorf("%s: exit %d\n%s", h, code, errOut)
+		}
+	}
+	code, out, _ := benchRun("help")
+	if code != 0 || !strings.Contains(out, "bench    measure throughput and latency") {
+		t.Errorf("ov2 help: exit %d\n%s", code, out)
+	}
+}
