@@ -207,7 +207,6 @@ func (s *Sender) queueClear(ip []byte, cookie uint64) error {
 }
 
 func (s *Sender) queue(b *packet.Buffer) {
-	s.inflight.Add(1)
 	s.batch = append(s.batch, b)
 	if len(s.batch) >= s.burst {
 		s.Flush()
@@ -217,6 +216,9 @@ func (s *Sender) queue(b *packet.Buffer) {
 // Flush hands the queued packets to the NIC.
 func (s *Sender) Flush() {
 	if len(s.batch) > 0 {
+		// One atomic add per burst: the completion goroutines subtract from the same
+		// counter, and a per-packet add would bounce its cache line between cores.
+		s.inflight.Add(int64(len(s.batch)))
 		s.path.Submit(s.batch)
 		clear(s.batch)
 		s.batch = s.batch[:0]
@@ -256,6 +258,19 @@ func (s *Sender) Done(p *packet.Buffer) {
 func (s *Sender) Completed(p *packet.Buffer) {
 	if p.Tx.LSOSegment == p.Tx.LSOCount {
 		s.inflight.Add(-1) // pairs with the Load in updateHigh
+	}
+}
+
+// CompletedBurst is Completed for a burst of completions, with one atomic operation.
+func (s *Sender) CompletedBurst(ps []*packet.Buffer) {
+	n := int64(0)
+	for _, p := range ps {
+		if p.Tx.LSOSegment == p.Tx.LSOCount {
+			n++
+		}
+	}
+	if n != 0 {
+		s.inflight.Add(-n) // pairs with the Load in updateHigh
 	}
 }
 

@@ -568,8 +568,8 @@ func (r *run) sendCompletions(lane int) {
 		}
 		now, wall := packet.Now(), time.Now()
 		frames, wire, trims, done = frames[:0], wire[:0], trims[:0], done[:0]
+		r.snd.CompletedBurst(buf[:k])
 		for _, p := range buf[:k] {
-			r.snd.Completed(p)
 			c.lat.Record(now - p.Stamp)
 			if p.Tx.Failed() {
 				c.sendFail[p.Tx.Reason]++

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,7 @@ func replay(args []string, stdout, stderr io.Writer) error {
 	bypass := fs.Bool("qdisc-bypass", false, "with --iface: send past the interface's queueing discipline (PACKET_QDISC_BYPASS)")
 	keys := fs.String("wireshark-keys", "", "write Wireshark esp_sa lines for the SAs to this `file`")
 	config := fs.String("config", "", "NIC keyword `file` (default: built-in defaults)")
+	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this `file`")
 	roundTrip := fs.Bool("roundtrip", false, "decrypt what is encrypted and check it equals the input (always on without an input)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
@@ -167,6 +169,17 @@ func replay(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := player.Run(ctx, in, cfg)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
