@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/ov2dev/ov2/pcapio"
@@ -12,7 +13,9 @@ import (
 )
 
 // --pps 100000 over 1,000,000 packets to a file lands within 1% of the requested rate, by
-// the report and by the output's timestamps (100,000 packets under the race detector).
+// the report and by the output's timestamps. Under the race detector, which slows the
+// engine about tenfold while other packages' tests share the cores, it checks the same
+// at --pps 20000 over 20,000 packets, within 5%; CI runs the real one without it.
 func TestReplayPacing(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "sample.pcap")
@@ -20,11 +23,11 @@ func TestReplayPacing(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "paced.pcap")
-	loops, packets := "2000", uint64(1_000_000)
+	loops, packets, pps := "2000", uint64(1_000_000), 100000.0
 	if raceEnabled {
-		loops, packets = "200", 100_000
+		loops, packets, pps = "40", 20_000, 20000
 	}
-	code, stdout, stderr := runCmd("replay", "--pps", "100000", "--loop", loops, "--lanes", "1", "--json", "--out", out, in)
+	code, stdout, stderr := runCmd("replay", "--pps", strconv.FormatFloat(pps, 'f', -1, 64), "--loop", loops, "--lanes", "1", "--json", "--out", out, in)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -35,16 +38,14 @@ func TestReplayPacing(t *testing.T) {
 	if rep.Read.Packets != packets || rep.Out.Packets != packets || !rep.Balanced || len(rep.Drops) != 0 {
 		t.Fatalf("read %d, out %d, balanced %v, drops %v; want %d", rep.Read.Packets, rep.Out.Packets, rep.Balanced, rep.Drops, packets)
 	}
-	// The acceptance is 1%; under the race detector, with other test packages sharing the
-	// two cores, the engine itself can fall behind, so there 5% (CI runs it without).
 	tol := 0.01
 	if raceEnabled {
 		tol = 0.05
 	}
 	within := func(what string, rate float64) {
-		t.Logf("%s: %.1f packets/s (%+.3f%%)", what, rate, (rate/100000-1)*100)
-		if rate < 100000*(1-tol) || rate > 100000*(1+tol) {
-			t.Errorf("%s: %.1f packets/s, not within %g%% of 100000", what, rate, tol*100)
+		t.Logf("%s: %.1f packets/s (%+.3f%%)", what, rate, (rate/pps-1)*100)
+		if rate < pps*(1-tol) || rate > pps*(1+tol) {
+			t.Errorf("%s: %.1f packets/s, not within %g%% of %g", what, rate, tol*100, pps)
 		}
 	}
 	within("report (packets read / elapsed)", rep.ReadPPS)
