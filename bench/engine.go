@@ -130,6 +130,7 @@ func newEngine(spec rowSpec, o Options, inline bool) (_ *engine, err error) {
 	env := stage.Env{SAs: e.n.Controller(), ESPAllowed: func(v6 bool) bool { return e.n.CurrentConfig().ESPAllowed(v6) }}
 	pcfg := stage.Config{Lanes: spec.lanes, Placement: spec.pl}
 	if inline {
+		pcfg.Poll = o.Poll
 		// The pacer both submits and takes completions, so a Submit that waited for room
 		// in a full ring would wait for itself: rings that hold every packet in flight
 		// never fill.
@@ -763,8 +764,10 @@ func (e *engine) pacedLoop(ctx context.Context, rate float64, warm, dur time.Dur
 	burst = min(max(burst, 1), e.o.Burst)
 	interval := float64(burst) / rate * 1e9
 	var out [stage.MaxBurst]*packet.Buffer
-	stopPolling := busyPoll(runtime.GOMAXPROCS(0))
-	defer stopPolling()
+	if e.o.Poll == 0 { // the lanes park when idle: keep the cores from going idle instead
+		stopPolling := busyPoll(runtime.GOMAXPROCS(0))
+		defer stopPolling()
+	}
 	start := packet.Now() + int64(100*time.Microsecond)
 	m := newMeter(e, start, warm, dur)
 	var late uint64

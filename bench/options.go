@@ -322,6 +322,11 @@ type Options struct {
 	InFlight int
 	// Burst is how many packets the host submits at a time (default 32, at most 64).
 	Burst int
+	// Poll, when set, runs the paced (latency) window with the lanes in poll mode
+	// (stage.Config.Poll): each lane keeps polling its input this long before it parks,
+	// instead of the harness keeping every core busy.
+	Poll time.Duration
+
 	// SAsPerLane is how many SAs feed each lane (default 4).
 	SAsPerLane int
 }
@@ -398,6 +403,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("bench: raw duration %v: want more than 0", o.RawDuration)
 	case !(o.Load > 0 && o.Load <= 1):
 		return o, fmt.Errorf("bench: load %v: want more than 0 and at most 1", o.Load)
+	case o.Poll < 0 || o.Poll > time.Second:
+		return o, fmt.Errorf("bench: poll time %v: want 0 to 1s", o.Poll)
 	case o.InFlight < 1 || o.InFlight > 1<<16:
 		return o, fmt.Errorf("bench: %d packets in flight: want 1 to 65536", o.InFlight)
 	case o.Burst < 1 || o.Burst > stage.MaxBurst:

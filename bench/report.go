@@ -22,6 +22,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "  each row: %gs measured after %gs warm-up, %d packets in flight in bursts of %d, %d SAs per lane\n",
 		r.DurationS, r.WarmupS, r.InFlight, r.Burst, r.SAsPerLane)
 	fmt.Fprintf(&b, "  %s\n", r.LatencyNote)
+	if j := r.Jitter; j.Seconds > 0 {
+		fmt.Fprintf(&b, "  machine jitter (the floor under latency): %d threads spinning for %gs were each stalled over %gµs %.0f times/s, %.2f%% of the time, longest %.0fµs\n",
+			j.Threads, j.Seconds, j.ThresholdUS, j.StallsPerSec, j.StalledPercent, j.MaxStallUS)
+	}
 	fmt.Fprintf(&b, "  %s\n", r.SizeNote)
 	fmt.Fprintf(&b, "  raw limit: crypto/cipher AES-GCM on 1 core (seal for encrypt, open for decrypt, 1/(1/seal+1/open) for roundtrip); ratio = Mpps / raw Mpps\n\n")
 

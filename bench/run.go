@@ -97,12 +97,16 @@ type Result struct {
 	RawS        float64   `json:"raw_duration_s"`
 	Load        float64   `json:"load"`
 	InFlight    int       `json:"in_flight"`
+	PollUS      float64   `json:"poll_us"` // lanes' poll time in the latency window; 0: busy-poll harness
 	Burst       int       `json:"burst"`
 	SAsPerLane  int       `json:"sas_per_lane"`
 	SizeNote    string    `json:"size_note"`
 	LatencyNote string    `json:"latency_note"`
 	Rows        []Row     `json:"rows"`
 	Raw         []RawRow  `json:"raw"`
+	// Jitter is the machine's own stalls, measured in the same run: the floor under the
+	// latency percentiles.
+	Jitter Jitter `json:"machine_jitter"`
 	Notes       []string  `json:"notes"` // combinations skipped, and why
 }
 
@@ -160,6 +164,7 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 		RawS:       o.RawDuration.Seconds(),
 		Load:       o.Load,
 		InFlight:   o.InFlight,
+		PollUS:     float64(o.Poll) / 1e3,
 		Burst:      o.Burst,
 		SAsPerLane: o.SAsPerLane,
 		SizeNote:   SizeNote,
@@ -169,8 +174,10 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 	}
 	if o.Load >= 1 {
 		res.LatencyNote = fmt.Sprintf("latency at 100%% load: the closed loop keeps %d packets in flight, so it is mostly the wait behind them (queueing), not the NIC's own delay; use a lower load for that", o.InFlight)
-	} else {
+	} else if o.Poll == 0 {
 		res.LatencyNote = fmt.Sprintf("latency at %s of each row's measured maximum, offered by an open-loop pacer (bursts on a fixed schedule) that also takes the completions, with every core kept polling (busy-poll) so that a parked lane is not left waiting for an idle CPU to wake up", pct(o.Load))
+	} else {
+		res.LatencyNote = fmt.Sprintf("latency at %s of each row's measured maximum, offered by an open-loop pacer (bursts on a fixed schedule) that also takes the completions, with the lanes in poll mode (each polls its input for up to %v before it parks)", pct(o.Load), o.Poll)
 	}
 
 	// The rows, and the raw loops they need.
@@ -222,6 +229,10 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 			}
 		}
 	}
+
+	res.Jitter = measureJitter(ctx, o.RawDuration)
+	progress(fmt.Sprintf("machine jitter: %d threads spinning for %gs were each stalled over %gµs %.0f times/s, %.2f%% of the time, longest %.0fµs",
+		res.Jitter.Threads, res.Jitter.Seconds, res.Jitter.ThresholdUS, res.Jitter.StallsPerSec, res.Jitter.StalledPercent, res.Jitter.MaxStallUS))
 
 	for _, sp := range specs {
 		row, err := runRow(ctx, sp, o)

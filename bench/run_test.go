@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -74,8 +75,13 @@ func TestRunShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRows(t, res, 2*2*2)
-	if len(res.Raw) != 4 || len(lines) != len(res.Rows)+len(res.Raw) {
-		t.Errorf("%d raw rows, %d progress lines", len(res.Raw), len(lines))
+	if len(res.Raw) != 4 || len(lines) != len(res.Rows)+len(res.Raw)+1 {
+		t.Errorf("%d raw rows, %d progress lines (want rows, raw rows and the jitter line)", len(res.Raw), len(lines))
+	}
+	j := res.Jitter
+	if j.Threads != runtime.GOMAXPROCS(0) || j.Seconds != 0.05 || j.ThresholdUS != 50 ||
+		j.StalledPercent < 0 || j.StalledPercent > 100 || (j.StallsPerSec > 0) != (j.MaxStallUS > 50) {
+		t.Errorf("jitter %+v", j)
 	}
 	for _, l := range lines {
 		t.Log(l)

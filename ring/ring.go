@@ -52,6 +52,7 @@ type Ring[T any] struct {
 
 	// Consumer-private, except for the counters that Stats reads.
 	tailCache     uint64 // last tail value the consumer loaded
+	consumerPoll  int64  // ns the consumer keeps polling before it parks (SetConsumerPoll)
 	consumerWaits atomic.Uint64
 	consumerParks atomic.Uint64
 

@@ -46,6 +46,8 @@ flags:
   --warmup D           unmeasured warm-up before it (default 1s)
   --load L             offered load for latency, share of the measured maximum (default 100%)
   --in-flight N        packets in flight in the closed loop (default 1024)
+  --poll D             latency window with the lanes in poll mode: each polls its input for up
+                       to D before it parks (e.g. 200us; default 0: the harness keeps the cores busy)
   --json               write the result as JSON on stdout (and nothing else there)
   --csv FILE           also write the rows as CSV to FILE
   --plot FILE.svg      also write a chart: throughput per size and lanes, latency distribution
@@ -70,6 +72,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Duration("warmup", time.Second, "")
 	load := fs.String("load", "100%", "")
 	inFlight := fs.Int("in-flight", 1024, "")
+	poll := fs.Duration("poll", 0, "")
 	asJSON := fs.Bool("json", false, "")
 	csvPath := fs.String("csv", "", "")
 	plotPath := fs.String("plot", "", "")
@@ -126,7 +129,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 			return bad("%s %s: directory %s does not exist", p.flag, p.path, filepath.Dir(p.path))
 		}
 	}
-	o.Duration, o.Warmup, o.InFlight = *duration, *warmup, *inFlight
+	if *poll < 0 || *poll > time.Second {
+		return bad("--poll %v: want 0 to 1s", *poll)
+	}
+	o.Duration, o.Warmup, o.InFlight, o.Poll = *duration, *warmup, *inFlight, *poll
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -47,7 +47,7 @@ func TestBenchJSON(t *testing.T) {
 	if len(res.Rows) != 4 || len(res.Raw) != 2 {
 		t.Fatalf("%d rows, %d raw rows", len(res.Rows), len(res.Raw))
 	}
-	for _, k := range []string{"cpu", "go_version", "gomaxprocs", "cpu_features", "rows", "raw", "started_at"} {
+	for _, k := range []string{"cpu", "go_version", "gomaxprocs", "cpu_features", "rows", "raw", "started_at", "machine_jitter"} {
 		if _, ok := all[k]; !ok {
 			t.Errorf("result lacks %q", k)
 		}
@@ -64,9 +64,9 @@ func TestBenchJSON(t *testing.T) {
 			t.Errorf("row %d: %v", i, r)
 		}
 	}
-	// One progress line per raw loop and row on stderr, and the two files.
-	if n := strings.Count(errOut, "\n"); n != 2+4+2 {
-		t.Errorf("%d lines on stderr, want 8:\n%s", n, errOut)
+	// One progress line per raw loop, the machine's jitter, one per row, and the two files.
+	if n := strings.Count(errOut, "\n"); n != 2+1+4+2 || !strings.Contains(errOut, "ov2 bench: machine jitter: ") {
+		t.Errorf("%d lines on stderr, want 9 with the jitter line:\n%s", n, errOut)
 	}
 	f, err := os.Open(csvPath)
 	if err != nil {
