@@ -16,7 +16,7 @@ type Jitter struct {
 	Seconds        float64 `json:"seconds"`
 	Threads        int     `json:"threads"`
 	ThresholdUS    float64 `json:"threshold_us"`
-	StallsPerSec   float64 `json:"stalls_per_s"`   // per thread
+	StallsPerSec   float64 `json:"stalls_per_s"`    // per thread
 	StalledPercent float64 `json:"stalled_percent"` // of each thread's time, mean
 	MaxStallUS     float64 `json:"max_stall_us"`
 }

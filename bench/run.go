@@ -106,8 +106,8 @@ type Result struct {
 	Raw         []RawRow  `json:"raw"`
 	// Jitter is the machine's own stalls, measured in the same run: the floor under the
 	// latency percentiles.
-	Jitter Jitter `json:"machine_jitter"`
-	Notes       []string  `json:"notes"` // combinations skipped, and why
+	Jitter Jitter   `json:"machine_jitter"`
+	Notes  []string `json:"notes"` // combinations skipped, and why
 }
 
 // RawFor returns the raw row for a size, algorithm and op, or nil.
