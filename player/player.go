@@ -58,6 +58,10 @@ type Config struct {
 	// The input is held in memory for the comparison.
 	RoundTrip bool
 	Output    Output // nil: Discard
+	// OneLink says the output takes frames of one link type (a pcap file, an Ethernet
+	// interface): a record whose link type differs from the first record's stops the run
+	// with an error, rather than being written under the wrong link type.
+	OneLink bool
 	// Progress, when set, gets a one-line display rewritten in place (a terminal).
 	Progress      io.Writer
 	ProgressEvery time.Duration // 0: 250 ms
@@ -400,6 +404,8 @@ func (r *run) produce(ctx context.Context) error {
 	}
 	defer submitRecv()
 	pass := make([]Frame, 0, 1)
+	var firstLink pcapio.LinkType
+	haveLink := false
 	for loop := 0; loop < r.cfg.Loops; loop++ {
 		rd, err := r.in.Open()
 		if err != nil {
@@ -418,6 +424,15 @@ func (r *run) produce(ctx context.Context) error {
 			if rec.Index&1023 == 0 && ctx.Err() != nil {
 				rd.Close()
 				return ctx.Err()
+			}
+			if r.cfg.OneLink {
+				if !haveLink {
+					firstLink, haveLink = rec.Link, true
+				} else if rec.Link != firstLink {
+					rd.Close()
+					return fmt.Errorf("%s: packet %d: link type %v differs from the first packet's %v, and the output takes one link type",
+						r.in.Name, rec.Index, rec.Link, firstLink)
+				}
 			}
 			r.prod.read.add(len(rec.Data))
 			r.readPkts.Add(1)

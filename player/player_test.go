@@ -226,3 +226,46 @@ func TestDecryptFaults(t *testing.T) {
 		t.Errorf("decrypt %+v, balanced %v", rep.Decrypt, rep.Balanced)
 	}
 }
+
+// A pcapng whose interfaces have different link types plays through when the output does
+// not care; an output of one link type stops the run at the first packet of the other, with
+// an error naming it.
+func TestMixedLinkTypes(t *testing.T) {
+	frames := readAll(t, SampleCapture)
+	var b bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&b, layers.LinkTypeEthernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkTypeRaw, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range frames[:4] {
+		ci := ciOf(sampleStart.Add(time.Duration(i)*time.Microsecond), len(f))
+		data := f
+		if i == 3 { // the IP packet alone, on the raw interface
+			data = f[14:]
+			ci = ciOf(sampleStart.Add(time.Duration(i)*time.Microsecond), len(data))
+			ci.InterfaceIndex = raw
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, cfg := demoConfig(t)
+	cfg.Output = &recorder{}
+	rep, err := Run(context.Background(), BytesInput("mixed.pcapng", b.Bytes()), cfg)
+	if err != nil || rep.Read.Packets != 4 || rep.Encrypt.Out.Packets != 4 || !rep.Balanced {
+		t.Fatalf("without OneLink: %v, %+v", err, rep)
+	}
+	cfg.OneLink = true
+	_, err = Run(context.Background(), BytesInput("mixed.pcapng", b.Bytes()), cfg)
+	want := "mixed.pcapng: packet 4: link type Raw differs from the first packet's Ethernet, and the output takes one link type"
+	if err == nil || err.Error() != want {
+		t.Fatalf("with OneLink: %v, want %q", err, want)
+	}
+}

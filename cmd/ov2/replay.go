@@ -155,7 +155,7 @@ func replay(args []string, stdout, stderr io.Writer) error {
 		outs = append(outs, lo)
 	}
 	cfg := player.Config{SAs: sas, NIC: nicCfg, Lanes: *lanes, Placement: pl, Pace: pace, Loops: *loops,
-		RoundTrip: *roundTrip}
+		RoundTrip: *roundTrip, OneLink: len(outs) > 0}
 	switch len(outs) {
 	case 0:
 	case 1:
