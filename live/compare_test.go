@@ -9,12 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -52,31 +49,11 @@ func TestCompareTcpreplay(t *testing.T) {
 	// receive processing runs in softirq on the sending CPU, inside each send.
 	var pin []string
 	if os.Getenv("OV2_LIVE_BENCH_RPS") == "1" {
-		if runtime.NumCPU() < 2 {
-			t.Skip("RPS needs 2 CPUs")
-		}
 		if _, err := exec.LookPath("taskset"); err != nil {
 			t.Skip("taskset: not found")
 		}
-		rps := "/sys/class/net/" + e.p.Link[1] + "/queues/rx-0/rps_cpus"
-		if out, err := e.p.Cmd(1, "sh", "-c", "echo 1 > "+rps).CombinedOutput(); err != nil {
-			t.Skipf("no RPS: %v: %s", err, out)
-		}
 		pin = []string{"taskset", "-c", "1"}
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		var set unix.CPUSet
-		set.Set(1)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			var all unix.CPUSet
-			for c := range runtime.NumCPU() {
-				all.Set(c)
-			}
-			unix.SchedSetaffinity(0, &all)
-		}()
+		defer farRPSSenderPinned(t, e)()
 		t.Log("far end receive processing on CPU 0 (RPS), senders pinned to CPU 1")
 	}
 

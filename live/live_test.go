@@ -71,6 +71,34 @@ type env struct {
 	peer net.HardwareAddr
 }
 
+// farRPSSenderPinned moves the far end's receive processing to CPU 0 (RPS) and pins the
+// calling goroutine to CPU 1 (it locks its thread), so that the sending CPU does only the
+// sending; the returned function unpins. It skips without 2 CPUs or RPS.
+func farRPSSenderPinned(t *testing.T, e *env) (unpin func()) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("RPS needs 2 CPUs")
+	}
+	rps := "/sys/class/net/" + e.p.Link[1] + "/queues/rx-0/rps_cpus"
+	if out, err := e.p.Cmd(1, "sh", "-c", "echo 1 > "+rps).CombinedOutput(); err != nil {
+		t.Skipf("no RPS: %v: %s", err, out)
+	}
+	runtime.LockOSThread()
+	var set unix.CPUSet
+	set.Set(1)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	return func() {
+		var all unix.CPUSet
+		for c := range runtime.NumCPU() {
+			all.Set(c)
+		}
+		unix.SchedSetaffinity(0, &all)
+		runtime.UnlockOSThread()
+	}
+}
+
 func newEnv(t *testing.T, mtu int, o live.Options) *env {
 	t.Helper()
 	p := netns.NewPair(t, mtu)
@@ -154,29 +182,9 @@ func TestSendVethExact(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			e := newEnv(t, 9000, live.Options{QdiscBypass: v.bypass})
 			if v.rps {
-				// Receive processing on the other CPU (the sender is pinned below): the
-				// far end's backlog can then overflow, which the sender sees as ENOBUFS.
-				if runtime.NumCPU() < 2 {
-					t.Skip("RPS needs 2 CPUs")
-				}
-				rps := "/sys/class/net/" + e.p.Link[1] + "/queues/rx-0/rps_cpus"
-				if out, err := e.p.Cmd(1, "sh", "-c", "echo 1 > "+rps).CombinedOutput(); err != nil {
-					t.Skipf("no RPS: %v: %s", err, out)
-				}
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				var set unix.CPUSet
-				set.Set(1)
-				if err := unix.SchedSetaffinity(0, &set); err != nil {
-					t.Fatal(err)
-				}
-				defer func() {
-					var all unix.CPUSet
-					for c := range runtime.NumCPU() {
-						all.Set(c)
-					}
-					unix.SchedSetaffinity(0, &all)
-				}()
+				// Receive processing on the other CPU (the sender is pinned): the far end's
+				// backlog can then overflow, which the sender sees as ENOBUFS.
+				defer farRPSSenderPinned(t, e)()
 			}
 			ingress := ingressCount(t, e.p, 1)
 			var in0 uint64

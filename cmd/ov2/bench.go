@@ -154,13 +154,13 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *csvPath != "" {
-		if err := benchWriteFile(*csvPath, res.WriteCSV); err != nil {
+		if err := writeAtomic(*csvPath, res.WriteCSV); err != nil {
 			return err
 		}
 		progress("wrote " + *csvPath)
 	}
 	if *plotPath != "" {
-		if err := benchWriteFile(*plotPath, res.WriteSVG); err != nil {
+		if err := writeAtomic(*plotPath, res.WriteSVG); err != nil {
 			return err
 		}
 		progress("wrote " + *plotPath)
@@ -169,29 +169,4 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return res.WriteJSON(stdout)
 	}
 	return res.WriteTable(stdout)
-}
-
-// benchWriteFile writes a file through a temporary file in the same directory and a
-// rename, so that a failed run leaves no half-written file behind.
-func benchWriteFile(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
