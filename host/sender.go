@@ -147,6 +147,15 @@ func (s *Sender) SendLarge(ip []byte, mss int) error {
 	return s.send(ip, mss, 0)
 }
 
+// SendLargeCookie is SendLarge with the host's own per-packet value (see SendCookie); the
+// NIC copies it to every segment.
+func (s *Sender) SendLargeCookie(ip []byte, mss int, cookie uint64) error {
+	if mss < 1 || mss > packet.MaxMSS {
+		return fmt.Errorf("%w: MSS %d", ErrUnsupported, mss)
+	}
+	return s.send(ip, mss, cookie)
+}
+
 func (s *Sender) send(ip []byte, mss int, cookie uint64) error {
 	in, err := parseInner(ip)
 	if err != nil {

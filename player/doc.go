@@ -10,6 +10,8 @@
 //   - Any other IP packet: to the host's send side. If an outbound SA's selector (or its
 //     src/dst in transport mode) matches, the host frames it and the send path seals it;
 //     otherwise it crosses the NIC in clear (offload handle 0) and comes out unchanged.
+//     A TCP packet too big for a packet buffer (captured with GSO/TSO) goes as one LSO +
+//     IPsec large send of Config.MSS segments.
 //   - Anything else (ARP and other non-IP frames, ESP for no inbound SA): out unchanged.
 //
 // Output frames keep the input's link-layer header (its protocol field set for the packet's

@@ -58,6 +58,10 @@ type Config struct {
 	// The input is held in memory for the comparison.
 	RoundTrip bool
 	Output    Output // nil: Discard
+	// MSS is the TCP payload per segment of a large send: a plain TCP packet too big for a
+	// packet buffer (a capture taken with GSO/TSO on the sending host) goes to the NIC as
+	// one LSO + IPsec large send, cut into segments of MSS bytes of payload. 0: 1400.
+	MSS int
 	// OneLink says the output takes frames of one link type (a pcap file, an Ethernet
 	// interface): a record whose link type differs from the first record's stops the run
 	// with an error, rather than being written under the wrong link type.
@@ -143,6 +147,7 @@ type sink struct {
 
 type prodCounts struct {
 	read, encIn, clearIn, decIn, pass Counter
+	large                             uint64 // of encIn and clearIn, packets sent as large sends
 	passReasons                       map[string]uint64
 	drops                             map[string]uint64
 }
@@ -155,6 +160,7 @@ type compCounts struct {
 	checked    uint64
 	equal      uint64
 	differ     uint64
+	segments   uint64 // send lanes: large-send segments completed; receive: delivered (not compared)
 	wire       Counter // RoundTrip: sealed packets handed to the receive path
 }
 
@@ -176,6 +182,9 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	cfg.Lanes = max(cfg.Lanes, 1)
+	if cfg.MSS == 0 {
+		cfg.MSS = 1400
+	}
 	cfg.Loops = max(cfg.Loops, 1)
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 250 * time.Millisecond
@@ -336,10 +345,15 @@ func (r *run) link(id uint32) *linkHdr { return &r.links[id/linkChunk][id%linkCh
 
 // A cookie carries the record's position in the capture (for the round-trip check) and
 // its link header's id through the NIC.
-const linkBits = 16
+// The top bit marks a large send's segments.
+const (
+	linkBits   = 16
+	cookieLSO  = 1 << 63
+	cookiePosM = 1<<(63-linkBits) - 1
+)
 
-func cookieOf(pos uint64, link uint32) uint64 { return pos<<linkBits | uint64(link) }
-func cookiePos(c uint64) uint64               { return c >> linkBits }
+func cookieOf(pos uint64, link uint32) uint64 { return (pos&cookiePosM)<<linkBits | uint64(link) }
+func cookiePos(c uint64) uint64               { return c >> linkBits & cookiePosM }
 func cookieLink(c uint64) uint32              { return uint32(c & (1<<linkBits - 1)) }
 
 // play runs the goroutines: this one reads, paces and submits; one takes the send path's
@@ -496,8 +510,18 @@ func (r *run) produce(ctx context.Context) error {
 				continue
 			}
 			clearBefore := r.snd.Clear()
-			switch err := r.snd.SendCookie(ip, cookie); {
+			err = r.snd.SendCookie(ip, cookie)
+			large := false
+			if errors.Is(err, host.ErrTooBig) && isTCP(ip) && len(ip) <= packet.LargeSize {
+				// A GSO/TSO-sized TCP packet: one LSO + IPsec large send.
+				large = true
+				err = r.snd.SendLargeCookie(ip, r.cfg.MSS, cookie|cookieLSO)
+			}
+			switch {
 			case err == nil:
+				if large {
+					r.prod.large++
+				}
 				if r.snd.Clear() != clearBefore {
 					r.prod.clearIn.add(len(ip))
 				} else {
@@ -505,8 +529,11 @@ func (r *run) produce(ctx context.Context) error {
 				}
 			case errors.Is(err, host.ErrNotIP):
 				r.passThrough(&pass, rec.Data, "malformed IP header")
+			case errors.Is(err, host.ErrTooBig) && large:
+				// Only a packet for no SA gets here from a large send: it is clear traffic.
+				r.passThrough(&pass, rec.Data, "too big for a packet buffer, for no SA")
 			case errors.Is(err, host.ErrTooBig):
-				r.prod.drops["too big for a buffer"]++
+				r.prod.drops["too big for a packet buffer (not TCP: no large send)"]++
 			case errors.Is(err, host.ErrSeqExhausted):
 				r.prod.drops["sequence numbers exhausted (rekey needed)"]++
 			case errors.Is(err, host.ErrOffloadDisabled):
@@ -521,6 +548,17 @@ func (r *run) produce(ctx context.Context) error {
 		rd.Close()
 	}
 	return nil
+}
+
+// isTCP says whether an IP packet's protocol is TCP (no IPv6 extension headers).
+func isTCP(ip []byte) bool {
+	switch {
+	case len(ip) >= 20 && ip[0]>>4 == 4:
+		return ip[9] == 6
+	case len(ip) >= 40 && ip[0]>>4 == 6:
+		return ip[6] == 6
+	}
+	return false
 }
 
 // passThrough sends a frame to the output unchanged.
@@ -590,6 +628,9 @@ func (r *run) sendCompletions(lane int) {
 				c.sendFail[p.Tx.Reason]++
 				p.Release()
 				continue
+			}
+			if p.Tx.LSOCount > 0 {
+				c.segments++
 			}
 			sealed := p.Tx.OffloadHandle != 0
 			if sealed {
@@ -661,6 +702,12 @@ func (r *run) recvCompletions() {
 			}
 			pkt := got[start+len(h.hdr):]
 			c.out.add(len(pkt))
+			if r.cfg.RoundTrip && p.Cookie&cookieLSO != 0 {
+				c.segments++ // a segment of a large send: not the packet read, so not compared
+				arena = arena[:start]
+				p.Release()
+				continue
+			}
 			if r.cfg.RoundTrip {
 				c.checked++
 				if pos := cookiePos(p.Cookie); pos < uint64(len(r.originals)) && bytes.Equal(pkt, r.originals[pos]) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 
@@ -267,5 +268,82 @@ func TestMixedLinkTypes(t *testing.T) {
 	want := "mixed.pcapng: packet 4: link type Raw differs from the first packet's Ethernet, and the output takes one link type"
 	if err == nil || err.Error() != want {
 		t.Fatalf("with OneLink: %v, want %q", err, want)
+	}
+}
+
+// tcpFrame is an Ethernet frame with an IPv4 TCP packet carrying payload.
+func tcpFrame(t testing.TB, src, dst string, payload []byte) []byte {
+	ip := &layers.IPv4{Version: 4, TTL: 64, Id: 7, Protocol: layers.IPProtocolTCP, SrcIP: mustIP(src).To4(), DstIP: mustIP(dst).To4()}
+	tcp := &layers.TCP{SrcPort: 50000, DstPort: 80, Seq: 1000, Ack: 1, ACK: true, PSH: true, Window: 512}
+	tcp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		&layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv4}, ip, tcp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(buf.Bytes())
+}
+
+// A TCP packet too big for a buffer (a capture taken with GSO/TSO) goes to the NIC as one
+// LSO + IPsec large send: its segments carry the payload in MSS pieces and decrypt back to
+// it. The same packet for no SA passes through; a too-big UDP packet is dropped, counted.
+func TestLargeSend(t *testing.T) {
+	payload := make([]byte, 20000)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	udp := make([]byte, 14+3000)
+	copy(udp, tcpFrame(t, "192.0.2.1", "198.51.100.2", nil)[:14+20])
+	udp[14+9] = 17
+	binary.BigEndian.PutUint16(udp[14+2:], 3000)
+	capture := pcapOf(t, [][]byte{
+		tcpFrame(t, "192.0.2.1", "198.51.100.2", payload), // SA 0x1001
+		tcpFrame(t, "192.0.2.1", "203.0.113.50", payload), // no SA
+		udp, // SA 0x1001, not TCP
+	})
+	const segs = (20000 + 1399) / 1400
+	_, cfg := demoConfig(t)
+	enc := &recorder{}
+	cfg.Output = enc
+	rep, err := Run(context.Background(), BytesInput("gso", capture), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.LargeSends != 1 || rep.Segments != segs || rep.Encrypt.In.Packets != 1 || rep.Encrypt.Out.Packets != segs ||
+		!rep.Balanced || rep.PassThrough.Packets != 1 ||
+		!maps.Equal(rep.Drops, map[string]uint64{"too big for a packet buffer (not TCP: no large send)": 1}) ||
+		!maps.Equal(rep.PassThroughReasons, map[string]uint64{"too big for a packet buffer, for no SA": 1}) {
+		t.Fatalf("encrypt: %+v", rep)
+	}
+	// Decrypt what was sealed: the segments' TCP payloads, in order, are the payload.
+	var esp [][]byte
+	for _, f := range enc.frames {
+		if f[14+9] == 50 {
+			esp = append(esp, f)
+		}
+	}
+	dec := &recorder{}
+	cfg.Output = dec
+	rep2, err := Run(context.Background(), BytesInput("gso-esp", pcapOf(t, esp)), cfg)
+	if err != nil || rep2.Decrypt.Out.Packets != segs || !rep2.Balanced || len(rep2.Drops) != 0 {
+		t.Fatalf("decrypt: %v %+v", err, rep2)
+	}
+	var joined []byte
+	for i, f := range dec.frames {
+		ip := f[14:]
+		data := ip[20+int(ip[20+12]>>4)*4:]
+		if len(data) > 1400 || (i < segs-1 && len(data) != 1400) {
+			t.Fatalf("segment %d carries %d bytes, MSS 1400", i, len(data))
+		}
+		joined = append(joined, data...)
+	}
+	if !bytes.Equal(joined, payload) {
+		t.Fatal("the decrypted segments do not rejoin to the payload")
+	}
+	// In a round trip the segments are counted, not compared, and the check passes.
+	cfg.Output, cfg.RoundTrip = &recorder{}, true
+	rep3, err := Run(context.Background(), BytesInput("gso-rt", pcapOf(t, [][]byte{tcpFrame(t, "192.0.2.1", "198.51.100.2", payload)})), cfg)
+	if err != nil || !rep3.RoundTrip.OK || rep3.RoundTrip.Segments != segs || rep3.RoundTrip.Checked != 0 {
+		t.Fatalf("round trip: %v %+v %+v", err, rep3, rep3.RoundTrip)
 	}
 }

@@ -42,7 +42,10 @@ type Direction struct {
 
 // RoundTrip is the check of a round-trip run.
 type RoundTrip struct {
-	Sent    uint64 `json:"sent"`    // sealed packets handed to the receive path
+	Sent    uint64 `json:"sent"`    // sealed packets (and segments) handed to the receive path
+	// Segments of large sends delivered back; they are not the packets read, so they are
+	// counted, not compared.
+	Segments uint64 `json:"segments"`
 	Checked uint64 `json:"checked"` // delivered by the host and compared with the input
 	Equal   uint64 `json:"equal"`
 	Differ  uint64 `json:"differ"`
@@ -73,6 +76,10 @@ type Report struct {
 	Drops              map[string]uint64 `json:"drops"`
 	CryptoStatus       map[string]uint64 `json:"crypto_status"`
 	Updates            uint64            `json:"update_sa"`
+	// LargeSends is how many TCP packets too big for a buffer went to the NIC as LSO + IPsec
+	// large sends, and Segments how many segments the NIC cut them into.
+	LargeSends uint64 `json:"large_sends"`
+	Segments   uint64 `json:"segments"`
 
 	ReadPPS float64 `json:"read_pps"` // packets read per second (the offered rate)
 	OutPPS  float64 `json:"out_pps"`
@@ -98,6 +105,7 @@ func (r *run) report(elapsed time.Duration) *Report {
 		sc.out.Bytes += l.out.Bytes
 		sc.clear.Packets += l.clear.Packets
 		sc.clear.Bytes += l.clear.Bytes
+		sc.segments += l.segments
 		sc.wire.Packets += l.wire.Packets
 		sc.wire.Bytes += l.wire.Bytes
 		sc.lat.Merge(l.lat)
@@ -115,12 +123,12 @@ func (r *run) report(elapsed time.Duration) *Report {
 		Decrypt:     Direction{In: p.decIn, Out: rc.out, Latency: latencyOf(rc.lat)},
 		PassThrough: p.pass, PassThroughReasons: p.passReasons,
 		Drops: map[string]uint64{}, CryptoStatus: map[string]uint64{},
-		Updates: r.snd.Updates(),
+		Updates: r.snd.Updates(), LargeSends: p.large, Segments: sc.segments,
 	}
 	if r.cfg.RoundTrip {
 		rep.Decrypt.In.Packets += sc.wire.Packets
 		rep.Decrypt.In.Bytes += sc.wire.Bytes
-		rep.RoundTrip = &RoundTrip{Sent: sc.wire.Packets, Checked: rc.checked, Equal: rc.equal, Differ: rc.differ}
+		rep.RoundTrip = &RoundTrip{Sent: sc.wire.Packets, Segments: rc.segments, Checked: rc.checked, Equal: rc.equal, Differ: rc.differ}
 	}
 	rep.Crypto = r.impl()
 	for k, v := range p.drops {
@@ -167,11 +175,13 @@ func (r *run) report(elapsed time.Duration) *Report {
 		drops += v
 	}
 	rep.Balanced = p.read.Packets == p.encIn.Packets+p.clearIn.Packets+p.decIn.Packets+p.pass.Packets+drops &&
-		p.encIn.Packets+p.clearIn.Packets == sc.out.Packets+sc.clear.Packets+sendFail &&
+		p.encIn.Packets+p.clearIn.Packets-ss.Split+ss.Segments == sc.out.Packets+sc.clear.Packets+sendFail &&
+		sc.segments == ss.Segments &&
 		rep.Decrypt.In.Packets == rc.out.Packets+hostDrop &&
 		ss.Balanced() && rs.Balanced()
 	if rt := rep.RoundTrip; rt != nil {
-		rt.OK = rep.Balanced && rt.Differ == 0 && rt.Checked == rt.Sent && rt.Equal == p.encIn.Packets && len(rep.Drops) == 0
+		rt.OK = rep.Balanced && rt.Differ == 0 && rt.Checked+rt.Segments == rt.Sent && rt.Equal == p.encIn.Packets-p.large &&
+			len(rep.Drops) == 0
 	}
 	return rep
 }
@@ -206,6 +216,9 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  decrypt:  in  %10d packets %14d bytes   out %10d packets %14d bytes\n",
 		rep.Decrypt.In.Packets, rep.Decrypt.In.Bytes, rep.Decrypt.Out.Packets, rep.Decrypt.Out.Bytes)
 	fmt.Fprintf(w, "  clear (no SA, through the NIC unchanged): %d packets %d bytes\n", rep.Clear.Packets, rep.Clear.Bytes)
+	if rep.LargeSends > 0 {
+		fmt.Fprintf(w, "  large sends (TCP too big for a buffer, LSO + IPsec): %d, cut into %d segments\n", rep.LargeSends, rep.Segments)
+	}
 	fmt.Fprintf(w, "  passed through (not through the NIC): %d packets%s\n", rep.PassThrough.Packets, reasons(rep.PassThroughReasons))
 	fmt.Fprintf(w, "  out:          %10d packets %14d bytes\n", rep.Out.Packets, rep.Out.Bytes)
 	fmt.Fprintf(w, "  rate: %.0f packets/s read; out %.3f Mpps, %.3f Gbit/s in %.3fs\n",
@@ -232,8 +245,12 @@ func (rep *Report) Print(w io.Writer) {
 		if !rt.OK {
 			verdict = "FAILED"
 		}
-		fmt.Fprintf(w, "round trip: %s (%d/%d packets decrypted and equal to the input, %d differ)\n",
-			verdict, rt.Equal, rep.Encrypt.In.Packets, rt.Differ)
+		segs := ""
+		if rt.Segments > 0 {
+			segs = fmt.Sprintf("; %d segments of %d large sends decrypted", rt.Segments, rep.LargeSends)
+		}
+		fmt.Fprintf(w, "round trip: %s (%d/%d packets decrypted and equal to the input, %d differ%s)\n",
+			verdict, rt.Equal, rep.Encrypt.In.Packets-rep.LargeSends, rt.Differ, segs)
 	}
 }
 

@@ -58,6 +58,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"replay", "--pps", "10", "--mbps", "5"}, 2, "ov2 replay: --pps, --mbps: choose one pacing"},
 		{[]string{"replay", "--timing", "wall"}, 2, `ov2 replay: --timing "wall": the only timing is pcap`},
 		{[]string{"replay", "--loop", "0"}, 2, "ov2 replay: --loop 0: want at least 1"},
+		{[]string{"replay", "--mss", "0"}, 2, "ov2 replay: --mss 0: want 1 to "},
 		{[]string{"replay", "--lanes", "0"}, 2, "ov2 replay: --lanes 0: want 1 to 256"},
 		{[]string{"replay", "--placement", "spread"}, 2, `ov2 replay: --placement "spread": want fused or split`},
 		{[]string{"replay", sample, sample}, 2, "ov2 replay: one input capture at most, got 2"},
