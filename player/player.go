@@ -160,7 +160,7 @@ type compCounts struct {
 	checked    uint64
 	equal      uint64
 	differ     uint64
-	segments   uint64 // send lanes: large-send segments completed; receive: delivered (not compared)
+	segments   uint64  // send lanes: large-send segments completed; receive: delivered (not compared)
 	wire       Counter // RoundTrip: sealed packets handed to the receive path
 }
 

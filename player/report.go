@@ -42,14 +42,14 @@ type Direction struct {
 
 // RoundTrip is the check of a round-trip run.
 type RoundTrip struct {
-	Sent    uint64 `json:"sent"`    // sealed packets (and segments) handed to the receive path
+	Sent uint64 `json:"sent"` // sealed packets (and segments) handed to the receive path
 	// Segments of large sends delivered back; they are not the packets read, so they are
 	// counted, not compared.
 	Segments uint64 `json:"segments"`
-	Checked uint64 `json:"checked"` // delivered by the host and compared with the input
-	Equal   uint64 `json:"equal"`
-	Differ  uint64 `json:"differ"`
-	OK      bool   `json:"ok"`
+	Checked  uint64 `json:"checked"` // delivered by the host and compared with the input
+	Equal    uint64 `json:"equal"`
+	Differ   uint64 `json:"differ"`
+	OK       bool   `json:"ok"`
 }
 
 // Report is what a run did. Every packet read is accounted for: encrypted, sent in clear,
