@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ func TestReplayLiveVersusTcpreplay(t *testing.T) {
 		t.Skipf("tcpreplay is not installed: %v", err)
 	}
 	dir := t.TempDir()
+	// Both tools run as programs, the way a person runs them: ov2 built from this package.
+	bin := buildOV2(t, dir)
 	const perLoop = 10_000
 	loops := 100
 	if raceEnabled {
@@ -59,21 +62,16 @@ src 192.0.2.1 dst 198.51.100.3 proto esp spi 0x7002 mode transport aead 'rfc4106
 	var rep player.Report
 	for round := 0; round < 3; round++ {
 		before := p.Counters(t, 1)
-		var code int
-		var stdout, stderr string
-		if err := p.InNS(0, func() error {
-			code, stdout, stderr = runCmd("replay", "--sa", sas, "--iface", p.Link[0], "--topspeed",
-				"--loop", strconv.Itoa(loops), "--json", plain)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if code != 0 {
-			t.Fatalf("ov2 replay: exit %d\n%s\n%s", code, stdout, stderr)
+		var stdout, stderr bytes.Buffer
+		cmd := p.Cmd(0, bin, "replay", "--sa", sas, "--iface", p.Link[0], "--topspeed",
+			"--loop", strconv.Itoa(loops), "--json", plain)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("ov2 replay: %v\n%s\n%s", err, stdout.Bytes(), stderr.Bytes())
 		}
 		rep = player.Report{}
-		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-			t.Fatalf("report: %v\n%s", err, stdout)
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("report: %v\n%s", err, stdout.Bytes())
 		}
 		after := waitCounters(t, p, before.RxPackets+total)
 		if rep.Encrypt.Out.Packets != total || rep.Out.Packets != total || len(rep.Drops) != 0 {
@@ -90,7 +88,7 @@ src 192.0.2.1 dst 198.51.100.3 proto esp spi 0x7002 mode transport aead 'rfc4106
 
 		// tcpreplay, same capture, same veth, capture preloaded.
 		before = p.Counters(t, 1)
-		cmd := p.Cmd(0, tcpreplay, "--topspeed", "-K", "--loop="+strconv.Itoa(loops), "-i", p.Link[0], plain)
+		cmd = p.Cmd(0, tcpreplay, "--topspeed", "-K", "--loop="+strconv.Itoa(loops), "-i", p.Link[0], plain)
 		outB, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("tcpreplay: %v\n%s", err, outB)
@@ -118,6 +116,22 @@ src 192.0.2.1 dst 198.51.100.3 proto esp spi 0x7002 mode transport aead 'rfc4106
 	if ovPPS < trPPS {
 		t.Errorf("ov2 sent %.0f packets/s, tcpreplay %.0f: ov2 must be at least as fast", ovPPS, trPPS)
 	}
+}
+
+// buildOV2 builds this package's program into dir (with the race detector when the test has
+// it) and returns its path.
+func buildOV2(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "ov2")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), append(args, ".")...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // waitCounters reads the far end's counters until rx_packets reaches want or a second
