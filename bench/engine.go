@@ -141,6 +141,9 @@ func newEngine(spec rowSpec, o Options, inline bool) (_ *engine, err error) {
 	}
 	if spec.mode != Decrypt {
 		e.segs = packet.NewPool(packet.SmallSize)
+		// Every segment that can be in flight at once, made now: the measured window must
+		// not be where the pool first meets its peak.
+		e.segs.Reserve(e.units * e.segsPerUnit)
 		env.Segments = e.segs
 		if e.send, err = stage.NewSendPath(env, pcfg); err != nil {
 			return nil, err

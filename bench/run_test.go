@@ -47,7 +47,7 @@ func checkRows(t *testing.T, res *Result, wantRows int) {
 		if r.Impl == "" || r.CPU == "" || r.GoVersion == "" {
 			t.Errorf("%s: impl %q cpu %q go %q", name, r.Impl, r.CPU, r.GoVersion)
 		}
-		if r.AllocsPerPacket != 0 && !raceEnabled && r.Size != "lso64k" {
+		if r.AllocsPerPacket != 0 && !raceEnabled {
 			t.Errorf("%s: %v allocations per packet (%d GCs in the window)", name, r.AllocsPerPacket, r.GCCycles)
 		}
 	}
