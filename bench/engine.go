@@ -448,11 +448,17 @@ func (e *engine) onSend(buf []*packet.Buffer) int {
 		k++
 	}
 	if measuring {
-		e.measPackets += uint64(len(buf))
-		e.measBytes += bytes
-		e.measUni += uint64(k)
+		e.measured(len(buf), bytes, k)
 	}
 	return k
+}
+
+// measured adds a burst's completions to the window's counts: packets and their bytes, and
+// units handed back (packets, or large sends whose last segment came).
+func (e *engine) measured(packets int, bytes uint64, units int) {
+	e.measPackets += uint64(packets)
+	e.measBytes += bytes
+	e.measUni += uint64(units)
 }
 
 // onWire is the round trip's middle: what the send path completed goes on into the receive
@@ -499,9 +505,7 @@ func (e *engine) onRecv(buf []*packet.Buffer) int {
 		k++
 	}
 	if measuring {
-		e.measPackets += uint64(len(buf))
-		e.measBytes += bytes
-		e.measUni += uint64(k)
+		e.measured(len(buf), bytes, k)
 	}
 	return k
 }
