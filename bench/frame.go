@@ -137,10 +137,7 @@ func frameSmall(b *packet.Buffer, wire int, spi, seq uint32, handle sa.Handle) {
 	b.Reset()
 	p := payloadFor(wire)
 	f := b.Append(wire)
-	ipv4Header(f, wire, inet.ProtoESP, uint16(seq))
-	esp.PutHeader(f[20:], spi, seq)
-	clear(f[20+esp.HeaderLen : 20+esp.PayloadOffset])
-	u := f[20+esp.PayloadOffset:]
+	u := espPrefix(f, spi, seq)
 	binary.BigEndian.PutUint16(u[0:], 40000+uint16(spi&0xff))
 	binary.BigEndian.PutUint16(u[2:], 9)
 	binary.BigEndian.PutUint16(u[4:], uint16(p))
@@ -156,6 +153,15 @@ func frameSmall(b *packet.Buffer, wire int, spi, seq uint32, handle sa.Handle) {
 	b.Tx.PadLength = uint8(esp.PadLen(p))
 }
 
+// espPrefix writes the front of an ESP packet that fills f: IPv4 header, ESP header and
+// zeroed IV room. It returns what follows, where the payload goes.
+func espPrefix(f []byte, spi, seq uint32) []byte {
+	ipv4Header(f, len(f), inet.ProtoESP, uint16(seq))
+	esp.PutHeader(f[20:], spi, seq)
+	clear(f[20+esp.HeaderLen : 20+esp.PayloadOffset])
+	return f[20+esp.PayloadOffset:]
+}
+
 // frameLarge frames a TCP large send for LSO + IPsec (R-TX-6) as the host does: IP header,
 // ESP header with the first segment's sequence number, IV room, TCP header, LSOPayload
 // bytes of data, and no trailer or ICV room; MSS and next header in the send OOB.
@@ -163,10 +169,7 @@ func frameLarge(b *packet.Buffer, spi, seq uint32, handle sa.Handle) {
 	b.Reset()
 	n := 20 + esp.PayloadOffset + 20 + LSOPayload
 	f := b.Append(n)
-	ipv4Header(f, n, inet.ProtoESP, uint16(seq))
-	esp.PutHeader(f[20:], spi, seq)
-	clear(f[20+esp.HeaderLen : 20+esp.PayloadOffset])
-	t := f[20+esp.PayloadOffset:]
+	t := espPrefix(f, spi, seq)
 	binary.BigEndian.PutUint16(t[0:], 40000+uint16(spi&0xff))
 	binary.BigEndian.PutUint16(t[2:], 5001)
 	binary.BigEndian.PutUint32(t[4:], 0x10000000+seq)
