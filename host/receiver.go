@@ -4,14 +4,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/ov2dev/ov2/internal/inet"
 
+	"github.com/ov2dev/ov2/antireplay"
 	"github.com/ov2dev/ov2/esp"
+	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/internal/rxparse"
 	"github.com/ov2dev/ov2/ndis"
 	"github.com/ov2dev/ov2/nic"
 	"github.com/ov2dev/ov2/packet"
-	"github.com/ov2dev/ov2/replay"
 	"github.com/ov2dev/ov2/sa"
 )
 
@@ -64,19 +64,19 @@ type inSA struct {
 	cfg     SAConfig
 	handle  sa.Handle
 	paired  sa.Handle // outbound SA deleted with it on SaDeleteReq
-	win     *replay.Window
+	win     *antireplay.Window
 	nicHi   uint32
 	deleted bool
 	stats   InStats
 }
 
 // NewReceiver makes a receiver with anti-replay windows of the given size (0 means
-// replay.DefaultSize, 1024; up to replay.MaxSize).
+// antireplay.DefaultSize, 1024; up to antireplay.MaxSize).
 func NewReceiver(n *nic.NIC, window int) (*Receiver, error) {
 	if window == 0 {
-		window = replay.DefaultSize
+		window = antireplay.DefaultSize
 	}
-	if _, err := replay.New(window, false); err != nil {
+	if _, err := antireplay.New(window, false); err != nil {
 		return nil, err
 	}
 	return &Receiver{nic: n, window: window, sas: map[sa.Handle]*inSA{}}, nil
@@ -93,7 +93,7 @@ func (r *Receiver) AddSA(cfg SAConfig, paired sa.Handle) (sa.Handle, error) {
 	if cfg.ReplayWindow > 0 { // the bitmap is whole 64-bit blocks: a smaller window becomes 64
 		size = max(cfg.ReplayWindow, 64)
 	}
-	win, err := replay.New(size, cfg.ESN)
+	win, err := antireplay.New(size, cfg.ESN)
 	if err != nil {
 		return 0, err
 	}
@@ -145,10 +145,10 @@ func (r *Receiver) receive(p *packet.Buffer, dst []byte) (Verdict, []byte) {
 		seq = uint64(uint32(seq))
 	}
 	switch err := in.win.Accept(seq); {
-	case errors.Is(err, replay.ErrReplay):
+	case errors.Is(err, antireplay.ErrReplay):
 		in.stats.Replayed++
 		return Replayed, dst
-	case errors.Is(err, replay.ErrTooOld):
+	case errors.Is(err, antireplay.ErrTooOld):
 		in.stats.TooOld++
 		return TooOld, dst
 	}

@@ -16,7 +16,7 @@ func loadConfig(path string) (nic.Config, error) {
 	return nic.LoadConfig(path)
 }
 
-func caps(args []string, stdout, stderr io.Writer) error {
+func capsCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ov2 caps", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "NIC keyword file (default: built-in defaults)")

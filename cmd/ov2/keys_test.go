@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ov2dev/ov2/internal/interop"
-	"github.com/ov2dev/ov2/player"
+	"github.com/ov2dev/ov2/replay"
 )
 
 // --wireshark-keys writes esp_sa rows that tshark uses as they are: with them it decrypts
@@ -20,7 +20,7 @@ func TestReplayWiresharkKeys(t *testing.T) {
 	interop.Require(t, interop.ToolTshark)
 	dir := t.TempDir()
 	in, out, keys := filepath.Join(dir, "sample.pcap"), filepath.Join(dir, "esp.pcap"), filepath.Join(dir, "esp_sa")
-	if err := os.WriteFile(in, player.SampleCapture, 0o644); err != nil {
+	if err := os.WriteFile(in, replay.SampleCapture, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if code, stdout, stderr := runCmd("replay", "--loop", "1", "--out", out, "--wireshark-keys", keys, in); code != 0 {

@@ -19,7 +19,7 @@ import (
 	"github.com/google/gopacket/pcapgo"
 
 	"github.com/ov2dev/ov2/internal/netns"
-	"github.com/ov2dev/ov2/player"
+	"github.com/ov2dev/ov2/replay"
 )
 
 // The live output: 1,000,000 plain 1400-byte packets replayed with encryption at top speed
@@ -59,7 +59,7 @@ src 192.0.2.1 dst 198.51.100.3 proto esp spi 0x7002 mode transport aead 'rfc4106
 	// load on the shared machine does not decide the comparison; the best round of each
 	// counts. Every round must deliver every packet to the far end.
 	var ovPPS, trPPS float64
-	var rep player.Report
+	var rep replay.Report
 	for round := 0; round < 3; round++ {
 		before := p.Counters(t, 1)
 		var stdout, stderr bytes.Buffer
@@ -69,7 +69,7 @@ src 192.0.2.1 dst 198.51.100.3 proto esp spi 0x7002 mode transport aead 'rfc4106
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("ov2 replay: %v\n%s\n%s", err, stdout.Bytes(), stderr.Bytes())
 		}
-		rep = player.Report{}
+		rep = replay.Report{}
 		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 			t.Fatalf("report: %v\n%s", err, stdout.Bytes())
 		}

@@ -30,9 +30,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "replay":
-		err = replay(args[1:], stdout, stderr)
+		err = replayCmd(args[1:], stdout, stderr)
 	case "caps":
-		err = caps(args[1:], stdout, stderr)
+		err = capsCmd(args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

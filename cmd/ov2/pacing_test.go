@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ov2dev/ov2/pcapio"
-	"github.com/ov2dev/ov2/player"
+	"github.com/ov2dev/ov2/pcap"
+	"github.com/ov2dev/ov2/replay"
 )
 
 // --pps 100000 over 1,000,000 packets to a file lands within 1% of the requested rate, by
@@ -19,7 +19,7 @@ import (
 func TestReplayPacing(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "sample.pcap")
-	if err := os.WriteFile(in, player.SampleCapture, 0o644); err != nil {
+	if err := os.WriteFile(in, replay.SampleCapture, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "paced.pcap")
@@ -31,7 +31,7 @@ func TestReplayPacing(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	var rep player.Report
+	var rep replay.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, stdout)
 	}
@@ -50,7 +50,7 @@ func TestReplayPacing(t *testing.T) {
 	}
 	within("report (packets read / elapsed)", rep.ReadPPS)
 
-	r, err := pcapio.Open(out)
+	r, err := pcap.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/ov2dev/ov2/live"
 	"github.com/ov2dev/ov2/packet"
-	"github.com/ov2dev/ov2/pcapio"
-	"github.com/ov2dev/ov2/player"
+	"github.com/ov2dev/ov2/pcap"
+	"github.com/ov2dev/ov2/replay"
 	"github.com/ov2dev/ov2/stage"
 	"github.com/ov2dev/ov2/xfrm"
 )
@@ -34,7 +34,7 @@ and checked packet for packet (the round trip).
 
 flags:`
 
-func replay(args []string, stdout, stderr io.Writer) error {
+func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ov2 replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -99,21 +99,21 @@ func replay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var in player.Input
+	var in replay.Input
 	var sas []xfrm.State
 	demo := fs.NArg() == 0
 	if demo {
-		in, sas, err = player.Demo()
+		in, sas, err = replay.Demo()
 		if err != nil {
 			return err
 		}
 		*roundTrip = true
 		if *loops == 0 {
-			*loops = player.DemoLoops
+			*loops = replay.DemoLoops
 		}
 	} else {
-		in = player.FileInput(fs.Arg(0))
-		if _, sas, err = player.Demo(); err != nil {
+		in = replay.FileInput(fs.Arg(0))
+		if _, sas, err = replay.Demo(); err != nil {
 			return err
 		}
 	}
@@ -138,14 +138,14 @@ func replay(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var outs teeOutput
-	var pw *pcapio.Writer
-	var lo *player.LiveOutput
+	var pw *pcap.Writer
+	var lo *replay.LiveOutput
 	if *outFile != "" {
-		if pw, err = pcapio.Create(*outFile, lt, 262144); err != nil {
+		if pw, err = pcap.Create(*outFile, lt, 262144); err != nil {
 			return err
 		}
 		defer pw.Abort() // no-op after Commit
-		outs = append(outs, player.PcapOutput{W: pw})
+		outs = append(outs, replay.PcapOutput{W: pw})
 	}
 	if *iface != "" {
 		opts := live.Options{QdiscBypass: *bypass}
@@ -154,11 +154,11 @@ func replay(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer s.Close()
-		lo = &player.LiveOutput{S: s, Link: lt, Options: opts}
+		lo = &replay.LiveOutput{S: s, Link: lt, Options: opts}
 		defer lo.Close()
 		outs = append(outs, lo)
 	}
-	cfg := player.Config{SAs: sas, NIC: nicCfg, Lanes: *lanes, Placement: pl, Pace: pace, Loops: *loops,
+	cfg := replay.Config{SAs: sas, NIC: nicCfg, Lanes: *lanes, Placement: pl, Pace: pace, Loops: *loops,
 		RoundTrip: *roundTrip, OneLink: len(outs) > 0, MSS: *mss}
 	switch len(outs) {
 	case 0:
@@ -184,7 +184,7 @@ func replay(args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rep, err := player.Run(ctx, in, cfg)
+	rep, err := replay.Run(ctx, in, cfg)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			err = errors.New("interrupted; no output file written")
@@ -222,7 +222,7 @@ func replay(args []string, stdout, stderr io.Writer) error {
 }
 
 // pacingFrom reads the pacing flags, of which one at most may be given.
-func pacingFrom(fs *flag.FlagSet, pps, mbps, mult, timing string) (player.Pacing, error) {
+func pacingFrom(fs *flag.FlagSet, pps, mbps, mult, timing string) (replay.Pacing, error) {
 	var given []string
 	for _, n := range []string{"topspeed", "pps", "mbps", "multiplier", "timing"} {
 		if isSet(fs, n) {
@@ -230,7 +230,7 @@ func pacingFrom(fs *flag.FlagSet, pps, mbps, mult, timing string) (player.Pacing
 		}
 	}
 	if len(given) > 1 {
-		return player.Pacing{}, fmt.Errorf("%s: choose one pacing", strings.Join(given, ", "))
+		return replay.Pacing{}, fmt.Errorf("%s: choose one pacing", strings.Join(given, ", "))
 	}
 	num := func(flagName, s string) (float64, error) {
 		v, err := strconv.ParseFloat(s, 64)
@@ -242,20 +242,20 @@ func pacingFrom(fs *flag.FlagSet, pps, mbps, mult, timing string) (player.Pacing
 	switch {
 	case pps != "":
 		v, err := num("pps", pps)
-		return player.Pacing{Mode: player.PPS, Rate: v}, err
+		return replay.Pacing{Mode: replay.PPS, Rate: v}, err
 	case mbps != "":
 		v, err := num("mbps", mbps)
-		return player.Pacing{Mode: player.Mbps, Rate: v}, err
+		return replay.Pacing{Mode: replay.Mbps, Rate: v}, err
 	case mult != "":
 		v, err := num("multiplier", mult)
-		return player.Pacing{Mode: player.Multiplier, Rate: v}, err
+		return replay.Pacing{Mode: replay.Multiplier, Rate: v}, err
 	case timing != "":
 		if timing != "pcap" {
-			return player.Pacing{}, fmt.Errorf("--timing %q: the only timing is pcap", timing)
+			return replay.Pacing{}, fmt.Errorf("--timing %q: the only timing is pcap", timing)
 		}
-		return player.Pacing{Mode: player.Multiplier, Rate: 1}, nil
+		return replay.Pacing{Mode: replay.Multiplier, Rate: 1}, nil
 	}
-	return player.Pacing{Mode: player.TopSpeed}, nil
+	return replay.Pacing{Mode: replay.TopSpeed}, nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
@@ -266,7 +266,7 @@ func isSet(fs *flag.FlagSet, name string) bool {
 
 // probe opens the input and reads its first record: the link type of the output, and an
 // early, clear error for a missing, empty, or foreign file.
-func probe(in player.Input) (pcapio.LinkType, error) {
+func probe(in replay.Input) (pcap.LinkType, error) {
 	r, err := in.Open()
 	if err != nil {
 		return 0, err
@@ -278,17 +278,17 @@ func probe(in player.Input) (pcapio.LinkType, error) {
 		return 0, fmt.Errorf("%s: the capture has no packets", in.Name)
 	case err != nil:
 		return 0, err
-	case !pcapio.Supported(rec.Link):
-		_, _, err := pcapio.Network(rec.Link, rec.Data)
+	case !pcap.Supported(rec.Link):
+		_, _, err := pcap.Network(rec.Link, rec.Data)
 		return 0, fmt.Errorf("%s: packet %d: %w", in.Name, rec.Index, err)
 	}
 	return rec.Link, nil
 }
 
 // teeOutput writes to several outputs.
-type teeOutput []player.Output
+type teeOutput []replay.Output
 
-func (t teeOutput) WriteFrames(fs []player.Frame) error {
+func (t teeOutput) WriteFrames(fs []replay.Frame) error {
 	for _, o := range t {
 		if err := o.WriteFrames(fs); err != nil {
 			return err

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ov2dev/ov2/player"
+	"github.com/ov2dev/ov2/replay"
 )
 
 // Bad input: a clear message naming what and where, a non-zero exit, no panic, and no
@@ -24,15 +24,15 @@ func TestBadInput(t *testing.T) {
 	}
 	badConf := write("nic.conf", []byte("*IPsecOffloadV2 = 3\nSaOffloadCapacity = lots\n"))
 	espOff := write("off.conf", []byte("*IPsecOffloadV2 = 0\n*IPsecOffloadV2IPv4 = 0\n"))
-	sample := write("sample.pcap", player.SampleCapture)
+	sample := write("sample.pcap", replay.SampleCapture)
 	text := write("notes.txt", []byte("these are not packets\n"))
 	// Cut the sample in the middle of its 3rd record: 24-byte file header, then records.
 	cut := 24
 	for i := 0; i < 2; i++ {
-		cut += 16 + int(binary.LittleEndian.Uint32(player.SampleCapture[cut+8:]))
+		cut += 16 + int(binary.LittleEndian.Uint32(replay.SampleCapture[cut+8:]))
 	}
-	truncated := write("truncated.pcap", player.SampleCapture[:cut+16+30])
-	wifi := bytes.Clone(player.SampleCapture)
+	truncated := write("truncated.pcap", replay.SampleCapture[:cut+16+30])
+	wifi := bytes.Clone(replay.SampleCapture)
 	binary.LittleEndian.PutUint32(wifi[20:], 105) // LINKTYPE_IEEE802_11
 	wifiPath := write("wifi.pcap", wifi)
 	badSA := write("bad.sa", []byte("# two SAs\nsrc 192.0.2.1 dst 198.51.100.2 proto esp spi 0xZZ mode transport aead 'rfc4106(gcm(aes))' 0x11111111111111111111111111111111a1a2a3a4 128\n"))

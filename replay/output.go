@@ -1,0 +1,155 @@
+package replay
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/google/gopacket/layers"
+
+	"github.com/ov2dev/ov2/live"
+	"github.com/ov2dev/ov2/pcap"
+)
+
+// Frame is one packet the replay engine hands to its output: the link-layer header of the input
+// (rewritten for the packet's IP version) followed by the IP packet. Data is only valid
+// during the WriteFrames call.
+type Frame struct {
+	Time time.Time
+	Data []byte
+}
+
+// Output takes what the host delivers. The engine calls WriteFrames from one goroutine at
+// a time, in bursts; an error stops the run.
+type Output interface {
+	WriteFrames(fs []Frame) error
+}
+
+// LaneSplitter is an Output that can give each lane of the send path an output of its
+// own, so that the lanes' output work (system calls, for a live interface) runs in
+// parallel. Split is called once, before any frame is written; the first output it
+// returns may be the splitter itself.
+type LaneSplitter interface {
+	Output
+	Split(n int) ([]Output, error)
+}
+
+// Discard is an Output that drops everything (the report still counts it).
+type Discard struct{}
+
+// WriteFrames implements Output.
+func (Discard) WriteFrames([]Frame) error { return nil }
+
+// PcapOutput writes frames to a capture file.
+type PcapOutput struct{ W *pcap.Writer }
+
+// WriteFrames implements Output.
+func (o PcapOutput) WriteFrames(fs []Frame) error {
+	for i := range fs {
+		if err := o.W.Write(fs[i].Time, fs[i].Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LiveOutput sends frames out a network interface. Frames of an Ethernet capture go out
+// as they are; frames of any other link type get an Ethernet header from the interface's
+// address to Dst (broadcast when nil).
+type LiveOutput struct {
+	S    *live.Sender
+	Link pcap.LinkType // the input's link type
+	Dst  net.HardwareAddr
+	// Options open the sockets Split adds.
+	Options live.Options
+
+	extra  []*live.Sender
+	frames [][]byte
+	arena  []byte
+}
+
+// WriteFrames implements Output.
+func (o *LiveOutput) WriteFrames(fs []Frame) error {
+	o.frames = o.frames[:0]
+	if o.Link == pcap.LinkTypeEthernet {
+		for i := range fs {
+			o.frames = append(o.frames, fs[i].Data)
+		}
+	} else {
+		need := 0
+		for i := range fs {
+			need += 14 + len(fs[i].Data)
+		}
+		if cap(o.arena) < need {
+			o.arena = make([]byte, 0, need*2)
+		}
+		a := o.arena[:0]
+		for i := range fs {
+			_, ip, err := pcap.Network(o.Link, fs[i].Data)
+			if err != nil || len(ip) == 0 {
+				return fmt.Errorf("live output: frame without an IP packet: %v", err)
+			}
+			start := len(a)
+			a = append(a, o.dst()...)
+			a = append(a, o.S.HardwareAddr()...)
+			et := uint16(layers.EthernetTypeIPv4)
+			if ip[0]>>4 == 6 {
+				et = uint16(layers.EthernetTypeIPv6)
+			}
+			a = append(a, byte(et>>8), byte(et))
+			a = append(a, ip...)
+			o.frames = append(o.frames, a[start:])
+		}
+	}
+	_, err := o.S.Send(o.frames)
+	return err
+}
+
+// Split opens n-1 more sockets on the interface, one per lane (see LaneSplitter). Close
+// closes them.
+func (o *LiveOutput) Split(n int) ([]Output, error) {
+	outs := []Output{o}
+	for len(outs) < n {
+		s, err := live.Open(o.S.Name(), o.Options)
+		if err != nil {
+			return nil, err
+		}
+		o.extra = append(o.extra, s)
+		outs = append(outs, &LiveOutput{S: s, Link: o.Link, Dst: o.Dst, Options: o.Options})
+	}
+	return outs, nil
+}
+
+// Close closes the sockets Split opened (not S, which the caller opened).
+func (o *LiveOutput) Close() error {
+	var first error
+	for _, s := range o.extra {
+		if err := s.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	o.extra = nil
+	return first
+}
+
+// Stats sums the counters of S and the sockets Split opened.
+func (o *LiveOutput) Stats() live.Stats {
+	st := o.S.Stats()
+	for _, s := range o.extra {
+		x := s.Stats()
+		st.Packets += x.Packets
+		st.Bytes += x.Bytes
+		st.Batches += x.Batches
+		st.Waits += x.Waits
+	}
+	return st
+}
+
+var broadcast = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+func (o *LiveOutput) dst() net.HardwareAddr {
+	if len(o.Dst) == 6 {
+		return o.Dst
+	}
+	return broadcast
+}

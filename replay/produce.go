@@ -1,0 +1,182 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/ov2dev/ov2/host"
+	"github.com/ov2dev/ov2/internal/rxparse"
+	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/pcap"
+)
+
+// produce reads the input Loops times and hands every packet to its path.
+func (r *run) produce(ctx context.Context) error {
+	pc := &pacer{p: r.cfg.Pace}
+	small, large := packet.NewPool(packet.SmallSize), packet.NewPool(packet.LargeSize)
+	batch := make([]*packet.Buffer, 0, 32)
+	submitRecv := func() {
+		if len(batch) > 0 {
+			r.recvMu.Lock()
+			r.recv.Submit(batch)
+			r.recvMu.Unlock()
+			clear(batch)
+			batch = batch[:0]
+		}
+	}
+	defer submitRecv()
+	pass := make([]Frame, 0, 1)
+	var firstLink pcap.LinkType
+	haveLink := false
+	for loop := 0; loop < r.cfg.Loops; loop++ {
+		rd, err := r.in.Open()
+		if err != nil {
+			return err
+		}
+		first := true
+		for {
+			rec, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				rd.Close()
+				return err
+			}
+			if rec.Index&1023 == 0 && ctx.Err() != nil {
+				rd.Close()
+				return ctx.Err()
+			}
+			if r.cfg.OneLink {
+				if !haveLink {
+					firstLink, haveLink = rec.Link, true
+				} else if rec.Link != firstLink {
+					rd.Close()
+					return fmt.Errorf("%s: packet %d: link type %v differs from the first packet's %v, and the output takes one link type",
+						r.in.Name, rec.Index, rec.Link, firstLink)
+				}
+			}
+			r.prod.read.add(len(rec.Data))
+			r.readPkts.Add(1)
+			if r.cfg.Pace.Mode != TopSpeed {
+				ts := rec.Time.UnixNano()
+				if first {
+					pc.nextLoop(ts)
+				}
+				if at := pc.due(ts, len(rec.Data)); at > packet.Now() {
+					// Nothing waits in a host batch while the pacer sleeps.
+					r.snd.Flush()
+					submitRecv()
+					waitUntil(at)
+				}
+			}
+			first = false
+
+			link, ip, err := pcap.Network(rec.Link, rec.Data)
+			if err != nil {
+				if errors.Is(err, pcap.ErrLinkType) {
+					rd.Close()
+					return fmt.Errorf("%s: packet %d: %w", r.in.Name, rec.Index, err)
+				}
+				reason := "not IP"
+				if errors.Is(err, pcap.ErrShort) {
+					reason = "too short for its link or IP header"
+				}
+				r.passThrough(&pass, rec.Data, reason)
+				continue
+			}
+			id, err := r.intern(rec.Link, link)
+			if err != nil {
+				rd.Close()
+				return fmt.Errorf("%s: packet %d: %w", r.in.Name, rec.Index, err)
+			}
+			cookie := cookieOf(rec.Index-1, id)
+
+			l := rxparse.Parse(ip)
+			if (l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP) && l.DstLen > 0 {
+				dst, _ := netip.AddrFromSlice(ip[l.DstOff : l.DstOff+l.DstLen])
+				if !r.inbound[inKey{l.SPI, dst}] {
+					r.passThrough(&pass, rec.Data, "ESP for no inbound SA")
+					continue
+				}
+				pool := small
+				if len(ip) > packet.SmallSize {
+					pool = large
+				}
+				b := pool.Get()
+				if err := b.SetData(ip); err != nil {
+					b.Release()
+					r.prod.drops["too big for a buffer"]++
+					continue
+				}
+				b.Cookie = cookie
+				r.prod.decIn.add(len(ip))
+				batch = append(batch, b)
+				if len(batch) == cap(batch) {
+					submitRecv()
+				}
+				continue
+			}
+			clearBefore := r.snd.Clear()
+			err = r.snd.SendCookie(ip, cookie)
+			large := false
+			if errors.Is(err, host.ErrTooBig) && isTCP(ip) && len(ip) <= packet.LargeSize {
+				// A GSO/TSO-sized TCP packet: one LSO + IPsec large send.
+				large = true
+				err = r.snd.SendLargeCookie(ip, r.cfg.MSS, cookie|cookieLSO)
+			}
+			switch {
+			case err == nil:
+				if large {
+					r.prod.large++
+				}
+				if r.snd.Clear() != clearBefore {
+					r.prod.clearIn.add(len(ip))
+				} else {
+					r.prod.encIn.add(len(ip))
+				}
+			case errors.Is(err, host.ErrNotIP):
+				r.passThrough(&pass, rec.Data, "malformed IP header")
+			case errors.Is(err, host.ErrTooBig) && large:
+				// Only a packet for no SA gets here from a large send: it is clear traffic.
+				r.passThrough(&pass, rec.Data, "too big for a packet buffer, for no SA")
+			case errors.Is(err, host.ErrTooBig):
+				r.prod.drops["too big for a packet buffer (not TCP: no large send)"]++
+			case errors.Is(err, host.ErrSeqExhausted):
+				r.prod.drops["sequence numbers exhausted (rekey needed)"]++
+			case errors.Is(err, host.ErrOffloadDisabled):
+				r.prod.drops["ESP offload disabled for the IP version"]++
+			case errors.Is(err, host.ErrUnsupported):
+				r.prod.drops["packet shape not supported by the host"]++
+			default:
+				rd.Close()
+				return fmt.Errorf("%s: packet %d: %w", r.in.Name, rec.Index, err)
+			}
+		}
+		rd.Close()
+	}
+	return nil
+}
+
+// isTCP says whether an IP packet's protocol is TCP (no IPv6 extension headers).
+func isTCP(ip []byte) bool {
+	switch {
+	case len(ip) >= 20 && ip[0]>>4 == 4:
+		return ip[9] == 6
+	case len(ip) >= 40 && ip[0]>>4 == 6:
+		return ip[6] == 6
+	}
+	return false
+}
+
+// passThrough sends a frame to the output unchanged.
+func (r *run) passThrough(pass *[]Frame, data []byte, reason string) {
+	r.prod.pass.add(len(data))
+	r.prod.passReasons[reason]++
+	*pass = append((*pass)[:0], Frame{Time: time.Now(), Data: data})
+	r.write(r.sinks[0], *pass)
+}

@@ -1,0 +1,402 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ov2dev/ov2/host"
+	"github.com/ov2dev/ov2/internal/hdr"
+	"github.com/ov2dev/ov2/nic"
+	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/pcap"
+	"github.com/ov2dev/ov2/sa"
+	"github.com/ov2dev/ov2/stage"
+	"github.com/ov2dev/ov2/xfrm"
+)
+
+// Reader is a capture being read: pcap.Reader, or anything that yields records the same
+// way (Data valid until the next call).
+type Reader interface {
+	Next() (pcap.Record, error)
+	Close() error
+}
+
+// Input opens the capture, once per loop.
+type Input struct {
+	Name string
+	Open func() (Reader, error)
+}
+
+// FileInput is the Input for a capture file.
+func FileInput(path string) Input {
+	return Input{Name: path, Open: func() (Reader, error) { return pcap.Open(path) }}
+}
+
+// BytesInput is the Input for a capture held in memory.
+func BytesInput(name string, capture []byte) Input {
+	return Input{Name: name, Open: func() (Reader, error) { return pcap.NewReader(name, bytes.NewReader(capture)) }}
+}
+
+// Config is what a run needs besides its input.
+type Config struct {
+	SAs       []xfrm.State
+	NIC       nic.Config
+	Lanes     int             // lanes per path (0: 1)
+	Placement stage.Placement // stage placement of each lane
+	Pace      Pacing
+	Loops     int // passes over the input (0: 1)
+	// RoundTrip sends what the send path seals back into the receive path and checks that
+	// the host delivers each packet as it was read; Output then gets the sealed packets.
+	// The input is held in memory for the comparison.
+	RoundTrip bool
+	Output    Output // nil: Discard
+	// MSS is the TCP payload per segment of a large send: a plain TCP packet too big for a
+	// packet buffer (a capture taken with GSO/TSO on the sending host) goes to the NIC as
+	// one LSO + IPsec large send, cut into segments of MSS bytes of payload. 0: 1400.
+	MSS int
+	// OneLink says the output takes frames of one link type (a pcap file, an Ethernet
+	// interface): a record whose link type differs from the first record's stops the run
+	// with an error, rather than being written under the wrong link type.
+	OneLink bool
+	// Progress, when set, gets a one-line display rewritten in place (a terminal).
+	Progress      io.Writer
+	ProgressEvery time.Duration // 0: 250 ms
+}
+
+// Counter is packets and bytes.
+type Counter struct {
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+func (c *Counter) add(n int) { c.Packets++; c.Bytes += uint64(n) }
+
+// maxLinks bounds the distinct link-layer headers a run keeps (see links); they are kept
+// in chunks allocated as needed.
+const (
+	maxLinks  = 1 << 16
+	linkChunk = 256
+)
+
+// linkHdr is an interned link-layer header.
+type linkHdr struct {
+	lt  pcap.LinkType
+	hdr []byte
+}
+
+// inKey is the receive-side lookup key of an inbound SA: SPI and destination.
+type inKey struct {
+	spi uint32
+	dst netip.Addr
+}
+
+// run is one replay.
+type run struct {
+	cfg  Config
+	in   Input
+	n    *nic.NIC
+	send *stage.SendPath
+	recv *stage.RecvPath
+	snd  *host.Sender
+	rcv  *host.Receiver
+	out  Output
+
+	inbound  map[inKey]bool
+	handles  []sa.Handle
+	outCount int
+	inCount  int
+
+	// links interns link headers; the producer appends within the capacity (never
+	// reallocating), the completion goroutines read entries whose id came to them in a
+	// packet's Cookie, after the ring that carried it.
+	links   [maxLinks / linkChunk]*[linkChunk]linkHdr
+	nLinks  uint32
+	linkIDs map[pcap.LinkType]map[string]uint32
+
+	originals [][]byte // RoundTrip: the IP packet of each record position
+
+	sinks   []*sink    // one per send lane; sinks[0] also takes pass-through and decrypted packets
+	recvMu  sync.Mutex // serializes recv.Submit (producer, and in RoundTrip the send completions)
+	failMu  sync.Mutex
+	failErr error
+	cancel  context.CancelFunc
+
+	// Live counters for the progress display.
+	readPkts, outPkts, outBytes atomic.Uint64
+
+	rep *Report
+	// Per-goroutine parts of the report, merged at the end.
+	prod prodCounts
+	sc   []compCounts // per send lane
+	rc   compCounts
+}
+
+// sink is an output and the lock that serializes it.
+type sink struct {
+	out Output
+	mu  *sync.Mutex
+}
+
+type prodCounts struct {
+	read, encIn, clearIn, decIn, pass Counter
+	large                             uint64 // of encIn and clearIn, packets sent as large sends
+	passReasons                       map[string]uint64
+	drops                             map[string]uint64
+}
+
+type compCounts struct {
+	out, clear Counter
+	sendFail   [packet.NumReasons]uint64 // send lanes: packets the NIC failed, by reason
+	lat        *hdr.Histogram
+	verdicts   [host.NumVerdicts]uint64
+	checked    uint64
+	equal      uint64
+	differ     uint64
+	segments   uint64  // send lanes: large-send segments completed; receive: delivered (not compared)
+	wire       Counter // RoundTrip: sealed packets handed to the receive path
+}
+
+func (r *run) fail(err error) {
+	r.failMu.Lock()
+	if r.failErr == nil {
+		r.failErr = err
+	}
+	r.failMu.Unlock()
+	r.cancel()
+}
+
+// Run replays the input through a NIC made from cfg.NIC: it offloads the SAs, sends each
+// packet the way its type asks (see the package documentation), and returns the report.
+// An error means the run could not complete (input unreadable, an SA refused, an output
+// failure); the report is then nil.
+func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
+	if err := cfg.Pace.Check(); err != nil {
+		return nil, err
+	}
+	cfg.Lanes = max(cfg.Lanes, 1)
+	if cfg.MSS == 0 {
+		cfg.MSS = 1400
+	}
+	cfg.Loops = max(cfg.Loops, 1)
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = 250 * time.Millisecond
+	}
+	r := &run{cfg: cfg, in: in, out: cfg.Output, inbound: map[inKey]bool{},
+		linkIDs: map[pcap.LinkType]map[string]uint32{}}
+	if r.out == nil {
+		r.out = Discard{}
+	}
+	r.prod.passReasons, r.prod.drops = map[string]uint64{}, map[string]uint64{}
+	r.rc = compCounts{lat: hdr.New()}
+	ctx, r.cancel = context.WithCancel(ctx)
+	defer r.cancel()
+
+	if cfg.RoundTrip {
+		if err := r.loadOriginals(); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.setup(); err != nil {
+		return nil, err
+	}
+	defer r.n.Close()
+	lanes := r.send.Lanes()
+	r.sc = make([]compCounts, lanes)
+	for i := range r.sc {
+		r.sc[i] = compCounts{lat: hdr.New()}
+	}
+	outs := []Output{r.out}
+	if sp, ok := r.out.(LaneSplitter); ok && lanes > 1 {
+		var err error
+		if outs, err = sp.Split(lanes); err != nil {
+			return nil, err
+		}
+	}
+	shared := new(sync.Mutex)
+	for i := 0; i < lanes; i++ {
+		if len(outs) == lanes {
+			r.sinks = append(r.sinks, &sink{out: outs[i], mu: new(sync.Mutex)})
+		} else {
+			r.sinks = append(r.sinks, &sink{out: r.out, mu: shared})
+		}
+	}
+	return r.play(ctx)
+}
+
+// setup makes the NIC, its two paths and the host, and offloads the SAs.
+func (r *run) setup() error {
+	n, err := nic.New(r.cfg.NIC)
+	if err != nil {
+		return err
+	}
+	r.n = n
+	if _, _, err := n.Bind(nullProtocol{}); err != nil {
+		n.Close()
+		return err
+	}
+	hw := n.QueryHardwareCapabilities()
+	env := stage.Env{SAs: n.Controller(),
+		ESPAllowed: func(v6 bool) bool { return n.CurrentConfig().ESPAllowed(v6) },
+		RxCaps: func() stage.RxCaps {
+			return stage.RxCaps{IPv4Options: hw.IPv4Options, IPv6NonIPsecExtensionHeaders: hw.IPv6NonIPsecExtensionHeaders, UDPEsp: hw.UdpEsp}
+		}}
+	sc := stage.Config{Lanes: r.cfg.Lanes, Placement: r.cfg.Placement}
+	if r.send, err = stage.NewSendPath(env, sc); err != nil {
+		n.Close()
+		return err
+	}
+	if r.recv, err = stage.NewRecvPath(env, sc); err != nil {
+		n.Close()
+		return err
+	}
+	r.snd = host.NewSender(n, r.send)
+	if r.rcv, err = host.NewReceiver(n, 0); err != nil {
+		n.Close()
+		return err
+	}
+	for i := range r.cfg.SAs {
+		s := &r.cfg.SAs[i]
+		var out sa.Handle
+		if s.Dir != xfrm.In {
+			if out, err = r.snd.AddSA(s.Outbound()); err != nil {
+				n.Close()
+				return fmt.Errorf("%s:%d: SA 0x%08x (outbound): %w", s.File, s.Line, s.SPI, err)
+			}
+			r.handles = append(r.handles, out)
+			r.outCount++
+		}
+		if s.Dir != xfrm.Out {
+			h, err := r.rcv.AddSA(s.Inbound(), out)
+			if err != nil {
+				n.Close()
+				return fmt.Errorf("%s:%d: SA 0x%08x (inbound): %w", s.File, s.Line, s.SPI, err)
+			}
+			r.handles = append(r.handles, h)
+			r.inbound[inKey{s.SPI, s.Dst}] = true
+			r.inCount++
+		}
+	}
+	return nil
+}
+
+type nullProtocol struct{}
+
+func (nullProtocol) Status(nic.StatusIndication) {}
+
+// loadOriginals reads the input once and keeps each record's IP packet for the round-trip
+// comparison.
+func (r *run) loadOriginals() error {
+	rd, err := r.in.Open()
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, ip, err := pcap.Network(rec.Link, rec.Data)
+		if err != nil && !errors.Is(err, pcap.ErrNotIP) && !errors.Is(err, pcap.ErrShort) {
+			return fmt.Errorf("%s: packet %d: %w", r.in.Name, rec.Index, err)
+		}
+		r.originals = append(r.originals, bytes.Clone(ip))
+	}
+}
+
+// intern returns the id of a link header, adding it if new.
+func (r *run) intern(lt pcap.LinkType, link []byte) (uint32, error) {
+	m := r.linkIDs[lt]
+	if m == nil {
+		m = map[string]uint32{}
+		r.linkIDs[lt] = m
+	}
+	if id, ok := m[string(link)]; ok {
+		return id, nil
+	}
+	id := r.nLinks
+	if id == maxLinks {
+		return 0, fmt.Errorf("more than %d distinct link-layer headers in the capture", maxLinks)
+	}
+	c := &r.links[id/linkChunk]
+	if *c == nil {
+		*c = new([linkChunk]linkHdr)
+	}
+	(*c)[id%linkChunk] = linkHdr{lt: lt, hdr: bytes.Clone(link)}
+	r.nLinks++
+	m[string(link)] = id
+	return id, nil
+}
+
+// link returns an interned header. The completion goroutines call it for ids that reached
+// them in a packet, through the rings, after intern wrote the entry.
+func (r *run) link(id uint32) *linkHdr { return &r.links[id/linkChunk][id%linkChunk] }
+
+// A cookie carries the record's position in the capture (for the round-trip check) and
+// its link header's id through the NIC.
+// The top bit marks a large send's segments.
+const (
+	linkBits   = 16
+	cookieLSO  = 1 << 63
+	cookiePosM = 1<<(63-linkBits) - 1
+)
+
+func cookieOf(pos uint64, link uint32) uint64 { return (pos&cookiePosM)<<linkBits | uint64(link) }
+func cookiePos(c uint64) uint64               { return c >> linkBits & cookiePosM }
+func cookieLink(c uint64) uint32              { return uint32(c & (1<<linkBits - 1)) }
+
+// play runs the goroutines: this one reads, paces and submits; one takes the send path's
+// completions; one takes the receive path's.
+func (r *run) play(ctx context.Context) (*Report, error) {
+	var sendWG, recvWG sync.WaitGroup
+	for i := range r.sc {
+		sendWG.Add(1)
+		go func() { defer sendWG.Done(); r.sendCompletions(i) }()
+	}
+	recvWG.Add(1)
+	go func() { defer recvWG.Done(); r.recvCompletions() }()
+	stopProgress := r.startProgress()
+
+	start := time.Now()
+	err := r.produce(ctx)
+	r.snd.Close()
+	sendWG.Wait() // in RoundTrip, the send completions are the receive path's other submitters
+	r.recvMu.Lock()
+	r.recv.Close()
+	r.recvMu.Unlock()
+	recvWG.Wait()
+	elapsed := time.Since(start)
+	r.send.Wait()
+	r.recv.Wait()
+	stopProgress()
+
+	if err == nil {
+		r.failMu.Lock()
+		err = r.failErr
+		r.failMu.Unlock()
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep := r.report(elapsed) // before DELETE_SA: it names the SAs' crypto implementations
+	var del *nic.DeleteSA
+	for _, h := range r.handles {
+		del = &nic.DeleteSA{OffloadHandle: h, Next: del}
+	}
+	if del != nil {
+		if _, err := r.n.OIDDeleteSA(del); err != nil {
+			return nil, fmt.Errorf("DELETE_SA: %w", err)
+		}
+	}
+	return rep, nil
+}
