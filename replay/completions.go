@@ -16,6 +16,12 @@ func (r *run) write(s *sink, fs []Frame) {
 		return
 	}
 	s.mu.Lock()
+	for i := range fs { // wall-clock order, which is what a capture file keeps
+		if fs[i].Time.UnixNano() < s.mu.last.UnixNano() {
+			fs[i].Time = s.mu.last
+		}
+		s.mu.last = fs[i].Time
+	}
 	err := s.out.WriteFrames(fs)
 	s.mu.Unlock()
 	if err != nil {

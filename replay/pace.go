@@ -3,6 +3,7 @@ package replay
 import (
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/ov2dev/ov2/packet"
@@ -95,18 +96,24 @@ func (pc *pacer) nextLoop(firstTS int64) {
 	}
 }
 
-// waitUntil blocks until packet.Now() >= at: sleeping while the wait is long (a sleep
-// wakes up late by tens of microseconds), then yielding, so that the NIC's goroutines keep
-// the processor while the pacer waits.
-func waitUntil(at int64) {
+// waitUntil blocks until packet.Now() >= at or stop is set: sleeping while the wait is
+// long (a sleep wakes up late by tens of microseconds; at most maxSleep at a time, so that
+// an interrupt ends even an hours-long gap of a capture's own timing at once), then
+// yielding, so that the NIC's goroutines keep the processor while the pacer waits. It
+// reports whether the time came (false: stopped).
+func waitUntil(at int64, stop *atomic.Bool) bool {
 	const yieldEvery = 16
+	const maxSleep = 50 * time.Millisecond
 	for i := 0; ; i++ {
+		if stop.Load() {
+			return false
+		}
 		d := at - packet.Now()
 		switch {
 		case d <= 0:
-			return
+			return true
 		case d > 2*int64(time.Millisecond):
-			time.Sleep(time.Duration(d) - time.Millisecond)
+			time.Sleep(min(time.Duration(d)-time.Millisecond, maxSleep))
 		case i%yieldEvery == yieldEvery-1:
 			runtime.Gosched()
 		}

@@ -47,9 +47,9 @@ func (r *run) produce(ctx context.Context) error {
 				rd.Close()
 				return err
 			}
-			if rec.Index&1023 == 0 && ctx.Err() != nil {
+			if r.stop.Load() { // one atomic load a packet: Ctrl-C ends any run at once
 				rd.Close()
-				return ctx.Err()
+				return context.Cause(ctx)
 			}
 			if r.cfg.OneLink {
 				if !haveLink {
@@ -60,8 +60,6 @@ func (r *run) produce(ctx context.Context) error {
 						r.in.Name, rec.Index, rec.Link, firstLink)
 				}
 			}
-			r.prod.read.add(len(rec.Data))
-			r.readPkts.Add(1)
 			if r.cfg.Pace.Mode != TopSpeed {
 				ts := rec.Time.UnixNano()
 				if first {
@@ -71,10 +69,16 @@ func (r *run) produce(ctx context.Context) error {
 					// Nothing waits in a host batch while the pacer sleeps.
 					r.snd.Flush()
 					submitRecv()
-					waitUntil(at)
+					if !waitUntil(at, &r.stop) {
+						rd.Close()
+						return context.Cause(ctx)
+					}
 				}
 			}
 			first = false
+			// Counted once taken: a packet whose due time an interrupt cut short was not read.
+			r.prod.read.add(len(rec.Data))
+			r.readPkts.Add(1)
 
 			link, ip, err := pcap.Network(rec.Link, rec.Data)
 			if err != nil {

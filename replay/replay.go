@@ -25,6 +25,9 @@ import (
 // way (Data valid until the next call).
 type Reader interface {
 	Next() (pcap.Record, error)
+	// LinkType is the link type of the capture's first interface (the file's own for a
+	// pcap file), known before any packet is read.
+	LinkType() pcap.LinkType
 	Close() error
 }
 
@@ -127,6 +130,9 @@ type run struct {
 	failMu  sync.Mutex
 	failErr error
 	cancel  context.CancelFunc
+	// stop is set when the run's context is done (an interrupt, or a failure that cancels
+	// it): the producer checks it for every packet and in every pacing wait.
+	stop atomic.Bool
 
 	// Live counters for the progress display.
 	readPkts, outPkts, outBytes atomic.Uint64
@@ -141,7 +147,15 @@ type run struct {
 // sink is an output and the lock that serializes it.
 type sink struct {
 	out Output
-	mu  *sync.Mutex
+	mu  *outLock
+}
+
+// outLock serializes the writers of one output, and keeps the output's timestamps in the
+// order of the file: a frame stamped before the one written ahead of it (by another
+// goroutine) takes that one's time.
+type outLock struct {
+	sync.Mutex
+	last time.Time
 }
 
 type prodCounts struct {
@@ -172,10 +186,18 @@ func (r *run) fail(err error) {
 	r.cancel()
 }
 
+// ErrInterrupted is what Run returns, with the report of what was done, when its context
+// was cancelled before the input was all read.
+var ErrInterrupted = errors.New("interrupted")
+
 // Run replays the input through a NIC made from cfg.NIC: it offloads the SAs, sends each
 // packet the way its type asks (see the package documentation), and returns the report.
-// An error means the run could not complete (input unreadable, an SA refused, an output
-// failure); the report is then nil.
+//
+// Cancelling ctx (Ctrl-C) stops the run at once: no further packet is read, a pacing wait
+// ends, the packets already inside the NIC complete and reach the output, and Run returns
+// the report of all that, marked Interrupted, with ErrInterrupted. Any other error means
+// the run could not complete (input unreadable, an SA refused, an output failure); the
+// report is then nil.
 func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 	if err := cfg.Pace.Check(); err != nil {
 		return nil, err
@@ -197,6 +219,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 	r.rc = compCounts{lat: hdr.New()}
 	ctx, r.cancel = context.WithCancel(ctx)
 	defer r.cancel()
+	defer context.AfterFunc(ctx, func() { r.stop.Store(true) })()
 
 	if cfg.RoundTrip {
 		if err := r.loadOriginals(); err != nil {
@@ -219,10 +242,10 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	shared := new(sync.Mutex)
+	shared := new(outLock)
 	for i := 0; i < lanes; i++ {
 		if len(outs) == lanes {
-			r.sinks = append(r.sinks, &sink{out: outs[i], mu: new(sync.Mutex)})
+			r.sinks = append(r.sinks, &sink{out: outs[i], mu: new(outLock)})
 		} else {
 			r.sinks = append(r.sinks, &sink{out: r.out, mu: shared})
 		}
@@ -380,15 +403,20 @@ func (r *run) play(ctx context.Context) (*Report, error) {
 	r.recv.Wait()
 	stopProgress()
 
-	if err == nil {
-		r.failMu.Lock()
-		err = r.failErr
-		r.failMu.Unlock()
+	r.failMu.Lock()
+	if r.failErr != nil {
+		err = r.failErr // the first failure, not the cancellation it caused
+	}
+	r.failMu.Unlock()
+	interrupted := false
+	if err != nil && r.failErr == nil && errors.Is(err, context.Canceled) {
+		err, interrupted = nil, true
 	}
 	if err != nil {
 		return nil, err
 	}
 	rep := r.report(elapsed) // before DELETE_SA: it names the SAs' crypto implementations
+	rep.Interrupted = interrupted
 	var del *nic.DeleteSA
 	for _, h := range r.handles {
 		del = &nic.DeleteSA{OffloadHandle: h, Next: del}
@@ -397,6 +425,9 @@ func (r *run) play(ctx context.Context) (*Report, error) {
 		if _, err := r.n.OIDDeleteSA(del); err != nil {
 			return nil, fmt.Errorf("DELETE_SA: %w", err)
 		}
+	}
+	if interrupted {
+		return rep, ErrInterrupted
 	}
 	return rep, nil
 }

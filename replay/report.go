@@ -87,6 +87,9 @@ type Report struct {
 
 	RoundTrip *RoundTrip `json:"round_trip,omitempty"`
 	Balanced  bool       `json:"balanced"`
+	// Interrupted says the run was stopped (Ctrl-C) before it read all its input: the
+	// report covers the packets read until then, every one of them completed.
+	Interrupted bool `json:"interrupted"`
 }
 
 // SACount is how many SAs each side of the host offloaded.
@@ -209,6 +212,10 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "ov2 replay: %s, %d loop(s), %d lane(s) each way (%s), pacing: %s\n",
 		rep.Input, rep.Loops, rep.Lanes, rep.Placement, rep.Pacing)
+	if rep.Interrupted {
+		fmt.Fprintf(w, "  INTERRUPTED after %.3fs: the figures cover the %d packets read until then, all completed\n",
+			rep.Elapsed, rep.Read.Packets)
+	}
 	fmt.Fprintf(w, "  SAs: %d outbound, %d inbound; crypto: %s; CPU: %s\n", rep.SAs.Outbound, rep.SAs.Inbound, rep.Crypto, rep.CPU)
 	fmt.Fprintf(w, "  read:         %10d packets %14d bytes\n", rep.Read.Packets, rep.Read.Bytes)
 	fmt.Fprintf(w, "  encrypt:  in  %10d packets %14d bytes   out %10d packets %14d bytes\n",

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,9 +14,7 @@ import (
 	"github.com/ov2dev/ov2/bench"
 )
 
-const benchUsage = `usage: ov2 bench [flags]
-
-Measures the NIC's send path (encrypt), receive path (decrypt) or both (roundtrip):
+const benchAbout = `Measures the NIC's send path (encrypt), receive path (decrypt) or both (roundtrip):
 throughput over a closed loop at full speed, latency per packet from NIC entry to
 completion (an HDR histogram), allocations per packet, and, in the same run, the raw
 single-core limit of Go's crypto/cipher AES-GCM on the same bytes, which every row is
@@ -34,25 +31,9 @@ mostly the wait behind them (queueing), not the NIC's own delay. With --load bel
 each row first measures its maximum, then offers that share of it with an open-loop
 pacer and reports the latency of that phase with the offered and achieved rates; in that
 phase every core is kept polling (busy-poll), so that a lane woken by a burst does not
-wait for an idle CPU to wake up.
+wait for an idle CPU to wake up.`
 
-flags:
-  --size LIST          packet sizes: 64,576,1400,imix,lso64k (default 64,1400,imix)
-  --mode LIST          encrypt, decrypt, roundtrip (default encrypt)
-  --algo LIST          aes128gcm, aes256gcm, gmac (default aes128gcm)
-  --lanes LIST         lane counts to compare (default 1,2)
-  --placement P        fused, split or both (default fused)
-  --duration D         measured window per row (default 3s)
-  --warmup D           unmeasured warm-up before it (default 1s)
-  --load L             offered load for latency, share of the measured maximum (default 100%)
-  --in-flight N        packets in flight in the closed loop (default 1024)
-  --poll D             latency window with the lanes in poll mode: each polls its input for up
-                       to D before it parks (e.g. 200us; default 0: the harness keeps the cores busy)
-  --json               write the result as JSON on stdout (and nothing else there)
-  --csv FILE           also write the rows as CSV to FILE
-  --plot FILE.svg      also write a chart: throughput per size and lanes, latency distribution
-
-Progress goes to stderr, one line per row. Run on a quiet machine: other work on the
+const benchFooter = `Progress goes to stderr, one line per row. Run on a quiet machine: other work on the
 cores changes every figure.
 
 example:
@@ -60,34 +41,27 @@ example:
 
 // benchCmd is `ov2 bench`.
 func benchCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ov2 bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), benchUsage) }
-	sizes := fs.String("size", "64,1400,imix", "")
-	modes := fs.String("mode", "encrypt", "")
-	algos := fs.String("algo", "aes128gcm", "")
-	lanes := fs.String("lanes", "1,2", "")
-	placement := fs.String("placement", "fused", "")
-	duration := fs.Duration("duration", 3*time.Second, "")
-	warmup := fs.Duration("warmup", time.Second, "")
-	load := fs.String("load", "100%", "")
-	inFlight := fs.Int("in-flight", 1024, "")
-	poll := fs.Duration("poll", 0, "")
-	asJSON := fs.Bool("json", false, "")
-	csvPath := fs.String("csv", "", "")
-	plotPath := fs.String("plot", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+	c := newCommand("bench", "[flags]", benchAbout, benchFooter, stdout, stderr)
+	fs := c.fs
+	sizes := fs.String("size", "64,1400,imix", "packet sizes: a `LIST` of 64..2048 (multiples of 4), imix, lso64k")
+	modes := fs.String("mode", "encrypt", "modes: a `LIST` of encrypt, decrypt, roundtrip")
+	algos := fs.String("algo", "aes128gcm", "algorithms: a `LIST` of aes128gcm, aes256gcm, gmac")
+	lanes := fs.String("lanes", "1,2", "lane counts to compare: a `LIST` of 1..256")
+	placement := fs.String("placement", "fused", "stage placement in a lane: `fused|split|both` (both: a row for each)")
+	duration := fs.Duration("duration", 3*time.Second, "measured window `D` per row")
+	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up `D` before the window")
+	load := fs.String("load", "100%", "offered `LOAD` for latency, a share of the measured maximum")
+	inFlight := fs.Int("in-flight", 1024, "packets in flight in the closed loop: `N`")
+	poll := fs.Duration("poll", 0, "latency window with the lanes in poll mode: each polls its input for up to `D` before it parks (e.g. 200us; 0: the harness keeps the cores busy)")
+	asJSON := fs.Bool("json", false, "write the result as JSON on stdout (and nothing else there)")
+	csvPath := fs.String("csv", "", "also write the rows as CSV to `FILE`")
+	plotPath := fs.String("plot", "", "also write a chart to `FILE.svg`: throughput per size and lanes, latency distribution")
+	if err := c.parse(args); err != nil {
+		return err
 	}
-	bad := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, "ov2 bench: "+format+"\n", a...)
-		return errUsage
-	}
+	bad := c.usageError
 	if fs.NArg() != 0 {
-		return bad("unexpected argument %q (flags only; see ov2 bench --help)", fs.Arg(0))
+		return bad("unexpected argument %q (flags only)", fs.Arg(0))
 	}
 	var o bench.Options
 	var err error

@@ -124,6 +124,9 @@ func TestBenchTable(t *testing.T) {
 	}
 }
 
+// benchUsageLine follows every usage error of ov2 bench.
+const benchUsageLine = "usage: ov2 bench [flags] (ov2 bench --help for the flags)\n"
+
 // Usage errors: exit 2 and a message naming the flag and the bad value.
 func TestBenchBadFlags(t *testing.T) {
 	dir := t.TempDir()
@@ -148,28 +151,39 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--in-flight", "0"}, "ov2 bench: --in-flight 0: want 1 to 65536\n"},
 		{[]string{"--plot", filepath.Join(dir, "chart.png")}, "ov2 bench: --plot " + filepath.Join(dir, "chart.png") + ": want a file name ending in .svg\n"},
 		{[]string{"--csv", filepath.Join(dir, "missing", "x.csv")}, "ov2 bench: --csv " + filepath.Join(dir, "missing", "x.csv") + ": directory " + filepath.Join(dir, "missing") + " does not exist\n"},
-		{[]string{"extra"}, `ov2 bench: unexpected argument "extra" (flags only; see ov2 bench --help)` + "\n"},
+		{[]string{"extra"}, `ov2 bench: unexpected argument "extra" (flags only)` + "\n"},
 	}
 	for _, tc := range cases {
 		code, out, errOut := benchRun(append([]string{"bench"}, tc.args...)...)
+		tc.want += benchUsageLine
 		if code != 2 || errOut != tc.want || out != "" {
 			t.Errorf("ov2 bench %q: exit %d, stderr %q, stdout %q\nwant exit 2, stderr %q", tc.args, code, errOut, out, tc.want)
 		}
 	}
-	for _, args := range [][]string{{"--bogus"}, {"--duration", "3 s"}, {"--json=maybe"}} {
-		code, _, errOut := benchRun(append([]string{"bench"}, args...)...)
-		if code != 2 || !strings.Contains(errOut, "usage: ov2 bench [flags]") {
-			t.Errorf("ov2 bench %q: exit %d, stderr %q", args, code, errOut)
+	// The flag package's own errors, in the --flag style of the help.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "ov2 bench: unknown flag --bogus\n"},
+		{[]string{"--duration", "3 s"}, `ov2 bench: --duration "3 s": not a valid value` + "\n"},
+		{[]string{"--json=maybe"}, `ov2 bench: --json "maybe": not a valid value` + "\n"},
+		{[]string{"--csv"}, "ov2 bench: --csv needs a value\n"},
+	} {
+		code, _, errOut := benchRun(append([]string{"bench"}, tc.args...)...)
+		if code != 2 || errOut != tc.want+benchUsageLine {
+			t.Errorf("ov2 bench %q: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want+benchUsageLine)
 		}
 	}
 }
 
 func TestBenchHelp(t *testing.T) {
 	for _, h := range []string{"--help", "-h"} {
-		code, _, errOut := benchRun("bench", h)
-		if code != 0 || !strings.Contains(errOut, "usage: ov2 bench [flags]") || !strings.Contains(errOut, "example:") ||
-			!strings.Contains(errOut, "wire sizes") || !strings.Contains(errOut, "queueing") {
-			t.Errorf("%s: exit %d\n%s", h, code, errOut)
+		code, out, errOut := benchRun("bench", h)
+		if code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: ov2 bench [flags]\n") || !strings.Contains(out, "example:") ||
+			!strings.Contains(out, "wire sizes") || !strings.Contains(out, "queueing") ||
+			!strings.Contains(out, "\n  --size LIST ") || !strings.Contains(out, "(default 64,1400,imix)") {
+			t.Errorf("%s: exit %d, stderr %q\n%s", h, code, errOut, out)
 		}
 	}
 	code, out, _ := benchRun("help")

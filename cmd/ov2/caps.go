@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -16,16 +15,18 @@ func loadConfig(path string) (nic.Config, error) {
 	return nic.LoadConfig(path)
 }
 
+const capsAbout = `Prints what the NIC answers to OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES (the
+NDIS_IPSEC_OFFLOAD_V2 record) and OID_TCP_OFFLOAD_CURRENT_CONFIG, for the built-in
+configuration or a NIC keyword file.`
+
 func capsCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ov2 caps", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", "", "NIC keyword file (default: built-in defaults)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	c := newCommand("caps", "[flags]", capsAbout, "", stdout, stderr)
+	config := c.fs.String("config", "", "NIC keyword `FILE` (default: built-in defaults)")
+	if err := c.parse(args); err != nil {
+		return err
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "ov2 caps: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+	if c.fs.NArg() != 0 {
+		return c.usageError("unexpected argument %q (flags only)", c.fs.Arg(0))
 	}
 	cfg, err := loadConfig(*config)
 	if err != nil {

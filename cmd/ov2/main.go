@@ -3,6 +3,7 @@
 //	ov2 replay [flags] [INPUT]  replay a capture through the NIC (no input: the built-in round trip)
 //	ov2 bench [flags]           measure throughput and latency beside the raw AES-GCM limit
 //	ov2 caps [--config F]       print the NIC's capabilities and current configuration
+//	ov2 version                 print the version, the commit and the Go toolchain
 //
 // Run 'ov2 <command> --help' for the flags of a command; the README shows real runs.
 package main
@@ -35,6 +36,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = capsCmd(args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
+	case "version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "ov2 version: unexpected argument %q\n", args[1])
+			return 2
+		}
+		fmt.Fprintln(stdout, versionLine())
+		return 0
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -60,5 +68,6 @@ commands:
   replay   replay a capture through the NIC (no input: the built-in round trip)
   caps     print the NIC's hardware capabilities and current configuration
   bench    measure throughput and latency beside the raw single-core AES-GCM limit
+  version  print the version of ov2, the commit it was built from, and the Go toolchain
 
 Run 'ov2 <command> --help' for the flags of a command.`

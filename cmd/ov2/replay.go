@@ -21,51 +21,53 @@ import (
 	"github.com/ov2dev/ov2/xfrm"
 )
 
-const replayUsage = `usage: ov2 replay [flags] [INPUT.pcap|INPUT.pcapng]
-
-Replays a capture through the NIC. ESP (or ESP in UDP) for an inbound SA (SPI and
+const replayAbout = `Replays a capture through the NIC. ESP (or ESP in UDP) for an inbound SA (SPI and
 destination) goes through the receive path and the host decapsulates it; a plain IP packet
 for an outbound SA (its selector, or its src/dst) goes through the send path; IP packets for
 no SA go through the NIC in clear; anything else (ARP, ESP for no SA) passes through. Every
 packet is counted in the report.
 
 With no input, the built-in sample capture is encrypted with the demo SAs, decrypted back,
-and checked packet for packet (the round trip).
+and checked packet for packet (the round trip).`
 
-flags:`
+const replayFooter = `Interrupting: Ctrl-C (SIGINT) or SIGTERM stops the run within a second. The packets
+already inside the NIC complete, the report of what was done is printed (marked
+INTERRUPTED), --out is left as a valid capture of every packet completed before the
+signal, and ov2 exits with status 130 (SIGINT) or 143 (SIGTERM). A second signal quits
+at once and leaves no output file. After an error (an unreadable input, a full disk)
+no output file is left, and the status is 1.
+
+examples:
+  ov2 replay                                   the built-in round trip
+  ov2 replay --sa my.sa --out out.pcap in.pcap encrypt/decrypt a capture into a file
+  ov2 replay --sa my.sa --out - in.pcap | tshark -r -
+  ov2 replay --sa my.sa --iface veth0 --pps 100000 --loop 10 in.pcapng`
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ov2 replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, replayUsage)
-		fs.PrintDefaults()
-	}
-	saFile := fs.String("sa", "", "SA configuration in `ip xfrm state` syntax (default: the built-in demo SAs)")
-	outFile := fs.String("out", "", "write what the host delivers to this pcap `file`")
-	iface := fs.String("iface", "", "send what the host delivers out this network `interface` (AF_PACKET)")
+	c := newCommand("replay", "[flags] [INPUT.pcap|INPUT.pcapng]", replayAbout, replayFooter, stdout, stderr)
+	fs := c.fs
+	saFile := fs.String("sa", "", "SAs in `FILE`, in ip xfrm state syntax (default: the built-in demo SAs)")
+	outFile := fs.String("out", "", "write what the host delivers to `FILE`: pcapng if the name ends in .pcapng, else pcap; - for standard output (pcap)")
+	iface := fs.String("iface", "", "send what the host delivers out the network interface `IFACE` (AF_PACKET)")
 	fs.Bool("topspeed", false, "as fast as possible (the default)")
 	pps := fs.String("pps", "", "pace at `N` packets per second")
 	mbps := fs.String("mbps", "", "pace at `N` megabits per second of input frames")
 	mult := fs.String("multiplier", "", "the capture's own timing, `X` times faster")
-	timing := fs.String("timing", "", "`pcap`: the capture's own timing")
+	timing := fs.String("timing", "", "`pcap`: the capture's own timing (as --multiplier 1)")
 	loops := fs.Int("loop", 0, "replay the input `N` times (default 1; the built-in sample 400)")
-	lanes := fs.Int("lanes", runtime.NumCPU(), "worker lanes in each direction")
-	placement := fs.String("placement", "fused", "stage placement in a lane: fused or split")
+	lanes := fs.Int("lanes", runtime.NumCPU(), "`N` worker lanes in each direction")
+	placement := fs.String("placement", "fused", "stage placement in a lane: `fused|split`")
 	jsonOut := fs.Bool("json", false, "print the final report as JSON on stdout")
 	bypass := fs.Bool("qdisc-bypass", false, "with --iface: send past the interface's queueing discipline (PACKET_QDISC_BYPASS)")
-	keys := fs.String("wireshark-keys", "", "write Wireshark esp_sa lines for the SAs to this `file`")
-	config := fs.String("config", "", "NIC keyword `file` (default: built-in defaults)")
-	mss := fs.Int("mss", 1400, "TCP payload per segment when a TCP packet too big for a buffer (GSO/TSO capture) goes out as an LSO + IPsec large send")
-	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this `file`")
+	keys := fs.String("wireshark-keys", "", "write Wireshark esp_sa lines for the SAs to `FILE`")
+	config := fs.String("config", "", "NIC keyword `FILE` (default: built-in defaults)")
+	mss := fs.Int("mss", 1400, "`BYTES` of TCP payload per segment when a TCP packet too big for a buffer (GSO/TSO capture) goes out as an LSO + IPsec large send")
+	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE`")
 	roundTrip := fs.Bool("roundtrip", false, "decrypt what is encrypted and check it equals the input (always on without an input)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if err := c.parse(args); err != nil {
+		return err
 	}
-	usageErr := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, "ov2 replay: "+format+"\n", a...)
-		return errUsage
-	}
+	usageErr := c.usageError
 	if fs.NArg() > 1 {
 		return usageErr("one input capture at most, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
@@ -264,8 +266,9 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// probe opens the input and reads its first record: the link type of the output, and an
-// early, clear error for a missing, empty, or foreign file.
+// probe opens the input and reads its first record: the link type of the output (the
+// file's own for a capture with no packets), and an early, clear error for a missing,
+// empty (zero bytes), or foreign file.
 func probe(in replay.Input) (pcap.LinkType, error) {
 	r, err := in.Open()
 	if err != nil {
@@ -274,8 +277,8 @@ func probe(in replay.Input) (pcap.LinkType, error) {
 	defer r.Close()
 	rec, err := r.Next()
 	switch {
-	case err == io.EOF:
-		return 0, fmt.Errorf("%s: the capture has no packets", in.Name)
+	case err == io.EOF: // a valid capture with no packets: the run reports zero of everything
+		return r.LinkType(), nil
 	case err != nil:
 		return 0, err
 	case !pcap.Supported(rec.Link):
