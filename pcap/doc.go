@@ -1,7 +1,7 @@
-// Package pcap reads pcap and pcapng captures down to IP packets, and writes pcap
-// captures safely. It is the file side of `ov2 replay`, which replays captures through the
-// IPsec engine at line rate, so the read path does not allocate per packet and every error
-// names the file and the packet.
+// Package pcap reads pcap and pcapng captures down to IP packets, and writes pcap and
+// pcapng captures safely. It is the file side of `ov2 replay`, which replays captures
+// through the IPsec engine at line rate, so the read path does not allocate per packet and
+// every error names the file and the packet.
 //
 // # Reading
 //
@@ -34,6 +34,11 @@
 //		process(link, ip)
 //	}
 //
+// A record whose original length is more than what was captured was cut by the capture's
+// snaplen (Record.TruncatedByCapture); Reader.Network reports such a packet, when its
+// headers or its IP packet are incomplete, as ErrTruncatedByCapture with the sizes rather
+// than as a malformed frame.
+//
 // The records come from gopacket's pcapgo (ZeroCopyReadPacketData on pcapgo.Reader and
 // pcapgo.NgReader). pcapgo trusts its input more than a replay tool can afford to, so this
 // package bounds what it may allocate (MaxSnaplen), turns a record cut off by the end of the
@@ -52,18 +57,34 @@
 //
 // # Writing
 //
-// Create writes a nanosecond pcap to a hidden temporary file next to the destination;
-// Commit fsyncs and renames it into place, Abort (or Close, or losing the Writer) removes
-// it. A run that fails or is interrupted therefore never leaves a file at the destination
-// that looks complete, and an existing file there is replaced only by Commit:
+// CreateOutput writes pcap (nanosecond, one link type) or pcapng (one interface per link
+// type, added when a link type is first written), as the caller chooses in Options.Format;
+// FormatFor picks pcapng for a ".pcapng" path. What it does depends on what the path is:
 //
-//	w, err := pcap.Create("out.pcap", rec.Link, 0)
+//   - a regular file, or nothing yet: a hidden temporary file in the destination's directory
+//     (so a directory that takes no new file fails at open, not at the end), which Commit
+//     fsyncs and renames into place and Abort (or Close, or losing the Writer) removes. A
+//     run that fails or is interrupted therefore never leaves a file at the destination that
+//     looks complete, and an existing file there is replaced only by Commit. A symlink is
+//     written through: its target is replaced, the symlink stays.
+//   - a device or a FIFO: written in place, never replaced (`--out /dev/null` as root).
+//   - "-": standard output (NewStreamWriter takes any io.Writer).
+//
+// Options.Refuse names the inputs: an output that is one of them, by any path, is refused.
+// Every error names the caller's path, never the temporary file's, and a write error is
+// sticky ("out.pcap: write: no space left on device"); Flush pushes the 1 MiB buffer out so
+// that the caller notices such an error within its flush interval:
+//
+//	w, err := pcap.CreateOutput(out, rec.Link, pcap.Options{Format: pcap.FormatFor(out), Refuse: []string{in}})
 //	if err != nil {
 //		return err
 //	}
 //	defer w.Abort() // does nothing after Commit
-//	... w.WriteV(rec.Time, link, ip) ...
+//	... w.WritePacketV(rec.Time, rec.Link, rec.OrigLen, link, ip) ... w.Flush() once a second ...
 //	return w.Commit()
 //
-// Write and WriteV do not allocate; the record format is written by this package.
+// WritePacket and WritePacketV keep the packet's original length, so a packet cut by the
+// input capture's snaplen stays marked as cut; a pcap output refuses a packet of a second
+// link type with an error that suggests pcapng. The writes do not allocate; both formats
+// are encoded by this package. Create, Write and WriteV are the earlier, pcap-only API.
 package pcap

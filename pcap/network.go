@@ -18,7 +18,23 @@ var (
 	// ErrShort: the frame ends inside its link header (or a VLAN tag), or what follows the
 	// link header is too short for the fixed IP header (20 bytes IPv4, 40 bytes IPv6).
 	ErrShort = errors.New("frame too short")
+	// ErrTruncatedByCapture: Reader.Network found the frame too short for its headers, or
+	// the IP packet longer than what is there, and the record says the packet was longer on
+	// the wire: the capture kept only its first bytes (its snaplen), so the packet is not
+	// malformed, only cut. The error gives the sizes ("truncated by the capture (snaplen):
+	// 96 of 1514 bytes captured") and also matches ErrShort.
+	ErrTruncatedByCapture = errors.New("truncated by the capture (snaplen)")
 )
+
+// capturedError is ErrTruncatedByCapture with the sizes; it matches ErrShort too, so that
+// code that passes short frames through keeps doing so.
+type capturedError struct{ captured, orig int }
+
+func (e *capturedError) Error() string {
+	return fmt.Sprintf("%v: %d of %d bytes captured", ErrTruncatedByCapture, e.captured, e.orig)
+}
+
+func (e *capturedError) Unwrap() []error { return []error{ErrTruncatedByCapture, ErrShort} }
 
 // Ethertypes and header sizes.
 const (

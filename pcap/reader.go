@@ -230,17 +230,47 @@ func (r *Reader) pcapError(err error, ci gopacket.CaptureInfo) error {
 	return fmt.Errorf("%s: packet %d: %w", r.name, pkt, err)
 }
 
+// TruncatedByCapture reports whether the capture kept only part of the packet (its
+// snaplen): the original length is more than the captured bytes.
+func (rec Record) TruncatedByCapture() bool { return rec.OrigLen > len(rec.Data) }
+
 // Network is the package-level Network applied to rec, a record of this reader, with
 // ErrLinkType and ErrShort errors prefixed by the file and the packet number, as in
 // "cap.pcap: packet 3: unsupported link type 802.11 (105)". ErrNotIP errors come back as
 // Network returns them (without allocating for the common ethertypes): a frame that is not
 // IP is traffic to pass through and count, not a fault of the file.
+//
+// For a record cut by the capture (TruncatedByCapture), a frame too short for its headers,
+// or an IP packet whose header claims more bytes than were captured (an IPv4 total length,
+// an IPv6 payload length; 0 is taken as unknown, as Network does), is an error wrapping
+// ErrTruncatedByCapture (and ErrShort), with no slices: "cap.pcap: packet 3: truncated by
+// the capture (snaplen): 96 of 1514 bytes captured". The IP packet of such a record is
+// incomplete, not malformed.
 func (r *Reader) Network(rec Record) (link, ip []byte, err error) {
 	link, ip, err = Network(rec.Link, rec.Data)
+	if rec.TruncatedByCapture() && (errors.Is(err, ErrShort) || (err == nil && IPTruncated(ip))) {
+		link, ip = nil, nil
+		err = &capturedError{len(rec.Data), rec.OrigLen}
+	}
 	if err != nil && !errors.Is(err, ErrNotIP) {
 		err = fmt.Errorf("%s: packet %d: %w", r.name, rec.Index, err)
 	}
 	return link, ip, err
+}
+
+// IPTruncated reports whether ip, an IP packet as Network returned it, is shorter than its
+// own header says (its total or payload length; 0 counts as unknown): for a record cut by
+// the capture's snaplen, the IP packet is incomplete. It does not allocate.
+func IPTruncated(ip []byte) bool {
+	if len(ip) == 0 {
+		return false
+	}
+	if ip[0]>>4 == 6 {
+		n := int(binary.BigEndian.Uint16(ip[4:6]))
+		return n > 0 && ipv6HeaderLen+n > len(ip)
+	}
+	n := int(binary.BigEndian.Uint16(ip[2:4]))
+	return n >= ipv4MinLen && n > len(ip)
 }
 
 // LinkType returns the link type of the file (pcap) or of its first interface (pcapng).
