@@ -48,7 +48,9 @@ type SAConfig struct {
 	Selector Selector
 
 	// StartSeq is the first sequence number to use (default 1). A run can start just
-	// below 2^32 to exercise ESN.
+	// below 2^32 to exercise ESN. For an inbound SA it is the first number expected: the
+	// anti-replay window's top starts at StartSeq-1, the last number accepted (what xfrm
+	// calls replay-seq), and ADD_SA names that number's high half (see seqHi).
 	StartSeq uint64
 
 	// ReplayWindow is the inbound anti-replay window in packets (0: the Receiver's).
@@ -62,6 +64,22 @@ type Selector struct {
 
 func (s Selector) matches(src, dst netip.Addr) bool {
 	return (!s.Src.IsValid() || s.Src.Contains(src)) && (!s.Dst.IsValid() || s.Dst.Contains(dst))
+}
+
+// seqHi is the high half the host names in ADD_SA (SequenceNumberHighOrder; 0 without
+// ESN). For an outbound SA it is that of the first number to send, StartSeq. For an inbound
+// SA it is that of the window's top, StartSeq-1, the last number accepted: the NIC infers the
+// high half of a received packet from where the host says the stream is (R-RX-8,
+// stage/rxesn.go), and an SA whose last number was H:0xffffffff is still in subspace H,
+// its next packet H+1:0 being the first after the wrap. Call it after normalize.
+func (c *SAConfig) seqHi(inbound bool) uint32 {
+	if !c.ESN {
+		return 0
+	}
+	if inbound {
+		return uint32((c.StartSeq - 1) >> 32)
+	}
+	return uint32(c.StartSeq >> 32)
 }
 
 // ErrConfig is wrapped by every error about an SAConfig.

@@ -65,7 +65,7 @@ type inSA struct {
 	handle  sa.Handle
 	paired  sa.Handle // outbound SA deleted with it on SaDeleteReq
 	win     *antireplay.Window
-	nicHi   uint32
+	nicHi   uint32 // the high half the NIC holds: its window top's when last told (ADD_SA, UPDATE_SA)
 	deleted bool
 	stats   InStats
 }
@@ -103,7 +103,7 @@ func (r *Receiver) AddSA(cfg SAConfig, paired sa.Handle) (sa.Handle, error) {
 		return 0, fmt.Errorf("host: ADD_SA (inbound) for SPI 0x%08x: %v: %w", cfg.SPI, st, err)
 	}
 	r.sas[req.OffloadHandle] = &inSA{cfg: cfg, handle: req.OffloadHandle, paired: paired, win: win,
-		nicHi: uint32(cfg.StartSeq >> 32)}
+		nicHi: cfg.seqHi(true)}
 	return req.OffloadHandle, nil
 }
 

@@ -79,7 +79,7 @@ func (s *Sender) AddSA(cfg SAConfig) (sa.Handle, error) {
 func bundleOf(c *SAConfig, inbound bool) sa.Bundle {
 	id := map[int]uint32{16: ndis.EncAESGCM128, 24: ndis.EncAESGCM192, 32: ndis.EncAESGCM256}[len(c.Key)]
 	keyAlg := sa.Algorithm{Identifier: id, KeyLength: uint32(len(c.Key) + 4), AdditionalInfo: uint32(c.ICVLen)}
-	s := sa.SecAssoc{Operation: ndis.OpESP, Spi: c.SPI, SequenceNumberHighOrder: uint32(c.StartSeq >> 32)}
+	s := sa.SecAssoc{Operation: ndis.OpESP, Spi: c.SPI, SequenceNumberHighOrder: c.seqHi(inbound)}
 	if c.Alg == esp.AESGMAC {
 		s.EncryptionAlgorithm = sa.Algorithm{Identifier: ndis.EncNone}
 		s.AuthenticationAlgorithm = keyAlg

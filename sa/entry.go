@@ -46,8 +46,9 @@ type State struct {
 
 	// rxTop is the highest 64-bit sequence number the NIC has verified on this inbound SA:
 	// with the high half from UPDATE_SA it is the reference for inferring the high half of
-	// a received packet (R-RX-8). One lane handles an SA, but the CAS keeps it monotonic
-	// whatever the placement.
+	// a received packet (R-RX-8). 0 means none yet (0 is never sent, so never verified),
+	// and the inference then starts from the high half alone (stage/rxesn.go). One lane
+	// handles an SA, but the CAS keeps it monotonic whatever the placement.
 	rxTop atomic.Uint64
 	// tunnel is set once a packet verified on this SA carried an inner IP packet: the NIC
 	// then reports ICV failures on it as tunnel failures (CryptoStatus 5, not 3).

@@ -19,7 +19,8 @@ import (
 //	                                 HeaderInfoSet (of the innermost part processed)
 //
 // A failed packet keeps its bytes as they arrived (esp.Open restores them), so the host
-// sees what came in (R-RX-5). The NIC reports, in Rx.SeqHi, the high half it used.
+// sees what came in (R-RX-5). The NIC reports, in Rx.SeqHi, the high half it used: the one
+// that verified, or for a failed packet the first it tried (inferSeq says which it tries).
 type rxOpen struct {
 	r       *sa.Reader
 	scratch *esp.Scratch
@@ -52,15 +53,20 @@ func (o *rxOpen) process(b *Burst) {
 // open checks one ESP region with SA a and records the result; it returns the plaintext
 // (payload, without trailer) and whether it verified.
 func (o *rxOpen) open(p *packet.Buffer, a *sa.SA, region []byte, inner bool) ([]byte, bool) {
-	seq := uint64(esp.Seq(region))
+	seq, retry := uint64(esp.Seq(region)), uint64(0)
 	if a.ESN {
-		seq = inferSeq(a, uint32(seq))
+		seq, retry = inferSeq(a, uint32(seq))
+	}
+	plain, err := a.Transform.Open(o.scratch, region, uint32(seq>>32))
+	if err == esp.ErrAuth && retry != 0 { // the SA has verified nothing yet: the other candidate (rxesn.go)
+		if pl, e := a.Transform.Open(o.scratch, region, uint32(retry>>32)); e == nil {
+			seq, plain, err = retry, pl, nil
+		}
 	}
 	if !inner {
 		p.Rx.SeqHi = uint32(seq >> 32)
 	}
 	p.Rx.CryptoDone = true
-	plain, err := a.Transform.Open(o.scratch, region, uint32(seq>>32))
 	switch {
 	case err == esp.ErrAuth:
 		a.State.AuthFailures.Add(1)
