@@ -14,41 +14,14 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ov2dev/ov2/internal/testenv"
 )
 
-// requireEnvRoot is the variable that turns a skip for lack of root (or of mount) into a
-// failure, as for the network-namespace tests.
-const requireEnvRoot = "OV2_REQUIRE_NETNS"
+func needRoot(t *testing.T, why string) { testenv.NeedRoot(t, why) }
 
-// needRoot skips the test when not root, or fails it when OV2_REQUIRE_NETNS=1.
-func needRoot(t *testing.T, why string) {
-	t.Helper()
-	if uid := os.Geteuid(); uid != 0 {
-		if os.Getenv(requireEnvRoot) == "1" {
-			t.Fatalf("%s needs root, and %s=1 (not root: uid %d)", why, requireEnvRoot, uid)
-		}
-		t.Skipf("%s needs root (uid %d; set %s=1 to make this a failure)", why, uid, requireEnvRoot)
-	}
-}
-
-// mountTmpfs mounts a tmpfs with the given flags and options on a new temporary directory,
-// unmounted when the test ends.
 func mountTmpfs(t *testing.T, flags uintptr, opts string) string {
-	t.Helper()
-	needRoot(t, "mounting a tmpfs")
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", flags, opts); err != nil {
-		if os.Getenv(requireEnvRoot) == "1" {
-			t.Fatalf("mount -t tmpfs -o %s %s: %v", opts, dir, err)
-		}
-		t.Skipf("mount -t tmpfs -o %s %s: %v (set %s=1 to make this a failure)", opts, dir, err, requireEnvRoot)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("umount %s: %v", dir, err)
-		}
-	})
-	return dir
+	return testenv.MountTmpfs(t, flags, opts)
 }
 
 // noTmp fails when an error mentions a temporary file.
@@ -89,15 +62,8 @@ func parseCapture(t *testing.T, b []byte) []Record {
 // device is a null device (1:3) made in a temporary directory, so that a regression cannot
 // replace the system's /dev/null; reached directly and through a symlink.
 func TestOutputCharDevice(t *testing.T) {
-	needRoot(t, "mknod")
-	dir := t.TempDir()
-	null := filepath.Join(dir, "null")
-	if err := unix.Mknod(null, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
-		if os.Getenv(requireEnvRoot) == "1" {
-			t.Fatalf("mknod %s c 1 3: %v", null, err)
-		}
-		t.Skipf("mknod %s c 1 3: %v (set %s=1 to make this a failure)", null, err, requireEnvRoot)
-	}
+	null := testenv.NullDevice(t)
+	dir := filepath.Dir(null)
 	link := filepath.Join(dir, "to-null")
 	os.Symlink("null", link)
 	for _, path := range []string{null, link} {

@@ -86,7 +86,7 @@ func (r *run) sendCompletions(lane int) {
 				c.clear.add(p.Len())
 			}
 			n := r.withLink(p)
-			frames = append(frames, Frame{Time: wall, Data: p.Bytes()})
+			frames = append(frames, Frame{Time: wall, Link: r.link(cookieLink(p.Cookie)).lt, Data: p.Bytes()})
 			if r.cfg.RoundTrip && sealed {
 				wire, trims = append(wire, p), append(trims, n)
 			} else {
@@ -169,7 +169,7 @@ func (r *run) recvCompletions() {
 			p.Release()
 			pcap.SetIPVersion(h.lt, got[start:start+len(h.hdr)], len(pkt) > 0 && pkt[0]>>4 == 6)
 			arena = got
-			frames = append(frames, Frame{Time: wall, Data: got[start:]})
+			frames = append(frames, Frame{Time: wall, Link: h.lt, Data: got[start:]})
 		}
 		r.write(r.sinks[0], frames)
 	}

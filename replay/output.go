@@ -16,7 +16,11 @@ import (
 // during the WriteFrames call.
 type Frame struct {
 	Time time.Time
+	Link pcap.LinkType // the link type of Data's header: the input record's
 	Data []byte
+	// OrigLen is the packet's length on the wire when it is more than len(Data): a record
+	// the capture cut at its snaplen passes through with the length it had. 0: len(Data).
+	OrigLen int
 }
 
 // Output takes what the host delivers. The engine calls WriteFrames from one goroutine at
@@ -40,26 +44,40 @@ type Discard struct{}
 // WriteFrames implements Output.
 func (Discard) WriteFrames([]Frame) error { return nil }
 
-// PcapOutput writes frames to a capture file.
+// Flusher is an Output that buffers: the run calls Flush at least every FlushEvery, under
+// the same lock as WriteFrames, so that a write error (a full disk) stops the run within
+// that time even when packets are few.
+type Flusher interface {
+	Flush() error
+}
+
+// FlushEvery is how often a run flushes an Output that is a Flusher.
+const FlushEvery = 250 * time.Millisecond
+
+// PcapOutput writes frames to a capture file (pcap or pcapng, as W writes): each frame
+// with its own link type and original length.
 type PcapOutput struct{ W *pcap.Writer }
 
 // WriteFrames implements Output.
 func (o PcapOutput) WriteFrames(fs []Frame) error {
 	for i := range fs {
-		if err := o.W.Write(fs[i].Time, fs[i].Data); err != nil {
+		if err := o.W.WritePacket(fs[i].Time, fs[i].Link, fs[i].Data, fs[i].OrigLen); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// LiveOutput sends frames out a network interface. Frames of an Ethernet capture go out
-// as they are; frames of any other link type get an Ethernet header from the interface's
-// address to Dst (broadcast when nil).
+// Flush implements Flusher.
+func (o PcapOutput) Flush() error { return o.W.Flush() }
+
+// LiveOutput sends frames out a network interface. Ethernet frames go out as they are;
+// frames of any other link type (each frame's own, so a capture that mixes link types
+// replays whole) get an Ethernet header from the interface's address to Dst (broadcast
+// when nil).
 type LiveOutput struct {
-	S    *live.Sender
-	Link pcap.LinkType // the input's link type
-	Dst  net.HardwareAddr
+	S   *live.Sender
+	Dst net.HardwareAddr
 	// Options open the sockets Split adds.
 	Options live.Options
 
@@ -71,35 +89,35 @@ type LiveOutput struct {
 // WriteFrames implements Output.
 func (o *LiveOutput) WriteFrames(fs []Frame) error {
 	o.frames = o.frames[:0]
-	if o.Link == pcap.LinkTypeEthernet {
-		for i := range fs {
-			o.frames = append(o.frames, fs[i].Data)
-		}
-	} else {
-		need := 0
-		for i := range fs {
+	need := 0
+	for i := range fs {
+		if fs[i].Link != pcap.LinkTypeEthernet {
 			need += 14 + len(fs[i].Data)
 		}
-		if cap(o.arena) < need {
-			o.arena = make([]byte, 0, need*2)
+	}
+	if cap(o.arena) < need {
+		o.arena = make([]byte, 0, need*2)
+	}
+	a := o.arena[:0]
+	for i := range fs {
+		if fs[i].Link == pcap.LinkTypeEthernet {
+			o.frames = append(o.frames, fs[i].Data)
+			continue
 		}
-		a := o.arena[:0]
-		for i := range fs {
-			_, ip, err := pcap.Network(o.Link, fs[i].Data)
-			if err != nil || len(ip) == 0 {
-				return fmt.Errorf("live output: frame without an IP packet: %v", err)
-			}
-			start := len(a)
-			a = append(a, o.dst()...)
-			a = append(a, o.S.HardwareAddr()...)
-			et := uint16(layers.EthernetTypeIPv4)
-			if ip[0]>>4 == 6 {
-				et = uint16(layers.EthernetTypeIPv6)
-			}
-			a = append(a, byte(et>>8), byte(et))
-			a = append(a, ip...)
-			o.frames = append(o.frames, a[start:])
+		_, ip, err := pcap.Network(fs[i].Link, fs[i].Data)
+		if err != nil || len(ip) == 0 {
+			return fmt.Errorf("live output: frame without an IP packet: %v", err)
 		}
+		start := len(a)
+		a = append(a, o.dst()...)
+		a = append(a, o.S.HardwareAddr()...)
+		et := uint16(layers.EthernetTypeIPv4)
+		if ip[0]>>4 == 6 {
+			et = uint16(layers.EthernetTypeIPv6)
+		}
+		a = append(a, byte(et>>8), byte(et))
+		a = append(a, ip...)
+		o.frames = append(o.frames, a[start:])
 	}
 	_, err := o.S.Send(o.frames)
 	return err
@@ -115,7 +133,7 @@ func (o *LiveOutput) Split(n int) ([]Output, error) {
 			return nil, err
 		}
 		o.extra = append(o.extra, s)
-		outs = append(outs, &LiveOutput{S: s, Link: o.Link, Dst: o.Dst, Options: o.Options})
+		outs = append(outs, &LiveOutput{S: s, Dst: o.Dst, Options: o.Options})
 	}
 	return outs, nil
 }

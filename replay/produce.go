@@ -56,7 +56,7 @@ func (r *run) produce(ctx context.Context) error {
 					firstLink, haveLink = rec.Link, true
 				} else if rec.Link != firstLink {
 					rd.Close()
-					return fmt.Errorf("%s: packet %d: link type %v differs from the first packet's %v, and the output takes one link type",
+					return fmt.Errorf("%s: packet %d: link type %v differs from the first packet's %v, and a pcap output holds one link type: write pcapng (an output named .pcapng) to keep both",
 						r.in.Name, rec.Index, rec.Link, firstLink)
 				}
 			}
@@ -81,6 +81,12 @@ func (r *run) produce(ctx context.Context) error {
 			r.readPkts.Add(1)
 
 			link, ip, err := pcap.Network(rec.Link, rec.Data)
+			if rec.TruncatedByCapture() && (errors.Is(err, pcap.ErrShort) || err == nil && pcap.IPTruncated(ip)) {
+				// The capture kept only the first bytes: the packet is incomplete, not
+				// malformed. It goes out as it was captured, with its original length.
+				r.passThrough(&pass, rec, "truncated by the capture (snaplen)")
+				continue
+			}
 			if err != nil {
 				if errors.Is(err, pcap.ErrLinkType) {
 					rd.Close()
@@ -90,7 +96,7 @@ func (r *run) produce(ctx context.Context) error {
 				if errors.Is(err, pcap.ErrShort) {
 					reason = "too short for its link or IP header"
 				}
-				r.passThrough(&pass, rec.Data, reason)
+				r.passThrough(&pass, rec, reason)
 				continue
 			}
 			id, err := r.intern(rec.Link, link)
@@ -104,7 +110,7 @@ func (r *run) produce(ctx context.Context) error {
 			if (l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP) && l.DstLen > 0 {
 				dst, _ := netip.AddrFromSlice(ip[l.DstOff : l.DstOff+l.DstLen])
 				if !r.inbound[inKey{l.SPI, dst}] {
-					r.passThrough(&pass, rec.Data, "ESP for no inbound SA")
+					r.passThrough(&pass, rec, "ESP for no inbound SA")
 					continue
 				}
 				pool := small
@@ -144,10 +150,10 @@ func (r *run) produce(ctx context.Context) error {
 					r.prod.encIn.add(len(ip))
 				}
 			case errors.Is(err, host.ErrNotIP):
-				r.passThrough(&pass, rec.Data, "malformed IP header")
+				r.passThrough(&pass, rec, "malformed IP header")
 			case errors.Is(err, host.ErrTooBig) && large:
 				// Only a packet for no SA gets here from a large send: it is clear traffic.
-				r.passThrough(&pass, rec.Data, "too big for a packet buffer, for no SA")
+				r.passThrough(&pass, rec, "too big for a packet buffer, for no SA")
 			case errors.Is(err, host.ErrTooBig):
 				r.prod.drops["too big for a packet buffer (not TCP: no large send)"]++
 			case errors.Is(err, host.ErrSeqExhausted):
@@ -177,10 +183,10 @@ func isTCP(ip []byte) bool {
 	return false
 }
 
-// passThrough sends a frame to the output unchanged.
-func (r *run) passThrough(pass *[]Frame, data []byte, reason string) {
-	r.prod.pass.add(len(data))
+// passThrough sends a record to the output unchanged.
+func (r *run) passThrough(pass *[]Frame, rec pcap.Record, reason string) {
+	r.prod.pass.add(len(rec.Data))
 	r.prod.passReasons[reason]++
-	*pass = append((*pass)[:0], Frame{Time: time.Now(), Data: data})
+	*pass = append((*pass)[:0], Frame{Time: time.Now(), Link: rec.Link, Data: rec.Data, OrigLen: rec.OrigLen})
 	r.write(r.sinks[0], *pass)
 }

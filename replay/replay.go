@@ -64,9 +64,10 @@ type Config struct {
 	// packet buffer (a capture taken with GSO/TSO on the sending host) goes to the NIC as
 	// one LSO + IPsec large send, cut into segments of MSS bytes of payload. 0: 1400.
 	MSS int
-	// OneLink says the output takes frames of one link type (a pcap file, an Ethernet
-	// interface): a record whose link type differs from the first record's stops the run
-	// with an error, rather than being written under the wrong link type.
+	// OneLink says the output takes frames of one link type (a pcap file): a record whose
+	// link type differs from the first record's stops the run with an error naming the
+	// record, before anything is written under the wrong link type. A pcapng file and a
+	// live interface take every link type.
 	OneLink bool
 	// Progress, when set, gets a one-line display rewritten in place (a terminal).
 	Progress      io.Writer
@@ -389,6 +390,7 @@ func (r *run) play(ctx context.Context) (*Report, error) {
 	recvWG.Add(1)
 	go func() { defer recvWG.Done(); r.recvCompletions() }()
 	stopProgress := r.startProgress()
+	stopFlush := r.startFlush()
 
 	start := time.Now()
 	err := r.produce(ctx)
@@ -402,6 +404,7 @@ func (r *run) play(ctx context.Context) (*Report, error) {
 	r.send.Wait()
 	r.recv.Wait()
 	stopProgress()
+	stopFlush()
 
 	r.failMu.Lock()
 	if r.failErr != nil {
@@ -430,4 +433,44 @@ func (r *run) play(ctx context.Context) (*Report, error) {
 		return rep, ErrInterrupted
 	}
 	return rep, nil
+}
+
+// startFlush flushes every output that buffers (a Flusher) each FlushEvery until the
+// returned function is called, so that a write error stops the run within that time
+// whatever the packet rate. A flush error fails the run as a write error does.
+func (r *run) startFlush() func() {
+	var sinks []*sink
+	seen := map[*outLock]bool{}
+	for _, s := range r.sinks {
+		if _, ok := s.out.(Flusher); ok && !seen[s.mu] {
+			seen[s.mu] = true
+			sinks = append(sinks, s)
+		}
+	}
+	if len(sinks) == 0 {
+		return func() {}
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(FlushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				for _, s := range sinks {
+					s.mu.Lock()
+					err := s.out.(Flusher).Flush()
+					s.mu.Unlock()
+					if err != nil {
+						r.fail(fmt.Errorf("output: %w", err))
+						return
+					}
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
 }

@@ -23,6 +23,8 @@ type recorder struct {
 	mu     sync.Mutex
 	frames [][]byte
 	times  []time.Time
+	links  []pcap.LinkType
+	orig   []int
 }
 
 func (r *recorder) WriteFrames(fs []Frame) error {
@@ -31,6 +33,8 @@ func (r *recorder) WriteFrames(fs []Frame) error {
 	for _, f := range fs {
 		r.frames = append(r.frames, bytes.Clone(f.Data))
 		r.times = append(r.times, f.Time)
+		r.links = append(r.links, f.Link)
+		r.orig = append(r.orig, f.OrigLen)
 	}
 	return nil
 }
@@ -258,14 +262,26 @@ func TestMixedLinkTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, cfg := demoConfig(t)
-	cfg.Output = &recorder{}
+	rec := &recorder{}
+	cfg.Output = rec
 	rep, err := Run(context.Background(), BytesInput("mixed.pcapng", b.Bytes()), cfg)
 	if err != nil || rep.Read.Packets != 4 || rep.Encrypt.Out.Packets != 4 || !rep.Balanced {
 		t.Fatalf("without OneLink: %v, %+v", err, rep)
 	}
+	// Each frame reaches the output with its own record's link type, and a header of it.
+	links := map[pcap.LinkType]int{}
+	for i, lt := range rec.links {
+		links[lt]++
+		if _, _, err := pcap.Network(lt, rec.frames[i]); err != nil {
+			t.Fatalf("frame %d: not a %v frame: %v", i, lt, err)
+		}
+	}
+	if len(rec.links) != 4 || links[pcap.LinkTypeEthernet] != 3 || links[pcap.LinkTypeRaw] != 1 {
+		t.Fatalf("output link types %v, want 3 Ethernet and 1 Raw", rec.links)
+	}
 	cfg.OneLink = true
 	_, err = Run(context.Background(), BytesInput("mixed.pcapng", b.Bytes()), cfg)
-	want := "mixed.pcapng: packet 4: link type Raw differs from the first packet's Ethernet, and the output takes one link type"
+	want := "mixed.pcapng: packet 4: link type Raw differs from the first packet's Ethernet, and a pcap output holds one link type: write pcapng (an output named .pcapng) to keep both"
 	if err == nil || err.Error() != want {
 		t.Fatalf("with OneLink: %v, want %q", err, want)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -108,8 +107,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	o.Duration, o.Warmup, o.InFlight, o.Poll = *duration, *warmup, *inFlight, *poll
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx, sig := interruptible(stderr, "ov2 bench", func() {})
+	defer sig.stop()
 	progress := func(s string) { fmt.Fprintf(stderr, "ov2 bench: %s\n", s) }
 	res, err := bench.Run(ctx, o, progress)
 	if errors.Is(err, context.Canceled) && res != nil && len(res.Rows) > 0 {
@@ -119,10 +118,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		} else {
 			res.WriteTable(stdout)
 		}
-		return fmt.Errorf("interrupted after %d rows", len(res.Rows))
+		return sig.exit(fmt.Sprintf("the %d rows above were measured before it", len(res.Rows)))
 	}
 	if errors.Is(err, context.Canceled) {
-		return errors.New("interrupted")
+		return sig.exit("no row was complete")
 	}
 	if err != nil {
 		return err

@@ -50,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ov2: unknown command %q\n%s\n", args[0], usage)
 		return 2
 	}
+	var st *exitStatus
 	switch {
 	case err == nil:
 		return 0
@@ -57,6 +58,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.As(err, &st):
+		fmt.Fprintf(stderr, "ov2: %s\n", st.why)
+		return st.code
 	}
 	fmt.Fprintf(stderr, "ov2: %v\n", err)
 	return 1

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -47,7 +45,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	c := newCommand("replay", "[flags] [INPUT.pcap|INPUT.pcapng]", replayAbout, replayFooter, stdout, stderr)
 	fs := c.fs
 	saFile := fs.String("sa", "", "SAs in `FILE`, in ip xfrm state syntax (default: the built-in demo SAs)")
-	outFile := fs.String("out", "", "write what the host delivers to `FILE`: pcapng if the name ends in .pcapng, else pcap; - for standard output (pcap)")
+	outFile := fs.String("out", "", "write what the host delivers to the capture `FILE` (- for standard output, the report then going to standard error); a device or FIFO is written in place, a symlink's target replaced, an input refused")
 	iface := fs.String("iface", "", "send what the host delivers out the network interface `IFACE` (AF_PACKET)")
 	fs.Bool("topspeed", false, "as fast as possible (the default)")
 	pps := fs.String("pps", "", "pace at `N` packets per second")
@@ -63,6 +61,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	config := fs.String("config", "", "NIC keyword `FILE` (default: built-in defaults)")
 	mss := fs.Int("mss", 1400, "`BYTES` of TCP payload per segment when a TCP packet too big for a buffer (GSO/TSO capture) goes out as an LSO + IPsec large send")
 	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE`")
+	format := fs.String("format", "", "the --out capture's format, `pcap|pcapng` (default: pcapng for a name ending in .pcapng, else pcap)")
 	roundTrip := fs.Bool("roundtrip", false, "decrypt what is encrypted and check it equals the input (always on without an input)")
 	if err := c.parse(args); err != nil {
 		return err
@@ -93,7 +92,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageErr("--placement %q: want fused or split", *placement)
 	}
-	if *outFile != "" && *outFile == *keys {
+	if *outFile != "" && (*outFile == *keys || sameFile(*outFile, *keys)) {
 		return usageErr("--out and --wireshark-keys name the same file %q", *outFile)
 	}
 
@@ -133,21 +132,63 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *keys != "" {
-		if err := writeAtomic(*keys, func(w io.Writer) error { return xfrm.WriteWiresharkKeys(w, sas) }); err != nil {
-			return err
+	// Files this run reads, which no file it writes may be (by any path).
+	var inputs []string
+	for _, p := range []string{fs.Arg(0), *saFile, *config} {
+		if p != "" {
+			inputs = append(inputs, p)
 		}
 	}
 
+	// The report goes to standard output, unless the capture does.
+	report := stdout
 	var outs teeOutput
 	var pw *pcap.Writer
 	var lo *replay.LiveOutput
+	oneLink := false
 	if *outFile != "" {
-		if pw, err = pcap.Create(*outFile, lt, 262144); err != nil {
+		f := pcap.FormatFor(*outFile)
+		switch *format {
+		case "":
+		case "pcap":
+			f = pcap.FormatPcap
+		case "pcapng":
+			f = pcap.FormatPcapng
+		default:
+			return usageErr("--format %q: want pcap or pcapng", *format)
+		}
+		if *outFile == "-" {
+			if *jsonOut {
+				return usageErr("--out - and --json both want standard output: write the capture or the report to a file")
+			}
+			if isTerminal(stdout) {
+				return usageErr("--out -: standard output is a terminal; send the capture to a file or a pipe (| tshark -r -)")
+			}
+			report = stderr
+		}
+		if pw, err = pcap.CreateOutput(*outFile, lt, pcap.Options{Format: f, Snaplen: pcap.MaxSnaplen, Refuse: inputs}); err != nil {
 			return err
 		}
 		defer pw.Abort() // no-op after Commit
 		outs = append(outs, replay.PcapOutput{W: pw})
+		oneLink = f == pcap.FormatPcap
+	} else if *format != "" {
+		return usageErr("--format needs --out")
+	}
+	for _, side := range []struct{ flag, path string }{{"--wireshark-keys", *keys}, {"--cpuprofile", *cpuprofile}} {
+		if side.path == "" {
+			continue
+		}
+		for _, other := range append(inputs, *outFile) {
+			if sameFile(side.path, other) {
+				return usageErr("%s %s: that is %s, which this run reads or writes", side.flag, side.path, other)
+			}
+		}
+	}
+	if *keys != "" {
+		if err := writeAtomic(*keys, func(w io.Writer) error { return xfrm.WriteWiresharkKeys(w, sas) }); err != nil {
+			return err
+		}
 	}
 	if *iface != "" {
 		opts := live.Options{QdiscBypass: *bypass}
@@ -156,12 +197,12 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer s.Close()
-		lo = &replay.LiveOutput{S: s, Link: lt, Options: opts}
+		lo = &replay.LiveOutput{S: s, Options: opts}
 		defer lo.Close()
 		outs = append(outs, lo)
 	}
 	cfg := replay.Config{SAs: sas, NIC: nicCfg, Lanes: *lanes, Placement: pl, Pace: pace, Loops: *loops,
-		RoundTrip: *roundTrip, OneLink: len(outs) > 0, MSS: *mss}
+		RoundTrip: *roundTrip, OneLink: oneLink, MSS: *mss}
 	switch len(outs) {
 	case 0:
 	case 1:
@@ -173,8 +214,12 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		cfg.Progress = stderr
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx, sig := interruptible(stderr, "ov2 replay", func() {
+		if pw != nil && pw.TempPath() != "" {
+			os.Remove(pw.TempPath())
+		}
+	})
+	defer sig.stop()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -187,29 +232,28 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	rep, err := replay.Run(ctx, in, cfg)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			err = errors.New("interrupted; no output file written")
-		}
+	interrupted := errors.Is(err, replay.ErrInterrupted)
+	if err != nil && !interrupted {
 		return err
 	}
+	// Interrupted or not, the output holds every packet completed: commit it.
 	if pw != nil {
 		if err := pw.Commit(); err != nil {
 			return err
 		}
 	}
 	if *jsonOut {
-		if err := rep.WriteJSON(stdout); err != nil {
+		if err := rep.WriteJSON(report); err != nil {
 			return err
 		}
 	} else {
-		rep.Print(stdout)
-		if *outFile != "" {
-			fmt.Fprintf(stdout, "  wrote %s (%d packets)\n", *outFile, pw.Packets())
+		rep.Print(report)
+		if pw != nil {
+			fmt.Fprintf(report, "  wrote %s (%s, %d packets)\n", outName(*outFile), pw.Format(), pw.Packets())
 		}
 		if lo != nil {
 			st := lo.Stats()
-			fmt.Fprintf(stdout, "  sent on %s: %d packets, %d bytes, in %d sendmmsg batches; waited %d times for room\n",
+			fmt.Fprintf(report, "  sent on %s: %d packets, %d bytes, in %d sendmmsg batches; waited %d times for room\n",
 				*iface, st.Packets, st.Bytes, st.Batches, st.Waits)
 		}
 	}
@@ -220,7 +264,28 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("round trip failed: %d of %d packets came back equal, %d differ",
 			rt.Equal, rep.Encrypt.In.Packets-rep.LargeSends, rt.Differ)
 	}
+	if interrupted {
+		return sig.exit("the report above covers what was done")
+	}
 	return nil
+}
+
+// outName is how the report names an output.
+func outName(path string) string {
+	if path == "-" {
+		return "standard output"
+	}
+	return path
+}
+
+// sameFile says whether two paths name the same existing file.
+func sameFile(a, b string) bool {
+	if a == "" || b == "" || a == "-" || b == "-" {
+		return false
+	}
+	x, err1 := os.Stat(a)
+	y, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(x, y)
 }
 
 // pacingFrom reads the pacing flags, of which one at most may be given.

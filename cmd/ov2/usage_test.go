@@ -84,7 +84,7 @@ func TestEmptyCapture(t *testing.T) {
 		"out:                   0 packets              0 bytes",
 		"drops: 0\n",
 		"accounting: balanced",
-		"wrote " + out + " (0 packets)",
+		"wrote " + out + " (pcap, 0 packets)",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("report lacks %q:\n%s", want, stdout)
