@@ -46,7 +46,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	modes := fs.String("mode", "encrypt", "modes: a `LIST` of encrypt, decrypt, roundtrip")
 	algos := fs.String("algo", "aes128gcm", "algorithms: a `LIST` of aes128gcm, aes256gcm, gmac")
 	lanes := fs.String("lanes", "1,2", "lane counts to compare: a `LIST` of 1..256")
-	placement := fs.String("placement", "fused", "stage placement in a lane: `fused|split|both` (both: a row for each)")
+	placement := fs.String("placement", "fused", "run a lane's stages `fused|split|both`: in one goroutine, one each, or a row for each")
 	duration := fs.Duration("duration", 3*time.Second, "measured window `D` per row")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up `D` before the window")
 	load := fs.String("load", "100%", "offered `LOAD` for latency, a share of the measured maximum")

@@ -54,14 +54,14 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	timing := fs.String("timing", "", "`pcap`: the capture's own timing (as --multiplier 1)")
 	loops := fs.Int("loop", 0, "replay the input `N` times (default 1; the built-in sample 400)")
 	lanes := fs.Int("lanes", runtime.NumCPU(), "`N` worker lanes in each direction")
-	placement := fs.String("placement", "fused", "stage placement in a lane: `fused|split`")
+	placement := fs.String("placement", "fused", "run a lane's stages `fused|split`: in one goroutine, or one goroutine each")
 	jsonOut := fs.Bool("json", false, "print the final report as JSON on stdout")
 	bypass := fs.Bool("qdisc-bypass", false, "with --iface: send past the interface's queueing discipline (PACKET_QDISC_BYPASS)")
 	keys := fs.String("wireshark-keys", "", "write Wireshark esp_sa lines for the SAs to `FILE`")
 	config := fs.String("config", "", "NIC keyword `FILE` (default: built-in defaults)")
 	mss := fs.Int("mss", 1400, "`BYTES` of TCP payload per segment when a TCP packet too big for a buffer (GSO/TSO capture) goes out as an LSO + IPsec large send")
 	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE`")
-	format := fs.String("format", "", "the --out capture's format, `pcap|pcapng` (default: pcapng for a name ending in .pcapng, else pcap)")
+	format := fs.String("format", "", "write the --out capture in the `pcap|pcapng` format (default: pcapng for a name ending in .pcapng, else pcap)")
 	roundTrip := fs.Bool("roundtrip", false, "decrypt what is encrypted and check it equals the input (always on without an input)")
 	if err := c.parse(args); err != nil {
 		return err
