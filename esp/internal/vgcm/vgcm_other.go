@@ -1,0 +1,16 @@
+//go:build !amd64
+
+package vgcm
+
+// Supported is false off amd64: the package is VAES/AVX-512 assembly only.
+func Supported() bool { return false }
+
+func subWord(uint32) uint32                 { panic("vgcm: unsupported") }
+func encryptBlock(*byte, int, *byte, *byte) { panic("vgcm: unsupported") }
+func gfMul(*[16]byte, *[16]byte, *[16]byte) { panic("vgcm: unsupported") }
+
+func sealAsm(*Key, *byte, *byte, int, *byte, *byte, int, int) { panic("vgcm: unsupported") }
+
+func openAsm(*Key, *byte, *byte, int, *byte, *byte, int, *byte, int) bool {
+	panic("vgcm: unsupported")
+}
