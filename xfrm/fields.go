@@ -122,6 +122,9 @@ func (p *stateParser) aead(t token) error {
 	if err := p.once("aead", t); err != nil {
 		return err
 	}
+	if err := p.conflict(t, "aead"); err != nil {
+		return err
+	}
 	incomplete := p.errf(t, "aead", "incomplete; want aead ALGO KEY+SALT ICV-BITS")
 	algo, ok := p.peek()
 	if !ok {
@@ -188,6 +191,9 @@ func (p *stateParser) aead(t token) error {
 
 func (p *stateParser) encap(t token) error {
 	if err := p.once("encap", t); err != nil {
+		return err
+	}
+	if err := p.conflict(t, "encap"); err != nil {
 		return err
 	}
 	typ, err := p.value(t)
@@ -262,6 +268,12 @@ loop:
 			} else {
 				dst, p.st.Sel.Dst = true, pf
 			}
+		case "uid": // `ip -s` prints the selector's owner after it
+			p.i++
+			if _, err := p.number(w, math.MaxUint32); err != nil {
+				return err
+			}
+			continue
 		case "proto", "sport", "dport", "dev", "type", "code", "key":
 			p.i++
 			v, err := p.value(w)
@@ -315,7 +327,7 @@ func (p *stateParser) offload(t token) error {
 
 // offloadListing skips the listing's "crypto offload parameters: dev DEV [dir in|out] mode
 // crypto|packet".
-func (p *stateParser) offloadListing(t token) error {
+func (p *words) offloadListing(t token) error {
 	bad := p.errf(t, "crypto", "want crypto offload parameters: dev DEV [dir in|out] mode crypto|packet")
 	if w, err := p.value(t); err != nil || w.text != "offload" {
 		return bad

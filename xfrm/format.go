@@ -10,8 +10,9 @@ import (
 	"github.com/ov2dev/ov2/esp"
 )
 
-// Format writes the states as `ip xfrm state add` commands, one per line, that Parse reads
-// back to equal states (File and Line aside) and that iproute2 accepts. It refuses, with an
+// Format writes the states as `ip xfrm state add` commands, one per line, that ParseConfig
+// (and Parse, when every state is ESP with an aead) reads back to equal states (File and
+// Line aside) and that iproute2 accepts. It refuses, with an
 // *Error, a state that Parse could not have returned (a 15-byte key, SPI 0, an unmasked
 // selector prefix, …) and states that overlap, writing nothing.
 func Format(w io.Writer, states []State) error {
@@ -19,10 +20,15 @@ func Format(w io.Writer, states []State) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
+	writeStates(bw, states)
+	return bw.Flush()
+}
+
+func writeStates(bw *bufio.Writer, states []State) {
 	for i := range states {
 		s := &states[i]
-		fmt.Fprintf(bw, "ip xfrm state add src %v dst %v proto esp spi 0x%08x reqid %d mode %v",
-			s.Src, s.Dst, s.SPI, s.ReqID, s.Mode)
+		fmt.Fprintf(bw, "ip xfrm state add src %v dst %v proto %v spi 0x%08x reqid %d mode %v",
+			s.Src, s.Dst, s.Proto, s.SPI, s.ReqID, s.Mode)
 		if s.ReplayWindow > 0 {
 			fmt.Fprintf(bw, " replay-window %d", s.ReplayWindow)
 		}
@@ -40,7 +46,17 @@ func Format(w io.Writer, states []State) error {
 		if s.ESN {
 			bw.WriteString(" flag esn")
 		}
-		fmt.Fprintf(bw, " aead '%s' 0x%x%x %d", algName(s.Alg), s.Key, s.Salt[:], 8*s.ICVLen)
+		switch {
+		case s.aead():
+			fmt.Fprintf(bw, " aead '%s' 0x%x%x %d", algName(s.Alg), s.Key, s.Salt[:], 8*s.ICVLen)
+		case s.Enc == EncNull:
+			fmt.Fprintf(bw, ` enc '%s' ""`, nameNull)
+		case s.Enc != NoEnc:
+			fmt.Fprintf(bw, " enc '%v' 0x%x", s.Enc, s.EncKey)
+		}
+		if s.Auth != NoAuth {
+			fmt.Fprintf(bw, " auth-trunc '%v' 0x%x %d", s.Auth, s.AuthKey, s.AuthTrunc)
+		}
 		if e := s.Encap; e != nil {
 			fmt.Fprintf(bw, " encap espinudp %d %d %v", e.SPort, e.DPort, e.OA)
 		}
@@ -58,7 +74,6 @@ func Format(w io.Writer, states []State) error {
 		}
 		bw.WriteByte('\n')
 	}
-	return bw.Flush()
 }
 
 // checkAll checks each state and that none overlaps another.
@@ -83,10 +98,12 @@ func checkAll(states []State) error {
 }
 
 // Wireshark's names (epan/dissectors/packet-ipsec.c, esp_encryption_type_vals and
-// esp_authentication_type_vals).
+// esp_authentication_type_vals; tshark 4.0 refuses a row with any other, "invalid value").
+// The authentication names are in authInfos.
 const (
 	wsNull       = "NULL"
 	wsAuthAny128 = "ANY 128 bit authentication [no checking]"
+	wsAESCBC     = "AES-CBC [RFC3602]" // the key size comes from the key
 )
 
 func wsGCM(icvLen int) string { return fmt.Sprintf("AES-GCM with %d octet ICV [RFC4106]", icvLen) }
@@ -95,6 +112,11 @@ func wsGCM(icvLen int) string { return fmt.Sprintf("AES-GCM with %d octet ICV [R
 // profile directory (Preferences › Protocols › ESP › ESP SAs), one row per state, e.g.
 //
 //	"IPv4","192.0.2.1","198.51.100.2","0x00001001","AES-GCM with 16 octet ICV [RFC4106]","0x<key><salt>","NULL",""
+//	"IPv4","192.0.2.1","198.51.100.2","0x00001003","AES-CBC [RFC3602]","0x<key>","HMAC-SHA-256-128 [RFC4868]","0x<key>"
+//	"IPv4","192.0.2.1","198.51.100.2","0x00001004","NULL","","HMAC-SHA-1-96 [RFC2404]","0x<key>"
+//
+// An AH state gets no row: Wireshark's ESP SA table is for ESP only (Wireshark dissects AH
+// without keys and checks nothing).
 //
 // Enable "Attempt to detect/decode encrypted ESP payloads" and "Attempt to Check ESP
 // Authentication" in the same preferences for Wireshark to use it. IPv6 addresses are
@@ -118,9 +140,19 @@ func WriteWiresharkKeys(w io.Writer, states []State) error {
 	bw := bufio.NewWriter(w)
 	for i := range states {
 		s := &states[i]
+		if s.Proto == AH {
+			continue
+		}
 		keySalt := fmt.Sprintf("0x%x%x", s.Key, s.Salt[:])
 		enc, encKey, auth, authKey := wsGCM(s.ICVLen), keySalt, wsNull, ""
-		if s.Alg == esp.AESGMAC {
+		switch {
+		case !s.aead():
+			enc, encKey = wsNull, ""
+			if s.Enc == EncAESCBC {
+				enc, encKey = wsAESCBC, fmt.Sprintf("0x%x", s.EncKey)
+			}
+			auth, authKey = authInfos[s.Auth].ws, fmt.Sprintf("0x%x", s.AuthKey)
+		case s.Alg == esp.AESGMAC:
 			enc, encKey, auth, authKey = wsNull, "", wsAuthAny128, keySalt
 		}
 		fmt.Fprintf(bw, "%s,%s,%s,%s,%s,%s,%s,%s\n",

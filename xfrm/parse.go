@@ -35,11 +35,23 @@ func Parse(name string, r io.Reader) ([]State, error) {
 	return parse(name, string(data))
 }
 
-// group is the words of one state: a `src` line or command and the lines that continue it.
+// group is the words of one state or policy: a `src` line or command and the lines that
+// continue it.
 type group struct {
 	toks []token
 	line int
+	kind groupKind
 }
+
+// groupKind says what a group is: what its command adds, or, for a `src` line, undecided
+// until parseAll looks at its words (see isPolicy).
+type groupKind uint8
+
+const (
+	srcGroup groupKind = iota
+	stateGroup
+	policyGroup
+)
 
 // Informational blocks of `ip -s xfrm state` whose indented lines carry nothing we use.
 type block int
@@ -87,10 +99,42 @@ func hasWord(t []token, w string) bool {
 	return false
 }
 
+// parse reads states only, as Parse always has: see Parse.
 func parse(name, data string) ([]State, error) {
+	c, err := parseAll(name, data, true)
+	if err != nil {
+		return nil, err
+	}
+	return c.States, nil
+}
+
+// policyWords are words only a policy has; a `src` line whose group holds one, or whose src
+// is a prefix (a state's is an address), is a policy.
+var policyWords = map[string]bool{"tmpl": true, "ptype": true, "priority": true, "socket": true, "action": true}
+
+func isPolicy(t []token) bool {
+	if len(t) > 1 && strings.Contains(t[1].text, "/") {
+		return true
+	}
+	for i, w := range t {
+		// A device name (offload dev DEV) is the one word a state takes that could be any.
+		if policyWords[w.text] && (i == 0 || t[i-1].text != "dev") {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAll reads a file into states and, unless aeadOnly, policies, and binds the policies to
+// the states.
+func parseAll(name, data string, aeadOnly bool) (*Config, error) {
 	lines, err := lex(name, data)
 	if err != nil {
 		return nil, err
+	}
+	what, starts := "a state", `"src ADDR dst ADDR" or "ip xfrm state add"`
+	if !aeadOnly {
+		what, starts = "a state or policy", `"src ADDR dst ADDR", "ip xfrm state add" or "ip xfrm policy add"`
 	}
 	var groups []group
 	blk := noBlock
@@ -107,48 +151,63 @@ func parse(name, data string) ([]State, error) {
 		}
 		switch first := t[0].text; {
 		case first == "sudo" || first == "ip":
-			rest, ok, err := stripCommand(name, t)
+			rest, kind, ok, err := stripCommand(name, t, aeadOnly)
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				groups = append(groups, group{rest, t[0].line})
+				groups = append(groups, group{rest, t[0].line, kind})
 			}
 		case first == "src":
-			groups = append(groups, group{t, t[0].line})
+			groups = append(groups, group{t, t[0].line, srcGroup})
 		case ll.indented && len(groups) > 0:
 			g := &groups[len(groups)-1]
 			g.toks = append(g.toks, t...)
 		case ll.indented:
 			return nil, &Error{File: name, Line: t[0].line,
-				Msg: `indented line outside any state; a state starts with "src ADDR dst ADDR" or "ip xfrm state add"`}
+				Msg: "indented line outside any state; " + what + " starts with " + starts}
 		default:
 			return nil, &Error{File: name, Line: t[0].line,
-				Msg: `a line that is not indented must start a state with "src ADDR dst ADDR" or "ip xfrm state add"`}
+				Msg: "a line that is not indented must start " + what + " with " + starts}
 		}
 	}
 
-	states := make([]State, 0, len(groups))
-	spiLines := make([]int, 0, len(groups))
+	c := &Config{}
+	var spiLines, selLines []int
 	for _, g := range groups {
-		p := &stateParser{file: name, toks: g.toks, start: g.line, seen: map[string]token{}}
+		if !aeadOnly && (g.kind == policyGroup || g.kind == srcGroup && isPolicy(g.toks)) {
+			pol, keep, err := parsePolicy(name, g)
+			if err != nil {
+				return nil, err
+			}
+			if keep {
+				c.Policies = append(c.Policies, pol)
+			}
+			continue
+		}
+		p := &stateParser{words: newWords(name, g.toks, g.line), aeadOnly: aeadOnly}
 		st, err := p.parse()
 		if err != nil {
 			return nil, err
 		}
-		states = append(states, st)
+		c.States = append(c.States, st)
 		spiLines = append(spiLines, p.seen["spi"].line)
+		selLines = append(selLines, p.seen["sel"].line)
 	}
-	if i, j := duplicate(states); i >= 0 {
+	if i, j := duplicate(c.States); i >= 0 {
 		return nil, &Error{File: name, Line: spiLines[i], Field: "spi",
-			Msg: overlapMsg(&states[i], &states[j], spiLines[j])}
+			Msg: overlapMsg(&c.States[i], &c.States[j], spiLines[j])}
 	}
-	return states, nil
+	if err := bind(name, c, selLines); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// stripCommand removes `[sudo] ip [OPTIONS] xfrm state add` from a line. ok is false for the
-// command that prints a listing (`ip xfrm state`, `ip -s xfrm state list`), which is skipped.
-func stripCommand(name string, t []token) (rest []token, ok bool, err error) {
+// stripCommand removes `[sudo] ip [OPTIONS] xfrm state add` (or, unless aeadOnly, `... xfrm
+// policy add`) from a line. ok is false for the command that prints a listing (`ip xfrm
+// state`, `ip -s xfrm policy list`), which is skipped.
+func stripCommand(name string, t []token, aeadOnly bool) (rest []token, kind groupKind, ok bool, err error) {
 	i := 0
 	if t[i].text == "sudo" {
 		for i++; i < len(t) && strings.HasPrefix(t[i].text, "-"); i++ {
@@ -161,10 +220,13 @@ func stripCommand(name string, t []token) (rest []token, ok bool, err error) {
 		}
 		return strings.Join(w, " ")
 	}
-	bad := &Error{File: name, Line: t[0].line,
-		Msg: fmt.Sprintf(`only "ip xfrm state add" commands are accepted, not %q`, words())}
+	accepted := `only "ip xfrm state add" commands are accepted`
+	if !aeadOnly {
+		accepted = `only "ip xfrm state add" and "ip xfrm policy add" commands are accepted`
+	}
+	bad := &Error{File: name, Line: t[0].line, Msg: fmt.Sprintf(`%s, not %q`, accepted, words())}
 	if i >= len(t) || t[i].text != "ip" {
-		return nil, false, bad
+		return nil, 0, false, bad
 	}
 	for i++; i < len(t) && strings.HasPrefix(t[i].text, "-"); i++ {
 		switch t[i].text {
@@ -173,27 +235,32 @@ func stripCommand(name string, t []token) (rest []token, ok bool, err error) {
 		}
 	}
 	if i >= len(t) || !prefixOf(t[i].text, "xfrm", 1) {
-		return nil, false, bad
+		return nil, 0, false, bad
 	}
 	i++
-	if i >= len(t) || !(t[i].text == "sa" || prefixOf(t[i].text, "state", 1)) {
-		return nil, false, bad
+	switch {
+	case i < len(t) && (t[i].text == "sa" || prefixOf(t[i].text, "state", 1)):
+		kind = stateGroup
+	case i < len(t) && !aeadOnly && prefixOf(t[i].text, "policy", 1):
+		kind = policyGroup
+	default:
+		return nil, 0, false, bad
 	}
 	i++
 	if i == len(t) {
-		return nil, false, nil // `ip xfrm state`: the listing follows
+		return nil, 0, false, nil // `ip xfrm state`: the listing follows
 	}
 	switch cmd := t[i].text; {
 	case prefixOf(cmd, "add", 1) || prefixOf(cmd, "update", 1):
 	case (cmd == "list" || cmd == "show" || cmd == "ls") && i+1 == len(t):
-		return nil, false, nil
+		return nil, 0, false, nil
 	default:
-		return nil, false, bad
+		return nil, 0, false, bad
 	}
 	if i+1 == len(t) {
-		return nil, false, &Error{File: name, Line: t[i].line, Msg: fmt.Sprintf("nothing after %q", words())}
+		return nil, 0, false, &Error{File: name, Line: t[i].line, Msg: fmt.Sprintf("nothing after %q", words())}
 	}
-	return t[i+1:], true, nil
+	return t[i+1:], kind, true, nil
 }
 
 // prefixOf says whether s abbreviates word the way iproute2's matches() allows.

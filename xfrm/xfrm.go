@@ -41,19 +41,30 @@ type Encap struct {
 }
 
 // State is one SA as `ip xfrm state` describes it.
+//
+// An ESP state has either an aead (Alg, Key, Salt and ICVLen) or an enc and an auth (Enc,
+// EncKey, Auth, AuthKey and AuthTrunc); an AH state has an auth only. The fields of the
+// other kind are zero: Alg is 0 without an aead, Enc is NoEnc and Auth NoAuth with one.
 type State struct {
 	File string // where the state begins
 	Line int
 
 	Src, Dst netip.Addr
+	Proto    Proto // ESP (the zero value) or AH
 	SPI      uint32
 	ReqID    uint32
 	Mode     host.Mode     // host.Transport or host.Tunnel
-	Alg      esp.Algorithm // esp.AESGCM (rfc4106) or esp.AESGMAC (rfc4543)
-	Key      []byte        // 16, 24 or 32 bytes
-	Salt     [4]byte
-	ICVLen   int // bytes: 8, 12 or 16
+	Alg      esp.Algorithm // aead: esp.AESGCM (rfc4106) or esp.AESGMAC (rfc4543); 0 without aead
+	Key      []byte        // aead: 16, 24 or 32 bytes
+	Salt     [4]byte       // aead
+	ICVLen   int           // aead: bytes: 8, 12 or 16
 	ESN      bool
+
+	Enc       EncAlg  // ESP without aead: EncAESCBC or EncNull
+	EncKey    []byte  // EncAESCBC: 16, 24 or 32 bytes; EncNull: nil
+	Auth      AuthAlg // without aead (ESP) and AH: AuthSHA1 or AuthSHA256
+	AuthKey   []byte  // AuthSHA1: 20 bytes; AuthSHA256: 32 bytes
+	AuthTrunc int     // ICV bits: 96 with AuthSHA1, 128 with AuthSHA256
 
 	ReplayWindow int    // 0 when not given
 	Seq          uint64 // replay-seq-hi<<32 | replay-seq: last inbound sequence number seen
@@ -65,7 +76,9 @@ type State struct {
 }
 
 // Outbound is the host configuration to send on the SA: it starts at the sequence number
-// after the last one sent (OSeq+1).
+// after the last one sent (OSeq+1). host.SAConfig describes an ESP state with an aead only:
+// for any other state (Enc, Auth or AH) its Alg is 0, which the host refuses; such states
+// are for callers that read Proto, Enc, EncKey, Auth, AuthKey and AuthTrunc themselves.
 func (s *State) Outbound() host.SAConfig {
 	c := s.config()
 	c.StartSeq = s.OSeq + 1
@@ -179,14 +192,11 @@ func check(s *State) (field, msg string) {
 			s.Dst, family(s.Dst), s.Src, family(s.Src))
 	case s.Mode != host.Transport && s.Mode != host.Tunnel:
 		return "mode", fmt.Sprintf("mode %d is not host.Transport or host.Tunnel", s.Mode)
-	case s.Alg != esp.AESGCM && s.Alg != esp.AESGMAC:
-		return "aead", fmt.Sprintf("algorithm %v is not AES-GCM or AES-GMAC", s.Alg)
-	case len(s.Key) != 16 && len(s.Key) != 24 && len(s.Key) != 32:
-		return "aead", fmt.Sprintf("key is %d bytes; want 16, 24 or 32", len(s.Key))
-	case s.Alg == esp.AESGMAC && s.ICVLen != 16:
-		return "aead", fmt.Sprintf("ICV of %d bytes with AES-GMAC; want 16", s.ICVLen)
-	case s.ICVLen != 8 && s.ICVLen != 12 && s.ICVLen != 16:
-		return "aead", fmt.Sprintf("ICV of %d bytes; want 8, 12 or 16", s.ICVLen)
+	}
+	if f, m := checkAlgs(s); m != "" {
+		return f, m
+	}
+	switch {
 	case s.ReplayWindow < 0 || s.ReplayWindow > maxWindow:
 		return "replay-window", fmt.Sprintf("replay window %d is not 0..%d", s.ReplayWindow, maxWindow)
 	case s.Dir > Out:
@@ -252,7 +262,18 @@ func duplicate(states []State) (int, int) {
 	return -1, -1
 }
 
+// overlapMsg says which states overlap. The SPI and destination identify an SA whatever
+// its protocol: the NIC looks inbound SAs up by them, so an AH and an ESP state may not
+// share them either.
 func overlapMsg(s, prev *State, prevLine int) string {
-	return fmt.Sprintf("SA 0x%08x to %v (dir %v) overlaps the one on line %d (dir %v)",
-		s.SPI, s.Dst, s.Dir, prevLine, prev.Dir)
+	return fmt.Sprintf("%sSA 0x%08x to %v (dir %v) overlaps the %sone on line %d (dir %v)",
+		protoWord(s.Proto), s.SPI, s.Dst, s.Dir, protoWord(prev.Proto), prevLine, prev.Dir)
+}
+
+// protoWord is "AH " for AH and nothing for ESP, so messages about ESP read as before AH.
+func protoWord(p Proto) string {
+	if p == ESP {
+		return ""
+	}
+	return strings.ToUpper(p.String()) + " "
 }
