@@ -1,8 +1,11 @@
-// Package esp is the ESP data path of the NIC model: the RFC 4303 wire format and the two
-// transforms every IPsecOV2 NIC here must offer, AES-GCM (RFC 4106) and AES-GMAC (RFC 4543),
-// applied in place on the packet buffer without allocating.
+// Package esp is the ESP data path of the NIC model: the RFC 4303 wire format and the
+// transforms every IPsecOV2 NIC here must offer (SPEC §2), applied in place on the packet
+// buffer without allocating: AES-GCM (RFC 4106) and AES-GMAC (RFC 4543); AES-CBC (RFC 3602)
+// and NULL encryption (RFC 2410), each with HMAC-SHA1-96 (RFC 2404) or HMAC-SHA-256-128
+// (RFC 4868), encrypt then MAC. It also keys the integrity algorithms AH uses (Auth, for
+// package ah).
 //
-// The packet, from the ESP header on (SPEC §7, RFC 4303 §2):
+// The AES-GCM / AES-GMAC packet, from the ESP header on (SPEC §7, RFC 4303 §2):
 //
 //	 0               4               8                              16
 //	+---------------+---------------+-------------------------------+
@@ -90,9 +93,57 @@
 // indicated to the host as it arrived (R-RX-5). The ciphertext is saved in the Scratch
 // before decrypting and restored on failure.
 //
+// # AES-CBC and NULL with HMAC (etm.go, cbc.go, hmac.go, lanes.go)
+//
+//	 0               4               8                          8+IVLen
+//	+---------------+---------------+---------------------------+
+//	|      SPI      |  Seq (low 32) | IV: 16 (AES-CBC), 0 (NULL) |  in clear
+//	+---------------+---------------+---------------------------+----------------+
+//	|  payload ...   | padding 1,2,3,.. | pad len | next header  |  AES-CBC: encrypted,
+//	|                                                          |  whole 16-byte blocks
+//	+----------------------------------------------------------+
+//	|  ICV: HMAC-SHA1-96 (12) or HMAC-SHA-256-128 (16)         |
+//	+----------------------------------------------------------+
+//
+// Framing is the host's, as for AES-GCM (R-TX-4), with the suite's sizes, which
+// Algorithm.IVLen/PadAlign/PadLen and Transform.IVLen/PayloadOffset/PadAlign/PadLen/ICVLen
+// give so that the host, the LSO stage and the send stage need not know the suite: IV room
+// of IVLen bytes after the header, payload and trailer padded to PadAlign (16 for AES-CBC,
+// 4 for NULL), MaxICVLen bytes of tailroom. Seal encrypts, then appends the ICV: the HMAC
+// of SPI ‖ Seq ‖ IV ‖ ciphertext, with, under ESN, the high 32 bits of the sequence number
+// appended for the computation and never sent (RFC 4303 §2.2.1, §3.3.2.1). Open checks the
+// lengths, verifies the ICV in constant time before it decrypts anything, decrypts in place
+// and checks the padding of the decrypted trailer in time that depends only on the length;
+// bad padding behind a valid ICV is reported as ErrAuth, like a bad ICV, and the packet is
+// restored, so there is no padding oracle and a failed packet is indicated as it arrived.
+//
+// The AES-CBC IV must be unpredictable (RFC 3602 §3), so the NIC cannot use the sequence
+// number as it does for AES-GCM: Seal makes it, IV = AES_{K_iv}(0^64 ‖ n), n a per-SA 64-bit
+// counter advanced atomically and K_iv a per-SA key drawn once from crypto/rand in
+// NewTransform: unique (a permutation of distinct inputs), unpredictable without K_iv, one
+// AES block per packet, no syscall (cbc.go, ivGen, says why this and not the encrypted
+// sequence number). Transform.PutIV, which the send stage calls before Seal, therefore does
+// nothing for AES-CBC and NULL.
+//
+// HMAC without allocating: crypto/hmac allocates in New and its objects are not safe for
+// concurrent use. Each SA instead keeps only its two precomputed pad states (the hash state
+// after K⊕ipad and after K⊕opad, saved with MarshalBinary), read-only; per packet a lane
+// restores them into its own SHA-1 or SHA-256 object, so any lane serves any SA with no
+// re-keying. The lane's hash objects live in a small fixed pool indexed by the address of the
+// lane's Scratch (lanes.go): one uncontended compare-and-swap to take the lane's slot, one
+// store to give it back. (Scratch itself is shared with the AES-GCM implementations; the pool
+// keeps these suites self-contained.)
+//
+// Reporting (SPEC §5 CryptoStatus): ErrAuth, a bad ICV or bad padding alike, is
+// CRYPTO_TRANSPORT_ESP_AUTH_FAILED, or CRYPTO_TUNNEL_ESP_AUTH_FAILED for a tunnel SA's
+// outer part; ErrShort and ErrBlockAlign (lengths that do not add up) are
+// CRYPTO_INVALID_PACKET_SYNTAX; ErrWiped (an SA deleted under the packet) is
+// CRYPTO_GENERIC_ERROR.
+//
 // Allocation: nonces, ESN AADs, tags, and the portable core's counter blocks and keystream
 // pass through the cipher.AEAD and cipher.Block interfaces and so must not live on the stack
 // (they would escape and allocate per packet); they live in a Scratch, one per lane, kept on
 // the heap. The portable core's GHASH tables are built in NewTransform. Seal and Open then
-// allocate nothing, with either implementation.
+// allocate nothing, with either implementation. The HMAC suites allocate a lane's two hash
+// objects the first time that lane (pool slot) needs each, and nothing after.
 package esp

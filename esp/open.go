@@ -11,9 +11,21 @@ import "encoding/binary"
 // a failed packet can still be indicated to the host as it arrived (R-RX-5). Open does not
 // check the trailer or the sequence number: the first is ParseTrailer's job, the second the
 // host's anti-replay (R-RX-9).
+//
+// AESCBC and NULL: Open checks the lengths (ErrShort; for AES-CBC, ErrBlockAlign when the
+// ciphertext is not whole blocks), verifies the ICV in constant time before decrypting
+// anything, decrypts AES-CBC in place, and then does check the trailer: padding that is not
+// 1, 2, 3, ... or a pad length running past the payload is reported as ErrAuth, the same
+// error as a bad ICV, and the packet is restored as it arrived. A caller therefore cannot
+// tell the two apart (no padding oracle), and bad padding behind a valid ICV can only come
+// from a holder of the key. It returns pkt[PayloadOffset():len(pkt)-ICVLen()], which
+// ParseTrailer then splits without failing.
 func (t *Transform) Open(s *Scratch, pkt []byte, seqHi uint32) ([]byte, error) {
 	if !t.live {
 		return nil, ErrWiped
+	}
+	if t.integ != IntegrityNone {
+		return t.openETM(s, pkt, seqHi)
 	}
 	n := len(pkt) - t.icvLen
 	if n < PayloadOffset+TrailerLen {

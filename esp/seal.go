@@ -12,9 +12,21 @@ import "encoding/binary"
 // SA has ESN and is never written to the packet. Seal uses whatever IV the packet holds, so
 // that known-answer vectors with arbitrary IVs can be reproduced; a NIC writes the sequence
 // number there with PutIV first (R-TX-4).
+//
+// AESCBC and NULL (encrypt then MAC): pkt runs from the SPI through the next header byte as
+// above, with IVLen() bytes of IV room (16 for AES-CBC, none for NULL) and the payload and
+// trailer padded to a multiple of PadAlign() (16 for AES-CBC, whose ciphertext must be whole
+// blocks, else ErrBlockAlign; 4 for NULL). The tailroom rule is the same. AES-CBC draws a
+// fresh unpredictable IV into the IV room (whatever it held), encrypts the payload and
+// trailer in place; then the ICV, HMAC over SPI ‖ Seq ‖ IV ‖ ciphertext (‖ seqHi under ESN),
+// truncated to ICVLen() (12 or 16), is appended. The stage's PutIV is Transform.PutIV, which
+// leaves these packets alone.
 func (t *Transform) Seal(s *Scratch, pkt []byte, seqHi uint32) ([]byte, error) {
 	if !t.live {
 		return nil, ErrWiped
+	}
+	if t.integ != IntegrityNone {
+		return t.sealETM(s, pkt, seqHi, false)
 	}
 	n := len(pkt)
 	if n < PayloadOffset+TrailerLen {
