@@ -1,6 +1,10 @@
 package esp
 
-import "crypto/subtle"
+import (
+	"crypto/subtle"
+
+	"github.com/ov2dev/ov2/esp/internal/vgcm"
+)
 
 // The core functions below are the whole of the cryptography. Seal and Open only build the
 // nonce and AAD and then call them, and the Wycheproof tests call them directly, so the code
@@ -28,6 +32,11 @@ func (t *Transform) nonce(s *Scratch, iv []byte) []byte {
 // the 8 bytes past the ICV again, so no part of the untruncated tag is left in the tailroom;
 // the portable core writes only the ICV.
 func (t *Transform) sealCore(s *Scratch, nonce, aad, buf []byte) []byte {
+	if t.vk != nil {
+		out := buf[:len(buf)+t.icvLen]
+		t.vk.Seal(out, nonce, buf, aad, t.icvLen)
+		return out
+	}
 	if t.pg != nil {
 		return t.pg.seal(s, nonce, aad, buf, t.icvLen)
 	}
@@ -42,11 +51,21 @@ func (t *Transform) sealCore(s *Scratch, nonce, aad, buf []byte) []byte {
 
 // openCore verifies buf = ciphertext ‖ ICV and decrypts the ciphertext in place, returning
 // it. On failure buf is exactly as it was (R-RX-5: a failed packet is still indicated to the
-// host as it arrived). The portable core gets that for free by verifying before it decrypts.
+// host as it arrived). The VAES core restores a failed buffer by applying the keystream a
+// second time (only failed packets pay); the portable core verifies before it decrypts.
 // crypto/cipher's Open instead clears its output when the tag does not match (its assembly
 // decrypts while it authenticates), so on the stdlib path the ciphertext is saved in s first
 // and put back; the copy is the price of using the fast path.
 func (t *Transform) openCore(s *Scratch, nonce, aad, buf []byte) ([]byte, error) {
+	if t.vk != nil {
+		// Decrypts and authenticates in one pass; on a bad tag it runs the keystream over
+		// the buffer again, which restores the ciphertext: nothing is copied on success.
+		n := len(buf) - t.icvLen
+		if !t.vk.Open(buf[:n], nonce, buf, aad, t.icvLen) {
+			return nil, ErrAuth
+		}
+		return buf[:n], nil
+	}
 	if t.pg != nil {
 		return t.pg.open(s, nonce, aad, buf, t.icvLen)
 	}
@@ -80,4 +99,15 @@ func (t *Transform) gmacTag(s *Scratch, nonce, aad []byte) []byte {
 // gmacVerify reports whether icv is the GMAC tag of aad, comparing in constant time.
 func (t *Transform) gmacVerify(s *Scratch, nonce, aad, icv []byte) bool {
 	return subtle.ConstantTimeCompare(t.gmacTag(s, nonce, aad), icv) == 1
+}
+
+// vaesMAC is the VAES core as a tagSealer: Seal with an empty plaintext writes the 16-byte
+// GMAC tag after dst.
+type vaesMAC vgcm.Key
+
+func (m *vaesMAC) Seal(dst, nonce, _, aad []byte) []byte {
+	n := len(dst)
+	out := dst[n : n+16]
+	(*vgcm.Key)(m).Seal(out, nonce, nil, aad, 16)
+	return dst[:n+16]
 }

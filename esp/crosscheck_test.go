@@ -7,13 +7,17 @@ import (
 	"testing"
 )
 
-// crossPair keys the same SA once with each implementation.
-func crossPair(t *testing.T, p Params) (std, port *Transform) {
+// crossPair keys the same SA with the standard library and with each other implementation
+// this machine runs (portable, and vaes where the CPU has it).
+func crossPair(t *testing.T, p Params) (std *Transform, others []*Transform) {
 	t.Helper()
 	p.Impl = ImplStdlib
 	std = mustTransform(t, p)
-	p.Impl = ImplPortable
-	return std, mustTransform(t, p)
+	for _, impl := range testImpls[1:] {
+		p.Impl = impl
+		others = append(others, mustTransform(t, p))
+	}
+	return std, others
 }
 
 // randBytes returns n bytes from r.
@@ -40,7 +44,7 @@ func TestCrossCheck(t *testing.T) {
 			p = Params{Alg: AESGMAC, ESN: p.ESN}
 		}
 		p.KeyMat = randBytes(r, []int{16, 24, 32}[r.IntN(3)]+SaltLen)
-		std, port := crossPair(t, p)
+		std, others := crossPair(t, p)
 		seq, seqHi := r.Uint64(), r.Uint32()
 		payload := randBytes(r, r.IntN(1501))
 
@@ -51,25 +55,28 @@ func TestCrossCheck(t *testing.T) {
 		plain := bytes.Clone(pkt[PayloadOffset:])
 
 		a, errA := std.Seal(s, withTailroom(pkt), seqHi)
-		b, errB := port.Seal(s, withTailroom(pkt), seqHi)
-		if errA != nil || errB != nil || !bytes.Equal(a, b) {
-			t.Fatalf("#%d %v ICV %d ESN %v, %d-byte key, %d-byte payload: Seal differs\nstdlib   %x (%v)\nportable %x (%v)",
-				i, p.Alg, std.ICVLen(), p.ESN, len(p.KeyMat)-SaltLen, len(payload), a, errA, b, errB)
-		}
-		for _, open := range []struct {
-			name string
-			tr   *Transform
-		}{{"portable", port}, {"stdlib", std}} {
-			got, err := open.tr.Open(s, withTailroom(a), seqHi)
-			if err != nil || !bytes.Equal(got, plain) {
-				t.Fatalf("#%d %s Open of the other's packet = %x, %v; want %x", i, open.name, got, err, plain)
+		for _, port := range others {
+			b, errB := port.Seal(s, withTailroom(pkt), seqHi)
+			if errA != nil || errB != nil || !bytes.Equal(a, b) {
+				t.Fatalf("#%d %v ICV %d ESN %v, %d-byte key, %d-byte payload: Seal differs\nstdlib %x (%v)\n%v %x (%v)",
+					i, p.Alg, std.ICVLen(), p.ESN, len(p.KeyMat)-SaltLen, len(payload), a, errA, port.ImplKind(), b, errB)
 			}
-			bad := withTailroom(a)
-			bad[r.IntN(len(bad))] ^= 1 << r.IntN(8)
-			before := bytes.Clone(bad)
-			if got, err := open.tr.Open(s, bad, seqHi); got != nil || !errors.Is(err, ErrAuth) || !bytes.Equal(bad, before) {
-				t.Fatalf("#%d %s Open of a flipped packet = %x, %v, unchanged %v; want nil, ErrAuth, true",
-					i, open.name, got, err, bytes.Equal(bad, before))
+			for _, open := range []*Transform{port, std} {
+				sealed := a
+				if open == std {
+					sealed = b
+				}
+				got, err := open.Open(s, withTailroom(sealed), seqHi)
+				if err != nil || !bytes.Equal(got, plain) {
+					t.Fatalf("#%d %v Open of the other's packet = %x, %v; want %x", i, open.ImplKind(), got, err, plain)
+				}
+				bad := withTailroom(sealed)
+				bad[r.IntN(len(bad))] ^= 1 << r.IntN(8)
+				before := bytes.Clone(bad)
+				if got, err := open.Open(s, bad, seqHi); got != nil || !errors.Is(err, ErrAuth) || !bytes.Equal(bad, before) {
+					t.Fatalf("#%d %v Open of a flipped packet = %x, %v, unchanged %v; want nil, ErrAuth, true",
+						i, open.ImplKind(), got, err, bytes.Equal(bad, before))
+				}
 			}
 		}
 	}
@@ -85,27 +92,28 @@ func TestCrossCheckCore(t *testing.T) {
 	for i := range 400 {
 		icv := []int{8, 12, 16}[r.IntN(3)]
 		keyMat := randBytes(r, []int{16, 24, 32}[r.IntN(3)]+SaltLen)
-		std, port := crossPair(t, Params{Alg: AESGCM, KeyMat: keyMat, ICVLen: icv})
+		std, others := crossPair(t, Params{Alg: AESGCM, KeyMat: keyMat, ICVLen: icv})
 		nonce := append(bytes.Clone(keyMat[len(keyMat)-SaltLen:]), randBytes(r, IVLen)...)
 		aad, msg := randBytes(r, r.IntN(81)), randBytes(r, r.IntN(300))
 
 		a := std.sealCore(s, nonce, aad, withTailroom(msg))
-		b := port.sealCore(s, nonce, aad, withTailroom(msg))
-		if !bytes.Equal(a, b) {
-			t.Fatalf("#%d ICV %d, %d-byte AAD, %d-byte message: sealCore differs\nstdlib   %x\nportable %x",
-				i, icv, len(aad), len(msg), a, b)
-		}
-		if got, err := port.openCore(s, nonce, aad, withTailroom(a)); err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("#%d portable openCore of stdlib's output = %x, %v; want %x", i, got, err, msg)
-		}
-		if got, err := std.openCore(s, nonce, aad, withTailroom(b)); err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("#%d stdlib openCore of portable's output = %x, %v; want %x", i, got, err, msg)
-		}
-
-		gs, gp := crossPair(t, Params{Alg: AESGMAC, KeyMat: keyMat})
+		gs, gothers := crossPair(t, Params{Alg: AESGMAC, KeyMat: keyMat})
 		tagS := bytes.Clone(gs.gmacTag(s, nonce, aad))
-		if tagP := gp.gmacTag(s, nonce, aad); !bytes.Equal(tagS, tagP) {
-			t.Fatalf("#%d GMAC of %d-byte AAD: stdlib %x, portable %x", i, len(aad), tagS, tagP)
+		for k, port := range others {
+			b := port.sealCore(s, nonce, aad, withTailroom(msg))
+			if !bytes.Equal(a, b) {
+				t.Fatalf("#%d ICV %d, %d-byte AAD, %d-byte message: sealCore differs\nstdlib %x\n%v %x",
+					i, icv, len(aad), len(msg), a, port.ImplKind(), b)
+			}
+			if got, err := port.openCore(s, nonce, aad, withTailroom(a)); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("#%d %v openCore of stdlib's output = %x, %v; want %x", i, port.ImplKind(), got, err, msg)
+			}
+			if got, err := std.openCore(s, nonce, aad, withTailroom(b)); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("#%d stdlib openCore of %v's output = %x, %v; want %x", i, port.ImplKind(), got, err, msg)
+			}
+			if tagP := gothers[k].gmacTag(s, nonce, aad); !bytes.Equal(tagS, tagP) {
+				t.Fatalf("#%d GMAC of %d-byte AAD: stdlib %x, %v %x", i, len(aad), tagS, port.ImplKind(), tagP)
+			}
 		}
 	}
 }

@@ -12,7 +12,16 @@ import (
 // testImpls are the implementations every known-answer, tamper, error, allocation and
 // concurrency test runs against (SPEC §6: the portable fallback must do all the stdlib path
 // does, byte for byte).
-var testImpls = []Impl{ImplStdlib, ImplPortable}
+var testImpls = availableImpls()
+
+// availableImpls is stdlib and portable everywhere, and vaes where the CPU runs it.
+func availableImpls() []Impl {
+	impls := []Impl{ImplStdlib, ImplPortable}
+	if VAESSupported() {
+		impls = append(impls, ImplVAES)
+	}
+	return impls
+}
 
 // forEachImpl runs f as a subtest per implementation, named by Impl.String, so that a failure
 // says which implementation it was and -run can pick one.
@@ -27,6 +36,9 @@ func forEachImpl(t *testing.T, f func(t *testing.T, impl Impl)) {
 // than from the package's own Features, so that a mistake in either shows up.
 func wantAutoImpl() Impl {
 	switch {
+	case runtime.GOARCH == "amd64" && cpuid.CPU.Supports(cpuid.AESNI, cpuid.CLMUL, cpuid.VAES, cpuid.VPCLMULQDQ,
+		cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL):
+		return ImplVAES
 	case runtime.GOARCH == "amd64" && cpuid.CPU.Supports(cpuid.AESNI, cpuid.CLMUL, cpuid.SSE4, cpuid.SSSE3):
 		return ImplStdlib
 	case runtime.GOARCH == "arm64" && cpuid.CPU.Supports(cpuid.AESARM, cpuid.PMULL):
@@ -48,10 +60,11 @@ func TestImpl(t *testing.T) {
 		stdlibName = "stdlib AES-GCM (ARMv8 AES+PMULL asm)"
 	}
 	const portableName = "portable Go GCM (4-bit table GHASH)"
+	const vaesName = "ov2 AES-GCM (VAES+VPCLMULQDQ AVX-512 asm)"
 	auto := wantAutoImpl()
-	autoName := map[Impl]string{ImplStdlib: stdlibName, ImplPortable: portableName}[auto]
+	autoName := map[Impl]string{ImplStdlib: stdlibName, ImplPortable: portableName, ImplVAES: vaesName}[auto]
 
-	for _, tc := range []struct {
+	cases := []struct {
 		impl     Impl
 		wantKind Impl
 		wantName string
@@ -59,21 +72,32 @@ func TestImpl(t *testing.T) {
 		{ImplAuto, auto, autoName},
 		{ImplStdlib, ImplStdlib, stdlibName},
 		{ImplPortable, ImplPortable, portableName},
-	} {
+	}
+	if VAESSupported() {
+		cases = append(cases, struct {
+			impl     Impl
+			wantKind Impl
+			wantName string
+		}{ImplVAES, ImplVAES, vaesName})
+	} else if _, err := NewTransform(Params{Alg: AESGCM, KeyMat: make([]byte, 20), Impl: ImplVAES}); !errors.Is(err, ErrImpl) {
+		t.Errorf("Impl vaes on a CPU without VAES/AVX-512: %v, want ErrImpl", err)
+	}
+	for _, tc := range cases {
 		for _, alg := range []Algorithm{AESGCM, AESGMAC} {
 			tr := mustTransform(t, Params{Alg: alg, KeyMat: make([]byte, 20), Impl: tc.impl})
 			if tr.ImplKind() != tc.wantKind || tr.Impl() != tc.wantName {
 				t.Errorf("%v, Impl %v: ImplKind, Impl() = %v, %q; want %v, %q",
 					alg, tc.impl, tr.ImplKind(), tr.Impl(), tc.wantKind, tc.wantName)
 			}
-			if (tr.pg != nil) != (tc.wantKind == ImplPortable) || (tr.aead != nil) != (tc.wantKind == ImplStdlib) {
-				t.Errorf("%v, Impl %v: portable core %v, stdlib core %v; want exactly the %v one",
-					alg, tc.impl, tr.pg != nil, tr.aead != nil, tc.wantKind)
+			if (tr.pg != nil) != (tc.wantKind == ImplPortable) || (tr.aead != nil) != (tc.wantKind == ImplStdlib) ||
+				(tr.vk != nil) != (tc.wantKind == ImplVAES) {
+				t.Errorf("%v, Impl %v: portable core %v, stdlib core %v, vaes core %v; want exactly the %v one",
+					alg, tc.impl, tr.pg != nil, tr.aead != nil, tr.vk != nil, tc.wantKind)
 			}
 		}
 	}
-	if runtime.GOARCH == "amd64" && cpuid.CPU.Supports(cpuid.AESNI, cpuid.CLMUL) && auto != ImplStdlib {
-		t.Errorf("amd64 with AES-NI and PCLMULQDQ: auto = %v, want stdlib", auto)
+	if runtime.GOARCH == "amd64" && cpuid.CPU.Supports(cpuid.AESNI, cpuid.CLMUL) && auto != ImplStdlib && auto != ImplVAES {
+		t.Errorf("amd64 with AES-NI and PCLMULQDQ: auto = %v, want stdlib or vaes", auto)
 	}
 	t.Logf("CPU: %s; auto: %s", CPUFeatures(), autoName)
 }
@@ -107,7 +131,7 @@ func TestHasStdlibAsm(t *testing.T) {
 			t.Errorf("%s: hasStdlibAsm = %v, want %v", tc.name, got, tc.stdlib)
 		}
 	}
-	for _, i := range []Impl{ImplStdlib, ImplPortable} {
+	for _, i := range []Impl{ImplStdlib, ImplPortable, ImplVAES} {
 		if got := resolveImpl(i); got != i {
 			t.Errorf("resolveImpl(%v) = %v: an explicit choice must stand", i, got)
 		}
@@ -119,7 +143,7 @@ func TestHasStdlibAsm(t *testing.T) {
 
 // TestImplString pins the names configuration uses; they must round-trip through ParseImpl.
 func TestImplString(t *testing.T) {
-	for i, want := range map[Impl]string{ImplAuto: "auto", ImplStdlib: "stdlib", ImplPortable: "portable", 3: "Impl(3)", 255: "Impl(255)"} {
+	for i, want := range map[Impl]string{ImplAuto: "auto", ImplStdlib: "stdlib", ImplPortable: "portable", ImplVAES: "vaes", 4: "Impl(4)", 255: "Impl(255)"} {
 		if got := i.String(); got != want {
 			t.Errorf("Impl(%d).String() = %q, want %q", uint8(i), got, want)
 		}
@@ -132,19 +156,19 @@ func TestImplString(t *testing.T) {
 // TestParseImpl checks the accepted names and the exact error for anything else (SPEC §6:
 // the implementation is configurable per SA).
 func TestParseImpl(t *testing.T) {
-	for _, i := range []Impl{ImplAuto, ImplStdlib, ImplPortable} {
+	for _, i := range []Impl{ImplAuto, ImplStdlib, ImplPortable, ImplVAES} {
 		got, err := ParseImpl(i.String())
 		if got != i || err != nil {
 			t.Errorf("ParseImpl(%q) = %v, %v; want %v, nil", i.String(), got, err, i)
 		}
 	}
 	for in, msg := range map[string]string{
-		"":          `esp: implementation "", want auto, stdlib or portable: esp: unknown implementation`,
-		"Auto":      `esp: implementation "Auto", want auto, stdlib or portable: esp: unknown implementation`,
-		"aesni":     `esp: implementation "aesni", want auto, stdlib or portable: esp: unknown implementation`,
-		" stdlib":   `esp: implementation " stdlib", want auto, stdlib or portable: esp: unknown implementation`,
-		"Impl(3)":   `esp: implementation "Impl(3)", want auto, stdlib or portable: esp: unknown implementation`,
-		"portable ": `esp: implementation "portable ", want auto, stdlib or portable: esp: unknown implementation`,
+		"":          `esp: implementation "", want auto, stdlib, portable or vaes: esp: unknown implementation`,
+		"Auto":      `esp: implementation "Auto", want auto, stdlib, portable or vaes: esp: unknown implementation`,
+		"aesni":     `esp: implementation "aesni", want auto, stdlib, portable or vaes: esp: unknown implementation`,
+		" stdlib":   `esp: implementation " stdlib", want auto, stdlib, portable or vaes: esp: unknown implementation`,
+		"Impl(4)":   `esp: implementation "Impl(4)", want auto, stdlib, portable or vaes: esp: unknown implementation`,
+		"portable ": `esp: implementation "portable ", want auto, stdlib, portable or vaes: esp: unknown implementation`,
 	} {
 		got, err := ParseImpl(in)
 		if got != ImplAuto || !errors.Is(err, ErrImpl) || err.Error() != msg {

@@ -4,6 +4,8 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"fmt"
+
+	"github.com/ov2dev/ov2/esp/internal/vgcm"
 )
 
 // Params describe one SA's transform: what the control plane (ADD_SA) knows about the crypto.
@@ -60,7 +62,9 @@ type Transform struct {
 	// pg is the ImplPortable core, nil for ImplStdlib. Wipe zeroes it but keeps the pointer,
 	// so that KeyZeroed can still look at its tables.
 	pg *portableGCM
-	// mac computes GMAC tags: aead, or pg as a portableMAC. Nil after Wipe.
+	// vk is the ImplVAES core, nil otherwise and after Wipe.
+	vk *vgcm.Key
+	// mac computes GMAC tags: aead, pg as a portableMAC, or vk as a vaesMAC. Nil after Wipe.
 	mac tagSealer
 
 	// The encrypt-then-MAC suites (AESCBC, NULL; etm.go). integ is IntegrityNone for the
@@ -105,8 +109,12 @@ func NewTransform(p Params) (*Transform, error) {
 	if p.Alg == AESGMAC && icv != 16 {
 		return nil, fmt.Errorf("esp: AES-GMAC ICV length %d, want 16 (RFC 4543): %w", p.ICVLen, ErrICVLength)
 	}
-	if p.Impl > ImplPortable {
-		return nil, fmt.Errorf("esp: implementation %d, want 0 (auto), 1 (stdlib) or 2 (portable): %w", uint8(p.Impl), ErrImpl)
+	if !p.Impl.Valid() {
+		return nil, fmt.Errorf("esp: implementation %d, want 0 (auto), 1 (stdlib), 2 (portable) or 3 (vaes): %w", uint8(p.Impl), ErrImpl)
+	}
+	if p.Impl == ImplVAES && !vgcm.Supported() {
+		return nil, fmt.Errorf("esp: implementation vaes needs VAES, VPCLMULQDQ and AVX-512 (F, BW, VL) with OS support, which this CPU lacks (it has %v): %w",
+			CPUFeatures(), ErrImpl)
 	}
 
 	km := make([]byte, len(p.KeyMat))
@@ -129,6 +137,13 @@ func NewTransform(p Params) (*Transform, error) {
 	if t.impl == ImplPortable {
 		t.pg = newPortableGCM(block)
 		t.mac = (*portableMAC)(t.pg)
+		return t, nil
+	}
+	if t.impl == ImplVAES {
+		if t.vk, err = vgcm.NewKey(km[:keyLen]); err != nil { // unreachable: checked above
+			return nil, fmt.Errorf("esp: %v: %w", err, ErrImpl)
+		}
+		t.mac = (*vaesMAC)(t.vk)
 		return t, nil
 	}
 	if icv == 12 {
@@ -210,6 +225,9 @@ func (t *Transform) Wipe() {
 	if t.pg != nil {
 		t.pg.wipe()
 	}
+	if t.vk != nil {
+		t.vk.Wipe() // the pointer stays, so that KeyZeroed can still look at it
+	}
 	if t.hm != nil {
 		t.hm.wipe()
 	}
@@ -228,6 +246,9 @@ func (t *Transform) KeyZeroed() bool {
 		}
 	}
 	if t.hm != nil && (!t.hm.zeroed() || !allZero(t.iv.key)) {
+		return false
+	}
+	if t.vk != nil && !t.vk.Zeroed() {
 		return false
 	}
 	return t.pg == nil || t.pg.zeroed()

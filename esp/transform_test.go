@@ -41,10 +41,10 @@ func TestNewTransformErrors(t *testing.T) {
 			"esp: AES-GMAC ICV length 12, want 16 (RFC 4543): esp: bad ICV length"},
 		{"GMAC ICV 8", Params{Alg: AESGMAC, KeyMat: k20, ICVLen: 8}, ErrICVLength,
 			"esp: AES-GMAC ICV length 8, want 16 (RFC 4543): esp: bad ICV length"},
-		{"impl 3", Params{Alg: AESGCM, KeyMat: k20, Impl: 3}, ErrImpl,
-			"esp: implementation 3, want 0 (auto), 1 (stdlib) or 2 (portable): esp: unknown implementation"},
+		{"impl 4", Params{Alg: AESGCM, KeyMat: k20, Impl: 4}, ErrImpl,
+			"esp: implementation 4, want 0 (auto), 1 (stdlib), 2 (portable) or 3 (vaes): esp: unknown implementation"},
 		{"impl 255", Params{Alg: AESGMAC, KeyMat: k20, Impl: 255}, ErrImpl,
-			"esp: implementation 255, want 0 (auto), 1 (stdlib) or 2 (portable): esp: unknown implementation"},
+			"esp: implementation 255, want 0 (auto), 1 (stdlib), 2 (portable) or 3 (vaes): esp: unknown implementation"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

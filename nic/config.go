@@ -64,9 +64,10 @@ type Config struct {
 	Hardware Capabilities
 	// CryptoImplementation is the keyword CryptoImplementation: which AES-GCM
 	// implementation each SA gets when it is added (SPEC section 6). auto (the default)
-	// picks Go's assembly when the CPU has AES-NI and PCLMULQDQ (or ARMv8 AES and PMULL),
-	// else the portable Go GCM; stdlib and portable force one. Not a registry keyword: a
-	// model option, so that the fallback can be run and measured on any machine.
+	// picks our own VAES + AVX-512 code when the CPU has it, else Go's assembly when the CPU
+	// has AES-NI and PCLMULQDQ (or ARMv8 AES and PMULL), else the portable Go GCM; vaes,
+	// stdlib and portable force one (vaes is refused on a CPU without it). Not a registry
+	// keyword: a model option, so that each implementation can be run and measured.
 	CryptoImplementation esp.Impl
 }
 
@@ -91,8 +92,12 @@ func (c Config) Validate() error {
 	if c.IPsecOffloadV2IPv4 > keywordMax {
 		return &ConfigError{Keyword: KeywordIPsecOffloadV2IPv4, Value: strconv.Itoa(int(c.IPsecOffloadV2IPv4)), Reason: keywordRangeText}
 	}
-	if c.CryptoImplementation > esp.ImplPortable {
-		return &ConfigError{Keyword: "CryptoImplementation", Value: c.CryptoImplementation.String(), Reason: "want auto, stdlib or portable"}
+	if !c.CryptoImplementation.Valid() {
+		return &ConfigError{Keyword: "CryptoImplementation", Value: c.CryptoImplementation.String(), Reason: "want auto, stdlib, portable or vaes"}
+	}
+	if c.CryptoImplementation == esp.ImplVAES && !esp.VAESSupported() {
+		return &ConfigError{Keyword: "CryptoImplementation", Value: "vaes",
+			Reason: "this CPU lacks VAES, VPCLMULQDQ or AVX-512 F/BW/VL (it has " + esp.CPUFeatures().String() + ")"}
 	}
 	return c.Hardware.Validate()
 }

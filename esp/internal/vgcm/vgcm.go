@@ -207,3 +207,22 @@ func inexactOverlap(x, y []byte) bool {
 	xs, ys := uintptr(unsafe.Pointer(&x[0])), uintptr(unsafe.Pointer(&y[0]))
 	return xs < ys+uintptr(len(y)) && ys < xs+uintptr(len(x))
 }
+
+// Wipe zeroes the round keys and the GHASH multipliers. The Key must not be used after it
+// (the caller, esp.Transform.Wipe, makes sure no lane still can).
+func (k *Key) Wipe() {
+	clear(k.rk[:])
+	clear(k.htab[:])
+}
+
+// Zeroed reports whether every byte of key material the Key holds is zero (after Wipe).
+func (k *Key) Zeroed() bool {
+	var acc byte
+	for _, b := range k.rk {
+		acc |= b
+	}
+	for _, b := range k.htab {
+		acc |= b
+	}
+	return acc == 0
+}
