@@ -31,6 +31,7 @@ func measureJitter(ctx context.Context, d time.Duration) Jitter {
 		stalls  int
 		stalled time.Duration
 		max     time.Duration
+		ran     time.Duration // from the thread's first clock read to its last
 	}
 	out := make([]res, n)
 	var wg sync.WaitGroup
@@ -52,6 +53,7 @@ func measureJitter(ctx context.Context, d time.Duration) Jitter {
 				}
 				last = now
 				if now.Sub(start) >= d || (k&4095 == 0 && ctx.Err() != nil) {
+					r.ran = now.Sub(start)
 					return
 				}
 			}
@@ -59,10 +61,17 @@ func measureJitter(ctx context.Context, d time.Duration) Jitter {
 	}
 	wg.Wait()
 	j := Jitter{Seconds: d.Seconds(), Threads: n, ThresholdUS: float64(JitterThreshold) / 1e3}
+	// Each thread's figures are over the time it actually ran, not d: a stall that begins
+	// before the window's end lasts past it (the thread notices the end only when it runs
+	// again), and over d alone it could make a thread stalled more than 100% of the time.
 	for _, r := range out {
-		j.StallsPerSec += float64(r.stalls) / d.Seconds() / float64(n)
-		j.StalledPercent += float64(r.stalled) / float64(d) * 100 / float64(n)
+		if r.ran <= 0 {
+			continue
+		}
+		j.StallsPerSec += float64(r.stalls) / r.ran.Seconds() / float64(n)
+		j.StalledPercent += float64(r.stalled) / float64(r.ran) * 100 / float64(n)
 		j.MaxStallUS = max(j.MaxStallUS, float64(r.max)/1e3)
 	}
+	j.StalledPercent = min(j.StalledPercent, 100) // a sum of thirds may round above
 	return j
 }

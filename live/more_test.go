@@ -38,7 +38,9 @@ func openCapture(t *testing.T, p *netns.Pair, i int) int {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20); err != nil {
 			return err
 		}
-		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 2}); err != nil {
+		// A receive that waits this long has lost its frame: a hang guard, not a measurement.
+		tv := unix.NsecToTimeval(hangGuard.Nanoseconds())
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 			return err
 		}
 		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})
@@ -284,7 +286,7 @@ func TestSendLinkDown(t *testing.T) {
 
 func waitFlags(t *testing.T, p *netns.Pair, i int, mask, want net.Flags) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		var flags net.Flags
 		if err := p.InNS(i, func() error {
@@ -393,6 +395,10 @@ func BenchmarkSend(b *testing.B) {
 // TestSendBackpressure puts a token bucket (tc tbf) on the near end so that the kernel pushes
 // back, and checks that Send waits and retries and loses nothing: with a short queue the qdisc
 // refuses frames (ENOBUFS); with a long queue and a small send buffer the socket fills (EAGAIN).
+// The bucket's rate (100 Mbit/s, under 9,000 frames of 1400 bytes a second) is far below what
+// any sender offers even on a busy machine (a batch of 256 frames goes into the kernel in one
+// call, and the queue or send buffer holds a few dozen), so the pushback does not depend on
+// the machine's speed.
 func TestSendBackpressure(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -406,7 +412,7 @@ func TestSendBackpressure(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, 9000, live.Options{SndBuf: c.sndbuf})
 			if out, err := e.p.Cmd(0, "tc", "qdisc", "add", "dev", e.p.Link[0], "root", "tbf",
-				"rate", "300mbit", "burst", "32kb", "limit", c.limit).CombinedOutput(); err != nil {
+				"rate", "100mbit", "burst", "32kb", "limit", c.limit).CombinedOutput(); err != nil {
 				t.Skipf("no tbf qdisc: %v: %s", err, out)
 			}
 			const total, size = 4000, 1400
@@ -426,9 +432,10 @@ func TestSendBackpressure(t *testing.T) {
 				}
 			}
 			st := e.s.Stats()
-			// Frames accepted into the qdisc are still on their way: wait for the far end.
+			// Frames accepted into the qdisc are still on their way: wait for the far end
+			// (hangGuard bounds the wait; it is not a measurement).
 			var far netns.Counters
-			for deadline := time.Now().Add(5 * time.Second); ; {
+			for deadline := time.Now().Add(hangGuard); ; {
 				far = e.p.Counters(t, 1)
 				if far.RxPackets-far0.RxPackets >= total || time.Now().After(deadline) {
 					break
@@ -454,23 +461,48 @@ func TestSendBackpressure(t *testing.T) {
 // TestSendCarrierLost takes the peer down while a long Send is under way (a token bucket on the
 // near end makes it last): the kernel then discards frames and reports success, and Send must
 // not return success.
+//
+// The peer goes down once Send has met the bucket's pushback (its Waits count), so it is under
+// way; and the bucket is slow enough (10 Mbit/s: about 9 s for the 8000 frames) that Send is
+// still far from done however long a busy machine takes to run `ip link set down`. Once the
+// carrier is gone the rest of the frames go at once, so the test itself takes only as long as
+// that command.
 func TestSendCarrierLost(t *testing.T) {
 	e := newEnv(t, 9000, live.Options{})
 	if out, err := e.p.Cmd(0, "tc", "qdisc", "add", "dev", e.p.Link[0], "root", "tbf",
-		"rate", "100mbit", "burst", "32kb", "limit", "30kb").CombinedOutput(); err != nil {
+		"rate", "10mbit", "burst", "32kb", "limit", "30kb").CombinedOutput(); err != nil {
 		t.Skipf("no tbf qdisc: %v: %s", err, out)
 	}
-	frames := make([][]byte, 8000) // about 0.9 s at 100 Mbit/s
+	frames := make([][]byte, 8000) // about 9 s at 10 Mbit/s
 	for i := range frames {
 		frames[i] = make([]byte, 1400)
 		udpFrame(frames[i], e.peer, e.s.HardwareAddr(), uint64(i))
 	}
+	sendDone := make(chan struct{})
+	downed := make(chan error, 1)
 	go func() {
-		time.Sleep(100 * time.Millisecond)
-		e.p.Cmd(1, "ip", "link", "set", e.p.Link[1], "down").Run()
+		for e.s.Stats().Waits == 0 {
+			select {
+			case <-sendDone:
+				downed <- errors.New("Send returned before the token bucket ever pushed back")
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+		if out, err := e.p.Cmd(1, "ip", "link", "set", e.p.Link[1], "down").CombinedOutput(); err != nil {
+			downed <- fmt.Errorf("ip link set %s down: %v: %s", e.p.Link[1], err, out)
+			return
+		}
+		downed <- nil
 	}()
+	start := time.Now()
 	n, err := e.s.Send(frames)
-	t.Logf("Send: %d, %v; stats %+v", n, err, e.s.Stats())
+	took := time.Since(start)
+	close(sendDone)
+	t.Logf("Send: %d, %v after %v; stats %+v", n, err, took, e.s.Stats())
+	if derr := <-downed; derr != nil {
+		t.Fatal(derr)
+	}
 	var lost *live.LinkLostError
 	var fe *live.FrameError
 	switch {

@@ -13,11 +13,13 @@ import (
 // (see the README).
 const hangGuard = 30 * time.Second
 
-// runInterrupted starts Run, cancels its context after delay, and returns what Run
-// returned and how long it took to return after the cancel.
-func runInterrupted(t *testing.T, in Input, cfg Config, delay time.Duration) (*Report, error, time.Duration) {
+// runInterrupted starts Run, cancels its context once the output has received at least
+// one frame (so that the run is under way however slowly a busy machine starts it), and
+// returns what Run returned and how long it took to return after the cancel.
+func runInterrupted(t *testing.T, in Input, cfg Config, rec *recorder) (*Report, error, time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	type result struct {
 		rep *Report
 		err error
@@ -28,7 +30,17 @@ func runInterrupted(t *testing.T, in Input, cfg Config, delay time.Duration) (*R
 		rep, err := Run(ctx, in, cfg)
 		done <- result{rep, err, time.Now()}
 	}()
-	time.Sleep(delay)
+	for end := time.Now().Add(hangGuard); ; time.Sleep(time.Millisecond) {
+		rec.mu.Lock()
+		n := len(rec.frames)
+		rec.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no frame reached the output within %v", hangGuard)
+		}
+	}
 	cancelled := time.Now()
 	cancel()
 	select {
@@ -50,7 +62,7 @@ func TestInterruptTopSpeed(t *testing.T) {
 	cfg.Loops, cfg.RoundTrip = 1_000_000_000, true
 	rec := &recorder{}
 	cfg.Output = rec
-	rep, err, _ := runInterrupted(t, in, cfg, 300*time.Millisecond)
+	rep, err, _ := runInterrupted(t, in, cfg, rec)
 	if !errors.Is(err, ErrInterrupted) || rep == nil {
 		t.Fatalf("Run: report %v, error %v; want a report and ErrInterrupted", rep != nil, err)
 	}
@@ -68,21 +80,22 @@ func TestInterruptTopSpeed(t *testing.T) {
 	}
 }
 
-// An interrupt ends a pacing wait: at 0.5 packets/s the second packet is due two seconds
-// after the first, and the run returns well before that.
+// An interrupt ends a pacing wait: at 0.05 packets/s the second packet is due 20 seconds
+// after the first, and the run returns before that (within a second on an idle machine:
+// the wait sleeps at most 50 ms at a time).
 func TestInterruptPacingWait(t *testing.T) {
 	in, cfg := demoConfig(t)
-	cfg.Pace = Pacing{Mode: PPS, Rate: 0.5}
+	cfg.Pace = Pacing{Mode: PPS, Rate: 0.05}
 	rec := &recorder{}
 	cfg.Output = rec
-	rep, err, took := runInterrupted(t, in, cfg, 200*time.Millisecond)
+	rep, err, took := runInterrupted(t, in, cfg, rec)
 	if !errors.Is(err, ErrInterrupted) || rep == nil || !rep.Interrupted || !rep.Balanced {
 		t.Fatalf("Run: report %+v, error %v; want an interrupted, balanced report", rep, err)
 	}
 	if rep.Read.Packets != 1 || len(rec.frames) != 1 {
 		t.Fatalf("read %d packets, wrote %d; want 1 and 1 (the second was not due yet)", rep.Read.Packets, len(rec.frames))
 	}
-	if took >= 2*time.Second {
+	if took >= 20*time.Second {
 		t.Fatalf("Run returned %v after the cancel: it waited for the next packet's due time", took)
 	}
 }

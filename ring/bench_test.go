@@ -1,6 +1,9 @@
 package ring
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 // benchRingSize is the ring capacity of the benchmarks, and the channel capacity of the
 // channel benchmark it is compared with.
@@ -56,6 +59,14 @@ func checkSum(b *testing.B, got, sum uint64) {
 
 // BenchmarkRingBurst32 is the pipeline's case: bursts of 32 on both sides.
 func BenchmarkRingBurst32(b *testing.B) { benchRing(b, 32) }
+
+// BenchmarkRingBurst32OneCore is BenchmarkRingBurst32 with GOMAXPROCS 1: both sides share
+// one P, so every wait goes through the yield path (see TestOneCoreMakesProgress). The
+// pipeline that only spun collapsed to about 0.2 Mpps in this situation.
+func BenchmarkRingBurst32OneCore(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	benchRing(b, 32)
+}
 
 // BenchmarkRingBurst1 moves one item per call, to show what bursts save.
 func BenchmarkRingBurst1(b *testing.B) { benchRing(b, 1) }

@@ -12,11 +12,17 @@ type result struct {
 	err error
 }
 
-// waitFor polls cond until it holds, failing the test after five seconds. The parking
-// tests use it to know that the other goroutine has gone all the way to its channel.
+// hangGuard bounds waitFor. It is not a measurement: the conditions waited for are reached
+// in microseconds on an idle machine, and the bound is there only so that a goroutine that
+// never gets there fails the test with a message instead of hanging it, however busy the
+// machine.
+const hangGuard = time.Minute
+
+// waitFor polls cond until it holds, failing the test after hangGuard. The parking tests
+// use it to know that the other goroutine has gone all the way to its channel.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

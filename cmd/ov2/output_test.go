@@ -144,8 +144,16 @@ func TestReplaySignals(t *testing.T) {
 				args = append(args, "--json")
 			}
 			s := start(t, dir, args...)
-			waitFor(t, "the run to write its temporary file", func() bool { return len(tempFiles(t, dir)) > 0 })
-			time.Sleep(200 * time.Millisecond)
+			// Under way: packets have reached the temporary file (a flush, every 250 ms,
+			// wrote more than the 24-byte file header).
+			waitFor(t, "packets in the temporary file", func() bool {
+				for _, f := range tempFiles(t, dir) {
+					if st, err := os.Stat(f); err == nil && st.Size() > 24 {
+						return true
+					}
+				}
+				return false
+			})
 			if err := s.cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}

@@ -151,9 +151,11 @@ func NewPair(t testing.TB, mtu int) *Pair {
 		must("ip", "-n", p.NS[i], "link", "set", p.Link[i], "up")
 	}
 	// Carrier and operational state are set asynchronously (linkwatch); until then the kernel
-	// discards what is sent on the link. Wait until both ends are running.
+	// discards what is sent on the link. Wait until both ends are running. The bound is a
+	// hang guard, not a measurement: linkwatch runs from a kernel work queue, which a busy
+	// machine can hold back well past the usual milliseconds.
 	for i := range p.NS {
-		if err := p.waitRunning(i, 5*time.Second); err != nil {
+		if err := p.waitRunning(i, 30*time.Second); err != nil {
 			t.Fatalf("netns: %v", err)
 		}
 	}
