@@ -25,7 +25,9 @@
 // The raw limit is crypto/aes + crypto/cipher on one goroutine: Seal (encrypt), Open
 // (decrypt) of the same ESP region, with the same AAD, in a loop with no rings, lookups or
 // framing; for a round trip the limit is 1/(1/seal + 1/open). Every row reports its Mpps
-// as a ratio to that limit.
+// as a ratio to that limit. For the suites without AES-GCM (aes128cbc-sha256,
+// aes256cbc-sha1, null-sha256, ah-sha256; suites.go) the limit is crypto/aes in CBC mode
+// plus crypto/hmac over the same bytes (rawetm.go).
 //
 // Sizes are wire sizes of IPv4 transport-mode ESP packets with a 16-byte ICV: IP header
 // (20), ESP header and IV (16), payload, RFC 4303 padding, pad length and next header (2),

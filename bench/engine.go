@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/internal/hdr"
 	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/nic"
@@ -123,7 +122,8 @@ func newEngine(spec rowSpec, o Options, inline bool) (_ *engine, err error) {
 		return nil, err
 	}
 	e.plan()
-	env := stage.Env{SAs: e.n.Controller(), ESPAllowed: func(v6 bool) bool { return e.n.CurrentConfig().ESPAllowed(v6) }}
+	env := stage.Env{SAs: e.n.Controller(), ESPAllowed: func(v6 bool) bool { return e.n.CurrentConfig().ESPAllowed(v6) },
+		AHAllowed: func(v6 bool) bool { return e.n.CurrentConfig().AHAllowed(v6) }}
 	pcfg := stage.Config{Lanes: spec.lanes, Placement: spec.pl}
 	if inline {
 		pcfg.Poll = o.Poll
@@ -155,7 +155,11 @@ func newEngine(spec rowSpec, o Options, inline bool) (_ *engine, err error) {
 	if spec.mode == Decrypt {
 		h = e.sas[0].in
 	}
-	e.impl = tb.Lookup(h).Transform.Impl()
+	if a := tb.Lookup(h); a.Transform != nil {
+		e.impl = a.Transform.Impl()
+	} else {
+		e.impl = "AH " + a.AH.Transform.Integrity().String() + " (crypto/sha256, crypto/sha1, crypto/aes)"
+	}
 
 	if err := e.frame(); err != nil {
 		return nil, err
@@ -224,7 +228,7 @@ func (e *engine) frame() error {
 		for i := range e.units {
 			s := e.sas[i%nSA]
 			b := packet.NewBuffer(packet.LargeSize)
-			frameLarge(b, s.spi, uint32(1+(i/nSA)*LSOSegments), s.out)
+			frameLarge(b, e.spec.algo, s.spi, uint32(1+(i/nSA)*LSOSegments), s.out)
 			e.tmpl = append(e.tmpl, template{frame: append([]byte(nil), b.Bytes()...), tx: b.Tx})
 		}
 		return nil
@@ -232,25 +236,25 @@ func (e *engine) frame() error {
 	if e.units > cookieIndexMask+1 {
 		return fmt.Errorf("bench: %d packets in flight: at most %d", e.units, cookieIndexMask+1)
 	}
-	peers := make(map[uint32]*esp.Transform)
+	peers := make(map[uint32]peer)
 	for i := range e.units {
 		s := e.sas[i%nSA]
 		k := i / nSA // the SA's k-th packet
 		wire := pattern[k%len(pattern)]
 		seq := uint32(1 + k)
 		b := packet.NewBuffer(packet.SmallSize)
-		frameSmall(b, wire, s.spi, seq, s.out)
+		frameSmall(b, e.spec.algo, wire, s.spi, seq, s.out)
 		t := template{tx: b.Tx}
 		if e.spec.mode == Decrypt {
-			tr := peers[s.spi]
-			if tr == nil {
+			pr, ok := peers[s.spi]
+			if !ok {
 				var err error
-				if tr, err = transformFor(s.spi, e.spec.algo); err != nil {
+				if pr, err = peerFor(s.spi, e.spec.algo); err != nil {
 					return err
 				}
-				peers[s.spi] = tr
+				peers[s.spi] = pr
 			}
-			if err := seal(tr, b, seq); err != nil {
+			if err := pr.sealAs(b.Bytes(), seq); err != nil {
 				return err
 			}
 			t.frame = append([]byte(nil), b.Bytes()...)
@@ -288,7 +292,7 @@ func (e *engine) prepare(b *packet.Buffer, i int) {
 		_ = b.SetData(t.frame)
 	default:
 		s := e.sas[i%len(e.sas)]
-		frameSmall(b, e.spec.size.Pattern()[(i/len(e.sas))%len(e.spec.size.Pattern())], s.spi, uint32(1+i/len(e.sas)), s.out)
+		frameSmall(b, e.spec.algo, e.spec.size.Pattern()[(i/len(e.sas))%len(e.spec.size.Pattern())], s.spi, uint32(1+i/len(e.sas)), s.out)
 	}
 	b.Cookie = uint64(i)
 }
@@ -297,14 +301,14 @@ func (e *engine) prepare(b *packet.Buffer, i int) {
 // every packet that comes out with the peer's transform: a benchmark of wrong output would
 // be worthless.
 func (e *engine) preflight() error {
-	trs := make(map[uint32]*esp.Transform)
+	trs := make(map[uint32]peer)
 	var pkts []*packet.Buffer
 	for i, s := range e.sas {
-		tr, err := transformFor(s.spi, e.spec.algo)
+		pr, err := peerFor(s.spi, e.spec.algo)
 		if err != nil {
 			return err
 		}
-		trs[s.spi] = tr
+		trs[s.spi] = pr
 		var b *packet.Buffer
 		if e.lso {
 			b = e.large.Get()
@@ -336,7 +340,7 @@ func (e *engine) preflight() error {
 				return fmt.Errorf("%w: send failed: %v", errCheck, p.Tx.Reason)
 			}
 			f := p.Bytes()
-			if err := checkSealed(trs[esp.SPI(f[20:])], f, nh); err != nil {
+			if err := trs[spiOf(e.spec.algo, f)].check(f, nh); err != nil {
 				return err
 			}
 			if e.lso {

@@ -41,8 +41,12 @@ func keyMat(spi uint32, keyLen int) []byte {
 
 // bundleFor is the ADD_SA bundle of an SA as the host model builds it: key material on
 // the encryption algorithm for AES-GCM, on the authentication algorithm (encryption NONE)
-// for AES-GMAC; transport mode, IPv4, no ESN, 16-byte ICV.
+// for AES-GMAC; transport mode, IPv4, no ESN, 16-byte ICV. The issue 11 suites are
+// suiteBundle's.
 func bundleFor(spi uint32, a Algo, inbound bool) sa.Bundle {
+	if a.integrity() != esp.IntegrityNone {
+		return suiteBundle(spi, a, inbound)
+	}
 	km := keyMat(spi, a.keyLen())
 	id := uint32(ndis.EncAESGCM128)
 	if a == AES256GCM {
@@ -61,16 +65,6 @@ func bundleFor(spi uint32, a Algo, inbound bool) sa.Bundle {
 		b.Flags = ndis.SAInbound
 	}
 	return b
-}
-
-// transformFor is an independent transform with the SA's key: the far end of the wire,
-// which seals what the receive path opens and opens what the send path sealed.
-func transformFor(spi uint32, a Algo) (*esp.Transform, error) {
-	alg := esp.AESGCM
-	if a == GMAC {
-		alg = esp.AESGMAC
-	}
-	return esp.NewTransform(esp.Params{Alg: alg, KeyMat: keyMat(spi, a.keyLen())})
 }
 
 // addSAs offloads bundles with one OID_TCP_TASK_IPSEC_OFFLOAD_V2_ADD_SA request and returns
@@ -130,14 +124,16 @@ func ipv4Header(h []byte, n int, proto byte, id uint16) {
 	inet.IPv4(h[:20]).SetChecksum()
 }
 
-// frameSmall frames a transport ESP packet of the given wire size into b as the host does
-// (R-TX-4): IP header, ESP header with seq, IV left zero for the NIC, a UDP datagram,
-// RFC 4303 trailer (next header 17) and zeroed ICV room; and the send OOB for handle.
-func frameSmall(b *packet.Buffer, wire int, spi, seq uint32, handle sa.Handle) {
+// frameSmall frames a transport packet of algorithm a and (about, see suites.go) the given
+// wire size into b as the host does (R-TX-4): IP header, the ESP header with seq, the IV
+// left zero for the NIC, a UDP datagram, RFC 4303 trailer (next header 17) and zeroed ICV
+// room; or, for AH, the AH header (PutHeader) and the UDP datagram. And the send OOB for
+// handle.
+func frameSmall(b *packet.Buffer, a Algo, wire int, spi, seq uint32, handle sa.Handle) {
 	b.Reset()
-	p := payloadFor(wire)
-	f := b.Append(wire)
-	u := espPrefix(f, spi, seq)
+	p, n := a.layout(wire)
+	f := b.Append(n)
+	u := frameHead(b, f, a, spi, seq)
 	binary.BigEndian.PutUint16(u[0:], 40000+uint16(spi&0xff))
 	binary.BigEndian.PutUint16(u[2:], 9)
 	binary.BigEndian.PutUint16(u[4:], uint16(p))
@@ -145,31 +141,29 @@ func frameSmall(b *packet.Buffer, wire int, spi, seq uint32, handle sa.Handle) {
 	for i := 8; i < p; i++ {
 		u[i] = byte(i*31 + int(seq))
 	}
-	esp.AppendTrailer(u[p:p], esp.PadLen(p), inet.ProtoUDP)
-	clear(f[wire-16:])
 	b.Tx.OffloadHandle = uint64(handle)
-	b.Tx.EspHeaderOffset = 20 / 4
 	b.Tx.NextHeader = inet.ProtoUDP
-	b.Tx.PadLength = uint8(esp.PadLen(p))
-}
-
-// espPrefix writes the front of an ESP packet that fills f: IPv4 header, ESP header and
-// zeroed IV room. It returns what follows, where the payload goes.
-func espPrefix(f []byte, spi, seq uint32) []byte {
-	ipv4Header(f, len(f), inet.ProtoESP, uint16(seq))
-	esp.PutHeader(f[20:], spi, seq)
-	clear(f[20+esp.HeaderLen : 20+esp.PayloadOffset])
-	return f[20+esp.PayloadOffset:]
+	if a.isAH() {
+		return
+	}
+	pad := a.espAlg().PadLen(p)
+	esp.AppendTrailer(u[p:p], pad, inet.ProtoUDP)
+	clear(f[n-a.icvLen():])
+	b.Tx.PadLength = uint8(pad)
 }
 
 // frameLarge frames a TCP large send for LSO + IPsec (R-TX-6) as the host does: IP header,
-// ESP header with the first segment's sequence number, IV room, TCP header, LSOPayload
-// bytes of data, and no trailer or ICV room; MSS and next header in the send OOB.
-func frameLarge(b *packet.Buffer, spi, seq uint32, handle sa.Handle) {
+// the ESP header with the first segment's sequence number and IV room (or the AH header with
+// it), TCP header, LSOPayload bytes of data, and no trailer or ICV room; MSS and next header
+// in the send OOB.
+func frameLarge(b *packet.Buffer, a Algo, spi, seq uint32, handle sa.Handle) {
 	b.Reset()
-	n := 20 + esp.PayloadOffset + 20 + LSOPayload
+	n := a.headLen() + 20 + LSOPayload
 	f := b.Append(n)
-	t := espPrefix(f, spi, seq)
+	t := frameHead(b, f, a, spi, seq)
+	if a.isAH() {
+		f[20] = inet.ProtoTCP // AH's next header
+	}
 	binary.BigEndian.PutUint16(t[0:], 40000+uint16(spi&0xff))
 	binary.BigEndian.PutUint16(t[2:], 5001)
 	binary.BigEndian.PutUint32(t[4:], 0x10000000+seq)
@@ -181,18 +175,8 @@ func frameLarge(b *packet.Buffer, spi, seq uint32, handle sa.Handle) {
 		t[i] = byte(i*31 + int(seq))
 	}
 	b.Tx.OffloadHandle = uint64(handle)
-	b.Tx.EspHeaderOffset = 20 / 4
 	b.Tx.NextHeader = inet.ProtoTCP
 	b.Tx.MSS = LSOMSS
-}
-
-// seal seals a framed small packet in place with tr, as the peer would have: IV = seq.
-func seal(tr *esp.Transform, b *packet.Buffer, seq uint32) error {
-	f := b.Bytes()
-	body := f[20 : len(f)-16]
-	esp.PutIV(body, uint64(seq))
-	_, err := tr.Seal(new(esp.Scratch), body, 0)
-	return err
 }
 
 // errCheck marks a packet that the NIC handled wrongly in a preflight check.

@@ -190,17 +190,25 @@ func ParseModes(list string) ([]Mode, error) {
 	return out, nil
 }
 
-// Algo is the SA's algorithm.
+// Algo is the SA's algorithm (suites.go says how each frames its packets).
 type Algo uint8
 
 // Algorithms.
 const (
-	AES128GCM Algo = iota // RFC 4106, 16-byte key
-	AES256GCM             // RFC 4106, 32-byte key
-	GMAC                  // RFC 4543 AES-GMAC, 16-byte key: authenticated, not encrypted
+	AES128GCM       Algo = iota // RFC 4106, 16-byte key
+	AES256GCM                   // RFC 4106, 32-byte key
+	GMAC                        // RFC 4543 AES-GMAC, 16-byte key: authenticated, not encrypted
+	AES128CBCSHA256             // RFC 3602 AES-CBC-128 with RFC 4868 HMAC-SHA-256-128 (ICV 16)
+	AES256CBCSHA1               // RFC 3602 AES-CBC-256 with RFC 2404 HMAC-SHA1-96 (ICV 12)
+	NULLSHA256                  // RFC 2410 ESP-NULL with HMAC-SHA-256-128: authenticated, not encrypted
+	AHSHA256                    // RFC 4302 AH with HMAC-SHA-256-128
+	numAlgos
 )
 
-var algoNames = []string{"aes128gcm", "aes256gcm", "gmac"}
+var algoNames = []string{"aes128gcm", "aes256gcm", "gmac", "aes128cbc-sha256", "aes256cbc-sha1", "null-sha256", "ah-sha256"}
+
+// algoWant lists the names for an error message.
+const algoWant = "want aes128gcm, aes256gcm, gmac, aes128cbc-sha256, aes256cbc-sha1, null-sha256 or ah-sha256"
 
 func (a Algo) String() string {
 	if int(a) < len(algoNames) {
@@ -209,22 +217,25 @@ func (a Algo) String() string {
 	return fmt.Sprintf("Algo(%d)", uint8(a))
 }
 
-// keyLen is the AES key length in bytes.
+// keyLen is the AES key length in bytes; 0 for NULL and AH, which use no AES.
 func (a Algo) keyLen() int {
-	if a == AES256GCM {
+	switch a {
+	case AES256GCM, AES256CBCSHA1:
 		return 32
+	case NULLSHA256, AHSHA256:
+		return 0
 	}
 	return 16
 }
 
-// ParseAlgo reads "aes128gcm", "aes256gcm" or "gmac".
+// ParseAlgo reads one of the algorithm names (case does not matter).
 func ParseAlgo(v string) (Algo, error) {
 	for i, n := range algoNames {
 		if strings.EqualFold(strings.TrimSpace(v), n) {
 			return Algo(i), nil
 		}
 	}
-	return 0, fmt.Errorf("%q is not an algorithm: want aes128gcm, aes256gcm or gmac", v)
+	return 0, fmt.Errorf("%q is not an algorithm: %s", v, algoWant)
 }
 
 // ParseAlgos reads a comma-separated list of algorithms.
@@ -380,7 +391,7 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	}
 	for _, a := range o.Algos {
-		if a > GMAC {
+		if a >= numAlgos {
 			return o, fmt.Errorf("bench: unknown algorithm %d", a)
 		}
 	}

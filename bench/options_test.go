@@ -114,7 +114,7 @@ func TestParseOthers(t *testing.T) {
 	}{
 		{second(ParseMode("bogus")), `"bogus" is not a mode: want encrypt, decrypt or roundtrip`},
 		{second(ParseModes("encrypt,encrypt")), "mode encrypt is listed twice"},
-		{second(ParseAlgo("aes")), `"aes" is not an algorithm: want aes128gcm, aes256gcm or gmac`},
+		{second(ParseAlgo("aes")), `"aes" is not an algorithm: want aes128gcm, aes256gcm, gmac, aes128cbc-sha256, aes256cbc-sha1, null-sha256 or ah-sha256`},
 		{second(ParseLanes("0")), "0 lanes: want 1 to 64"},
 		{second(ParseLanes("65")), "65 lanes: want 1 to 64"},
 		{second(ParseLanes("x")), `"x" is not a lane count: want 1 to 64`},

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/ov2dev/ov2/esp"
 )
 
 // RawOp is what a raw-limit loop does.
@@ -81,12 +83,16 @@ type rawLoop struct {
 	aead      cipher.AEAD
 	op        RawOp
 	regions   []rawRegion
-	wireBytes int // of one cycle of the pattern
+	etm       *etmRaw // the encrypt-then-MAC suites and AH (rawetm.go); nil for AES-GCM
+	wireBytes int     // of one cycle of the pattern
 }
 
 func newRawLoop(size Size, a Algo, op RawOp) (*rawLoop, error) {
 	if op != RawSeal && op != RawOpen {
 		return nil, fmt.Errorf("bench: raw %s is computed, not run", op)
+	}
+	if a.integrity() != esp.IntegrityNone {
+		return newETMRawLoop(size, a, op)
 	}
 	key := keyMat(firstSPI, a.keyLen())[:a.keyLen()]
 	block, err := aes.NewCipher(key)
@@ -112,6 +118,10 @@ func newRawLoop(size Size, a Algo, op RawOp) (*rawLoop, error) {
 
 // step seals or opens packet i (mod the pattern).
 func (l *rawLoop) step(i int) {
+	if l.etm != nil {
+		l.etm.step(i, l.op)
+		return
+	}
 	r := &l.regions[i%len(l.regions)]
 	if l.op == RawSeal {
 		l.aead.Seal(r.out[:0], r.nonce, r.text, r.aad)
@@ -130,6 +140,9 @@ func measureRaw(ctx context.Context, size Size, a Algo, op RawOp, dur time.Durat
 		return RawRow{}, err
 	}
 	n := len(l.regions)
+	if l.etm != nil {
+		n = len(l.etm.regions)
+	}
 	// Rounds of about 50 µs between clock reads.
 	per := max(n, 50_000/(100+l.wireBytes/n/4)/n*n)
 	run := func() {

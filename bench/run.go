@@ -67,7 +67,8 @@ type Point struct {
 // axis. 100 is the maximum.
 var curvePercentiles = []float64{50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100}
 
-// RawRow is one raw-limit loop: crypto/cipher AES-GCM on one goroutine.
+// RawRow is one raw-limit loop on one goroutine: crypto/cipher AES-GCM, or for the other
+// suites crypto/aes CBC and crypto/hmac (rawetm.go).
 type RawRow struct {
 	Size            string  `json:"size"`
 	Algo            string  `json:"algo"`
@@ -125,7 +126,7 @@ func (r *Result) RawFor(size, algo string, op RawOp) *RawRow {
 var errLSODecrypt = errors.New("bench: lso64k decrypt: a large send exists only on the send side; the receive path sees its 1476-byte segments (measure those with --size 1476)")
 
 // SizeNote says what the sizes are, for reports.
-const SizeNote = "sizes are wire sizes of IPv4 transport-mode ESP packets with a 16-byte ICV (IP header, ESP header and IV, payload, padding and trailer, ICV); imix is 7:4:1 of 64/576/1500 B; lso64k is a 64,400-byte TCP large send cut by the NIC into 46 segments of MSS 1400 (1476 B each), Mpps counting segments"
+const SizeNote = "sizes are wire sizes of IPv4 transport-mode ESP packets with a 16-byte ICV (IP header, ESP header and IV, payload, padding and trailer, ICV); imix is 7:4:1 of 64/576/1500 B; lso64k is a 64,400-byte TCP large send cut by the NIC into 46 segments of MSS 1400 (1476 B each), Mpps counting segments; AES-CBC packets come in 16-byte steps, so its rows frame the nearest size they can (64 B becomes 72 or 76 B), and AH packets are IP, AH and the datagram: wire_bytes says what each row framed"
 
 // CPUName is the CPU's brand string, as cpuid reads it.
 func CPUName() string {
@@ -217,7 +218,7 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 					return res, err
 				}
 				res.Raw = append(res.Raw, r)
-				progress(fmt.Sprintf("raw %s %s %s: %.3f Mpps, %.2f Gbit/s, %.1f ns/packet (crypto/cipher, 1 core)", r.Op, r.Algo, s.Label(), r.Mpps, r.Gbps, r.NsPerPacket))
+				progress(fmt.Sprintf("raw %s %s %s: %.3f Mpps, %.2f Gbit/s, %.1f ns/packet (%s, 1 core)", r.Op, r.Algo, s.Label(), r.Mpps, r.Gbps, r.NsPerPacket, a.rawName()))
 				if op == RawSeal {
 					seal = r
 				} else {
@@ -298,7 +299,7 @@ func runRow(ctx context.Context, sp rowSpec, o Options) (Row, error) {
 		return Row{}, err
 	}
 	row := Row{
-		Size: sp.size.String(), WireBytes: sp.size.MeanWire(), Mode: sp.mode.String(), Algo: sp.algo.String(),
+		Size: sp.size.String(), WireBytes: sp.algo.meanWire(sp.size), Mode: sp.mode.String(), Algo: sp.algo.String(),
 		Lanes: sp.lanes, Placement: sp.pl.String(),
 		Packets: full.packets, Bytes: full.bytes, Seconds: full.seconds,
 		InFlight: e.units * e.segsPerUnit,

@@ -45,7 +45,7 @@ func benchEngine(b *testing.B, spec rowSpec) {
 	}
 	defer e.close()
 	e.closedN(4 * e.units) // warm the caches, the pools and the lanes
-	b.SetBytes(int64(spec.size.MeanWire()))
+	b.SetBytes(int64(spec.algo.meanWire(spec.size)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	e.closedN(b.N)
@@ -74,6 +74,37 @@ func BenchmarkRaw(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpps")
 			})
+		}
+	}
+}
+
+// BenchmarkSuites is the issue 11 suites' rows at 64 and 1400 B, one lane fused, each next to
+// its raw limit (crypto/aes CBC and crypto/hmac on the same bytes), measured one after the
+// other so that a ratio compares figures taken moments apart:
+//
+//	go test -run XXX -bench Suites -count 6 ./bench
+func BenchmarkSuites(b *testing.B) {
+	for _, a := range []Algo{AES128CBCSHA256, AES256CBCSHA1, NULLSHA256, AHSHA256} {
+		for _, mode := range []Mode{Encrypt, Decrypt} {
+			for _, size := range suiteSizes[:2] {
+				b.Run(fmt.Sprintf("%s/%s/%s/engine", a, mode, size.Label()), func(b *testing.B) {
+					benchEngine(b, rowSpec{size: size, mode: mode, algo: a, lanes: 1, pl: stage.Fused})
+				})
+				b.Run(fmt.Sprintf("%s/%s/%s/raw", a, mode, size.Label()), func(b *testing.B) {
+					l, err := newRawLoop(size, a, rawOpFor(mode))
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.SetBytes(int64(a.meanWire(size)))
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						l.step(i)
+						i++
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpps")
+				})
+			}
 		}
 	}
 }

@@ -43,8 +43,8 @@ func newETMTransform(p Params) (*Transform, error) {
 	if p.ICVLen != 0 && p.ICVLen != icv {
 		return nil, fmt.Errorf("esp: %v ICV length %d, want %d: %w", p.Integrity, p.ICVLen, icv, ErrICVLength)
 	}
-	if p.Impl > ImplPortable {
-		return nil, fmt.Errorf("esp: implementation %d, want 0 (auto), 1 (stdlib) or 2 (portable): %w", uint8(p.Impl), ErrImpl)
+	if !p.Impl.Valid() { // any AES-GCM choice is fine: it does not apply to these suites
+		return nil, fmt.Errorf("esp: implementation %d, want 0 (auto), 1 (stdlib), 2 (portable) or 3 (vaes): %w", uint8(p.Impl), ErrImpl)
 	}
 	t := &Transform{
 		alg:    p.Alg,

@@ -339,8 +339,8 @@ func TestETMParamErrors(t *testing.T) {
 			"esp: HMAC-SHA1-96 ICV length 16, want 12"},
 		{Params{Alg: NULL, Integrity: HMACSHA256_128, IntegrityKey: k32, ICVLen: 12}, ErrICVLength,
 			"esp: HMAC-SHA-256-128 ICV length 12, want 16"},
-		{Params{Alg: NULL, Integrity: HMACSHA256_128, IntegrityKey: k32, Impl: 3}, ErrImpl,
-			"esp: implementation 3, want 0 (auto), 1 (stdlib) or 2 (portable)"},
+		{Params{Alg: NULL, Integrity: HMACSHA256_128, IntegrityKey: k32, Impl: 4}, ErrImpl,
+			"esp: implementation 4, want 0 (auto), 1 (stdlib), 2 (portable) or 3 (vaes)"},
 		{Params{Alg: AESGCM, KeyMat: k20, Integrity: HMACSHA1_96, IntegrityKey: k20}, ErrIntegrity,
 			"esp: AES-GCM authenticates by itself, want integrity none and no integrity key, got HMAC-SHA1-96 and 20 bytes"},
 		{Params{Alg: AESGMAC, KeyMat: k20, IntegrityKey: k20}, ErrIntegrity,
@@ -352,7 +352,7 @@ func TestETMParamErrors(t *testing.T) {
 		}
 	}
 	// A pinned AES-GCM implementation does not stop an AES-CBC or NULL SA.
-	for _, impl := range []Impl{ImplAuto, ImplStdlib, ImplPortable} {
+	for _, impl := range []Impl{ImplAuto, ImplStdlib, ImplPortable, ImplVAES} {
 		if _, err := NewTransform(Params{Alg: NULL, Integrity: HMACSHA1_96, IntegrityKey: k20, Impl: impl}); err != nil {
 			t.Errorf("NULL with Impl %v: %v", impl, err)
 		}

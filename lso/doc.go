@@ -34,6 +34,14 @@
 // never valid; Prepare refuses such a send whole with ErrSeqExhausted rather than sending part
 // of it.
 //
+// Suites and AH (issue 11). Params.Alg gives the ESP suite's IV room (8 for AES-GCM and
+// AES-GMAC, 16 for AES-CBC, none for NULL) and padding boundary (AES-CBC pads the payload and
+// trailer of every segment to its 16-byte block). Params.AH describes an SA with AH: the large
+// send then carries the AH header right after the outer IP header (AH alone, or AH over ESP;
+// AH is never in UDP), the host frames it with zeros for the IV, ICV and padding and the AH
+// part's first sequence number S', and every segment gets a copy with S'+i; the seal stage
+// computes the ICV over the finished segment. AH alone has no trailer and no ICV room.
+//
 // Use: Prepare parses and checks everything once and returns a Plan, a plain value; Segment
 // then writes any segment, in any order, into a caller's buffer. Neither allocates on
 // success, so a stage can segment a burst of large sends into pooled buffers; errors

@@ -24,33 +24,44 @@ func Prepare(frame []byte, p Params) (Plan, error) {
 	if err := p.check(len(frame)); err != nil {
 		return Plan{}, err
 	}
-	pl := Plan{udpOff: -1, innerOff: -1, mss: p.MSS, icvLen: p.ICVLen, nextHeader: p.NextHeader, frameLen: len(frame)}
-	proto, err := pl.parseOuter(frame)
+	alg := p.alg()
+	pl := Plan{udpOff: -1, innerOff: -1, ahOff: -1, espOff: -1, mss: p.MSS, icvLen: p.ICVLen, nextHeader: p.NextHeader,
+		frameLen: len(frame), ivLen: alg.IVLen(), alg: alg}
+	proto, err := pl.parseOuter(frame, p.AH.HeaderLen != 0)
 	if err != nil {
 		return Plan{}, err
 	}
-	if proto == inet.ProtoUDP {
+	switch proto {
+	case inet.ProtoAH:
+		if err := pl.parseAH(frame, &p); err != nil {
+			return Plan{}, err
+		}
+	case inet.ProtoUDP:
 		if err := pl.parseUDP(frame); err != nil {
 			return Plan{}, err
 		}
-	} else {
+	default:
 		pl.espOff = pl.outerHL
 	}
-	if left := len(frame) - pl.espOff; left < esp.PayloadOffset {
-		return Plan{}, fmt.Errorf("%w: ESP header and IV at offset %d: %d bytes left, want %d",
-			ErrMalformed, pl.espOff, left, esp.PayloadOffset)
-	}
-	spi := esp.SPI(frame[pl.espOff:])
-	if spi == 0 {
-		return Plan{}, fmt.Errorf("%w: ESP SPI 0 at offset %d: reserved, never sent (RFC 4303 §2.1)", ErrMalformed, pl.espOff)
+	// body is where the ESP payload (or, for AH alone, the AH payload) starts.
+	body := pl.ahOff + pl.ahLen
+	if pl.espOff >= 0 {
+		if left := len(frame) - pl.espOff; left < esp.HeaderLen+pl.ivLen {
+			return Plan{}, fmt.Errorf("%w: ESP header and IV at offset %d: %d bytes left, want %d",
+				ErrMalformed, pl.espOff, left, esp.HeaderLen+pl.ivLen)
+		}
+		spi := esp.SPI(frame[pl.espOff:])
+		if spi == 0 {
+			return Plan{}, fmt.Errorf("%w: ESP SPI 0 at offset %d: reserved, never sent (RFC 4303 §2.1)", ErrMalformed, pl.espOff)
+		}
+		body = pl.espOff + esp.HeaderLen + pl.ivLen
 	}
 	// From here on the data ends where the host padding begins.
-	body := pl.espOff + esp.PayloadOffset
 	end := len(frame) - p.PadLength
 	if end < body {
-		return Plan{}, fmt.Errorf("%w: PadLength %d: only %d bytes follow the ESP IV", ErrMalformed, p.PadLength, len(frame)-body)
+		return Plan{}, fmt.Errorf("%w: PadLength %d: only %d bytes follow the %s", ErrMalformed, p.PadLength, len(frame)-body, pl.bodyName())
 	}
-	if p.NextHeader == inet.ProtoTCP {
+	if pl.nextHeader == inet.ProtoTCP {
 		pl.tcpOff = body
 	} else if err := pl.parseInner(frame[:end], body); err != nil {
 		return Plan{}, err
@@ -70,15 +81,68 @@ func Prepare(frame []byte, p Params) (Plan, error) {
 	if err := pl.checkSize(); err != nil {
 		return Plan{}, err
 	}
-	if err := pl.setSeq(uint64(p.SeqHi)<<32|uint64(esp.Seq(frame[pl.espOff:])), p.ESN); err != nil {
-		return Plan{}, err
+	if pl.ahOff >= 0 {
+		s := uint64(p.AH.SeqHi)<<32 | uint64(binary.BigEndian.Uint32(frame[pl.ahOff+8:]))
+		if err := pl.checkSeq("AH ", s, p.AH.ESN); err != nil {
+			return Plan{}, err
+		}
+		pl.ahSeq, pl.seq = s, s
+	}
+	if pl.espOff >= 0 {
+		if err := pl.setSeq(uint64(p.SeqHi)<<32|uint64(esp.Seq(frame[pl.espOff:])), p.ESN); err != nil {
+			return Plan{}, err
+		}
 	}
 	return pl, nil
 }
 
+// bodyName names what body follows, for an error.
+func (pl *Plan) bodyName() string {
+	if pl.espOff < 0 {
+		return "AH header"
+	}
+	return "ESP IV"
+}
+
+// parseAH reads the AH header right after the outer IP header (RFC 4302 §2): its length must
+// be the SA's, its SPI not 0. The next header says what follows: ESP (an ESP+AH bundle, whose
+// ESP fields are then checked), or TCP or an inner IP header for AH alone, whose mode it is
+// (the OOB NextHeader, which names the ESP trailer's next header, must then be 0 or agree).
+func (pl *Plan) parseAH(frame []byte, p *Params) error {
+	off := pl.outerHL
+	if left := len(frame) - off; left < ahFixedLen {
+		return fmt.Errorf("%w: AH header at offset %d: %d bytes left, want %d", ErrMalformed, off, left, p.AH.HeaderLen)
+	}
+	n := (int(frame[off+1]) + 2) * 4
+	switch {
+	case n != p.AH.HeaderLen:
+		return fmt.Errorf("%w: AH header at offset %d is %d bytes (payload length %d), the SA's is %d",
+			ErrMalformed, off, n, frame[off+1], p.AH.HeaderLen)
+	case off+n > len(frame):
+		return fmt.Errorf("%w: AH header at offset %d: %d bytes left, want %d", ErrMalformed, off, len(frame)-off, n)
+	case binary.BigEndian.Uint32(frame[off+4:]) == 0:
+		return fmt.Errorf("%w: AH SPI 0 at offset %d: reserved, never sent (RFC 4302 §2.4)", ErrMalformed, off)
+	}
+	pl.ahOff, pl.ahLen = off, n
+	nh := frame[off]
+	if nh == inet.ProtoESP {
+		pl.espOff = off + n
+		return p.checkESP()
+	}
+	if err := checkNextHeader("AH", nh); err != nil {
+		return err
+	}
+	if p.NextHeader != 0 && p.NextHeader != nh {
+		return fmt.Errorf("%w: OOB next header %d, the AH header's is %d (AH alone has no ESP trailer)", ErrMalformed, p.NextHeader, nh)
+	}
+	pl.nextHeader, pl.icvLen, pl.ivLen = nh, 0, 0
+	return nil
+}
+
 // parseOuter reads the outer IP header, checks its length against the frame, and returns the
-// protocol it carries: ESP or UDP (checked here; anything else is refused).
-func (pl *Plan) parseOuter(frame []byte) (byte, error) {
+// protocol it carries: ESP or UDP, or AH when the SA has AH (checked here; anything else is
+// refused).
+func (pl *Plan) parseOuter(frame []byte, withAH bool) (byte, error) {
 	if len(frame) == 0 {
 		return 0, fmt.Errorf("%w: empty frame", ErrMalformed)
 	}
@@ -112,10 +176,14 @@ func (pl *Plan) parseOuter(frame []byte) (byte, error) {
 	default:
 		return 0, fmt.Errorf("%w: outer IP version %d: want 4 or 6", ErrMalformed, v)
 	}
-	switch proto {
-	case inet.ProtoESP, inet.ProtoUDP:
+	switch {
+	case withAH && proto == inet.ProtoAH:
 		return proto, nil
-	case inet.ProtoAH:
+	case withAH:
+		return 0, fmt.Errorf("%w: outer protocol %d: the SA has AH, want 51 (AH) right after the IP header", ErrMalformed, proto)
+	case proto == inet.ProtoESP, proto == inet.ProtoUDP:
+		return proto, nil
+	case proto == inet.ProtoAH: // the SA has no AH part: AH here is not the NIC's to process
 		return 0, fmt.Errorf("%w: outer protocol 51 (AH): only ESP large sends are segmented", ErrUnsupported)
 	}
 	return 0, fmt.Errorf("%w: outer protocol %d: want 50 (ESP) or 17 (UDP to port 4500, then ESP)", ErrMalformed, proto)
@@ -177,11 +245,15 @@ func (pl *Plan) parseInner(data []byte, off int) error {
 }
 
 // segmentLen is the length of a segment carrying chunk bytes of TCP payload: the headers, the
-// chunk, the RFC 4303 padding that ends the trailer on a 4-byte boundary, pad length, next
-// header and the ICV room.
+// chunk, the RFC 4303 padding that brings the ESP payload and trailer to the algorithm's
+// boundary (4 bytes, or the 16-byte block of AES-CBC), pad length, next header and the ICV
+// room.
 func (pl *Plan) segmentLen(chunk int) int {
-	espPayload := pl.payloadOff - (pl.espOff + esp.PayloadOffset) + chunk
-	return pl.payloadOff + chunk + esp.PadLen(espPayload) + esp.TrailerLen + pl.icvLen
+	if pl.espOff < 0 {
+		return pl.payloadOff + chunk // AH alone: no trailer, no ICV room (the ICV is in the AH header)
+	}
+	espPayload := pl.payloadOff - (pl.espOff + esp.HeaderLen + pl.ivLen) + chunk
+	return pl.payloadOff + chunk + pl.alg.PadLen(espPayload) + esp.TrailerLen + pl.icvLen
 }
 
 // checkSize refuses an MSS whose segments, grown by padding, trailer and ICV, no longer fit the

@@ -25,8 +25,11 @@ import (
 //     the first, so the stream ends once and the congestion signal is given once; checksum over
 //     the pseudo-header of the IP header right in front of TCP;
 //
-// then the RFC 4303 trailer (padding 1, 2, 3, ... to a 4-byte boundary, pad length, next
-// header) and ICVLen zero bytes of ICV room. It allocates nothing.
+// then the RFC 4303 trailer (padding 1, 2, 3, ... to the algorithm's boundary, 4 bytes or
+// AES-CBC's 16-byte block, pad length, next header) and ICVLen zero bytes of ICV room. With
+// AH, the AH header is copied as the host framed it, with the low 32 bits of the AH part's
+// number AHSeq(i); for AH alone there is no trailer and no ICV room, and seq is AH's. It
+// allocates nothing.
 func (p *Plan) Segment(frame []byte, i int, dst []byte) (n int, seq uint64) {
 	if len(frame) != p.frameLen {
 		panic("lso: Segment: frame is not the one Prepare parsed")
@@ -43,14 +46,20 @@ func (p *Plan) Segment(frame []byte, i int, dst []byte) (n int, seq uint64) {
 
 	copy(dst[:hdr], frame[:hdr])
 	copy(dst[hdr:hdr+chunk], frame[hdr+start:hdr+start+chunk])
-	espPayload := hdr + chunk - (p.espOff + esp.PayloadOffset)
-	body := esp.AppendTrailer(dst[:hdr+chunk], esp.PadLen(espPayload), p.nextHeader)
-	n = len(body) + p.icvLen
-	clear(dst[len(body):n])
+	n = hdr + chunk
 	seq = p.seq + uint64(i)
+	if p.espOff >= 0 {
+		espPayload := hdr + chunk - (p.espOff + esp.HeaderLen + p.ivLen)
+		body := esp.AppendTrailer(dst[:hdr+chunk], p.alg.PadLen(espPayload), p.nextHeader)
+		n = len(body) + p.icvLen
+		clear(dst[len(body):n])
+		binary.BigEndian.PutUint32(dst[p.espOff+4:p.espOff+8], uint32(seq))
+	}
+	if p.ahOff >= 0 {
+		binary.BigEndian.PutUint32(dst[p.ahOff+8:p.ahOff+12], uint32(p.AHSeq(i)))
+	}
 
 	p.rewriteOuter(dst[:n], i)
-	binary.BigEndian.PutUint32(dst[p.espOff+4:p.espOff+8], uint32(seq))
 	p.rewriteTCP(dst[:hdr+chunk], i, start, p.pseudoHeader(dst[:hdr+chunk], i))
 	return n, seq
 }

@@ -68,13 +68,14 @@ type AlgorithmSet struct {
 // The algorithm sets as constants, so that Validate does not depend on exported variables a
 // caller could overwrite.
 const (
-	implementedAuth = ndis.AuthAESGCM128 | ndis.AuthAESGCM192 | ndis.AuthAESGCM256
-	implementedEnc  = ndis.EncNone | ndis.EncAESGCM128 | ndis.EncAESGCM192 | ndis.EncAESGCM256
-	brokenAuth      = ndis.AuthMD5
-	brokenEnc       = ndis.EncDESCBC | ndis.Enc3DESCBC
-	knownAuth       = ndis.AuthMD5 | ndis.AuthSHA1 | ndis.AuthSHA256 | implementedAuth
-	knownEnc        = 0x1FF
-	knownUDPEsp     = ndis.UDPEspTransport | ndis.UDPEspTunnel |
+	implementedAuth = ndis.AuthSHA1 | ndis.AuthSHA256 | ndis.AuthAESGCM128 | ndis.AuthAESGCM192 | ndis.AuthAESGCM256
+	implementedEnc  = ndis.EncNone | ndis.EncAESGCM128 | ndis.EncAESGCM192 | ndis.EncAESGCM256 |
+		ndis.EncAESCBC128 | ndis.EncAESCBC192 | ndis.EncAESCBC256
+	brokenAuth  = ndis.AuthMD5
+	brokenEnc   = ndis.EncDESCBC | ndis.Enc3DESCBC
+	knownAuth   = ndis.AuthMD5 | ndis.AuthSHA1 | ndis.AuthSHA256 | implementedAuth
+	knownEnc    = 0x1FF
+	knownUDPEsp = ndis.UDPEspTransport | ndis.UDPEspTunnel |
 		ndis.UDPEspTransportOverUDPEspEncapsulationTunnel | ndis.UDPEspEncapsulationTransportOverTunnel
 	knownEncapsulation = 0x1F
 )
@@ -83,9 +84,12 @@ const (
 // (R-SA-7), so an absurd capacity would only invite absurd memory use.
 const MaxSaOffloadCapacity = 1 << 20
 
-// Implemented is the set of algorithms this software NIC can actually run: AES-GCM (RFC 4106)
-// in three key sizes, AES-GMAC (RFC 4543: authentication AES_GCM_x with encryption NONE).
-// It is information for callers; changing it changes nothing.
+// Implemented is the set of algorithms this software NIC can actually run: AES-GCM
+// (RFC 4106) in three key sizes; AES-GMAC (RFC 4543: authentication AES_GCM_x with
+// encryption NONE in ESP, authentication AES_GCM_x in AH); AES-CBC (RFC 3602) in three key
+// sizes with HMAC-SHA1-96 (RFC 2404) or HMAC-SHA-256-128 (RFC 4868); NONE encryption with
+// either HMAC (ESP-NULL, RFC 2410); and the same HMACs in AH (RFC 4302). It is information
+// for callers; changing it changes nothing.
 var Implemented = AlgorithmSet{Authentication: implementedAuth, Encryption: implementedEnc}
 
 // Broken is the set of algorithms that are never advertised, whatever a configuration asks:
@@ -94,17 +98,18 @@ var Implemented = AlgorithmSet{Authentication: implementedAuth, Encryption: impl
 var Broken = AlgorithmSet{Authentication: brokenAuth, Encryption: brokenEnc}
 
 // DefaultCapabilities is what this NIC advertises when the configuration says nothing else:
-// everything that is implemented. AH is off because only ESP is implemented; NONE is in the
-// encryption set because an AES-GMAC SA authenticates without encrypting.
+// everything that is implemented, ESP and AH, alone or combined in one bundle (ESP then AH),
+// with every algorithm of Implemented. NONE is in the encryption set both for AES-GMAC in
+// ESP and for ESP-NULL.
 func DefaultCapabilities() Capabilities {
 	return Capabilities{
 		Encapsulation:                ndis.EncapsulationIEEE8023,
 		IPv6Supported:                true,
 		IPv4Options:                  true,
 		IPv6NonIPsecExtensionHeaders: true,
-		Ah:                           false,
+		Ah:                           true,
 		Esp:                          true,
-		AhEspCombined:                false,
+		AhEspCombined:                true,
 		Transport:                    true,
 		Tunnel:                       true,
 		TransportTunnelCombined:      true,
@@ -141,12 +146,10 @@ func (c Capabilities) Validate() error {
 		return &ConfigError{Keyword: "AuthenticationAlgorithms", Value: "0", Reason: "empty: every ESP SA names an authentication algorithm"}
 	case c.EncryptionAlgorithms == 0:
 		return &ConfigError{Keyword: "EncryptionAlgorithms", Value: "0", Reason: "empty: want at least NONE (for AES-GMAC SAs)"}
-	case c.Ah:
-		return &ConfigError{Keyword: "Ah", Value: "1", Reason: "AH is not implemented yet"}
-	case c.AhEspCombined:
-		return &ConfigError{Keyword: "AhEspCombined", Value: "1", Reason: "AH is not implemented yet"}
-	case !c.Esp:
-		return &ConfigError{Keyword: "Esp", Value: "0", Reason: "ESP is the only protocol this NIC offloads; it cannot be absent from the hardware"}
+	case !c.Esp && !c.Ah:
+		return &ConfigError{Keyword: "Esp", Value: "0", Reason: "Esp and Ah are both off: the NIC could offload no protocol"}
+	case c.AhEspCombined && !(c.Ah && c.Esp):
+		return &ConfigError{Keyword: "AhEspCombined", Value: "1", Reason: "needs both Ah and Esp"}
 	case !c.Transport && !c.Tunnel:
 		return &ConfigError{Keyword: "Tunnel", Value: "0", Reason: "Transport and Tunnel are both off: the NIC could accept no SA"}
 	case c.TransportTunnelCombined && !(c.Transport && c.Tunnel):
@@ -367,4 +370,68 @@ func ParseEncAlgorithm(name string) (uint32, error) {
 		return v, nil
 	}
 	return 0, fmt.Errorf("nic: unknown encryption algorithm %q (known: %s)", name, knownNames(encNames))
+}
+
+// Suites lists, by RFC name, the protected suites an SA may use under this record: what the
+// algorithm masks and the Ah, Esp and AhEspCombined fields allow together, as ADD_SA admits
+// it. On the hardware record that is what the NIC can do; on the current configuration's
+// (CurrentConfig.IPsecV2, where Ah and Esp are the IPv4-and-IPv6 settings) what is enabled.
+// For example "ESP AES-GCM-128", "ESP AES-CBC-256 + HMAC-SHA-256-128", "ESP NULL +
+// HMAC-SHA1-96", "AH AES-GMAC-128", and "ESP+AH" when bundles are allowed.
+func (c Capabilities) Suites() []string {
+	var out []string
+	enc, auth := c.EncryptionAlgorithms, c.AuthenticationAlgorithms
+	hmacs := []bitName{{ndis.AuthSHA1, "HMAC-SHA1-96"}, {ndis.AuthSHA256, "HMAC-SHA-256-128"}}
+	sizes := []struct {
+		gcm, cbc uint32
+		bits     string
+	}{{ndis.EncAESGCM128, ndis.EncAESCBC128, "128"}, {ndis.EncAESGCM192, ndis.EncAESCBC192, "192"}, {ndis.EncAESGCM256, ndis.EncAESCBC256, "256"}}
+	if c.Esp {
+		for _, s := range sizes {
+			if enc&s.gcm != 0 {
+				out = append(out, "ESP AES-GCM-"+s.bits)
+			}
+		}
+		for _, s := range sizes {
+			if enc&ndis.EncNone != 0 && auth&s.gcm != 0 { // the Auth and Enc GCM bits share values
+				out = append(out, "ESP AES-GMAC-"+s.bits)
+			}
+		}
+		for _, s := range sizes {
+			for _, h := range hmacs {
+				if enc&s.cbc != 0 && auth&h.bit != 0 {
+					out = append(out, "ESP AES-CBC-"+s.bits+" + "+h.name)
+				}
+			}
+		}
+		for _, h := range hmacs {
+			if enc&ndis.EncNone != 0 && auth&h.bit != 0 {
+				out = append(out, "ESP NULL + "+h.name)
+			}
+		}
+	}
+	if c.Ah {
+		for _, h := range hmacs {
+			if auth&h.bit != 0 {
+				out = append(out, "AH "+h.name)
+			}
+		}
+		for _, s := range sizes {
+			if auth&s.gcm != 0 {
+				out = append(out, "AH AES-GMAC-"+s.bits)
+			}
+		}
+	}
+	if c.AhEspCombined && c.Ah && c.Esp {
+		out = append(out, "ESP+AH")
+	}
+	return out
+}
+
+// SuitesString is Suites joined with ", ", or "none".
+func (c Capabilities) SuitesString() string {
+	if s := c.Suites(); len(s) > 0 {
+		return strings.Join(s, ", ")
+	}
+	return "none"
 }

@@ -2,6 +2,7 @@ package nic
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ov2dev/ov2/ndis"
@@ -14,17 +15,17 @@ func TestDefaultCapabilities(t *testing.T) {
 		IPv6Supported:                true,
 		IPv4Options:                  true,
 		IPv6NonIPsecExtensionHeaders: true,
-		Ah:                           false,
+		Ah:                           true,
 		Esp:                          true,
-		AhEspCombined:                false,
+		AhEspCombined:                true,
 		Transport:                    true,
 		Tunnel:                       true,
 		TransportTunnelCombined:      true,
 		LsoSupported:                 true,
 		ExtendedSequenceNumbers:      true,
 		UdpEsp:                       0x0F,
-		AuthenticationAlgorithms:     0x08 | 0x10 | 0x20,
-		EncryptionAlgorithms:         0x001 | 0x008 | 0x010 | 0x020,
+		AuthenticationAlgorithms:     0x02 | 0x04 | 0x08 | 0x10 | 0x20,
+		EncryptionAlgorithms:         0x001 | 0x008 | 0x010 | 0x020 | 0x040 | 0x080 | 0x100,
 		SaOffloadCapacity:            1024,
 	}
 	if got := DefaultCapabilities(); got != want {
@@ -33,7 +34,7 @@ func TestDefaultCapabilities(t *testing.T) {
 	if err := want.Validate(); err != nil {
 		t.Fatalf("defaults do not validate: %v", err)
 	}
-	if Implemented != (AlgorithmSet{Authentication: 0x38, Encryption: 0x39}) {
+	if Implemented != (AlgorithmSet{Authentication: 0x3E, Encryption: 0x1F9}) {
 		t.Errorf("Implemented = %+v", Implemented)
 	}
 	if Broken != (AlgorithmSet{Authentication: 0x01, Encryption: 0x06}) {
@@ -41,8 +42,8 @@ func TestDefaultCapabilities(t *testing.T) {
 	}
 }
 
-// R-CAP-1, SPEC section 2: DES, 3DES and MD5 are never advertised; what is not implemented
-// (SHA, AES-CBC, AH) is refused rather than promised.
+// R-CAP-1, SPEC section 2: DES, 3DES and MD5 are never advertised; SHA, AES-CBC and AH are
+// (issue 11), and each can be left out.
 func TestCapabilitiesValidate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -65,14 +66,16 @@ func TestCapabilitiesValidate(t *testing.T) {
 			"nic: AuthenticationAlgorithms: MD5 is a broken algorithm and is never advertised"},
 		{"MD5 before SHA1", func(c *Capabilities) { c.AuthenticationAlgorithms |= ndis.AuthSHA1 | ndis.AuthMD5 },
 			"nic: AuthenticationAlgorithms: MD5 is a broken algorithm and is never advertised"},
-		{"SHA1", func(c *Capabilities) { c.AuthenticationAlgorithms |= ndis.AuthSHA1 },
-			"nic: AuthenticationAlgorithms: SHA_1 is not implemented yet"},
-		{"SHA256", func(c *Capabilities) { c.AuthenticationAlgorithms |= ndis.AuthSHA256 },
-			"nic: AuthenticationAlgorithms: SHA_256 is not implemented yet"},
-		{"AES-CBC", func(c *Capabilities) { c.EncryptionAlgorithms |= ndis.EncAESCBC192 | ndis.EncAESCBC256 },
-			"nic: EncryptionAlgorithms: AES_CBC_192 is not implemented yet"},
+		{"no SHA", func(c *Capabilities) { c.AuthenticationAlgorithms &^= ndis.AuthSHA1 | ndis.AuthSHA256 }, ""},
+		{"no AES-CBC", func(c *Capabilities) {
+			c.EncryptionAlgorithms &^= ndis.EncAESCBC128 | ndis.EncAESCBC192 | ndis.EncAESCBC256
+		}, ""},
+		{"SHA only", func(c *Capabilities) {
+			c.AuthenticationAlgorithms = ndis.AuthSHA256
+			c.EncryptionAlgorithms = ndis.EncAESCBC128
+		}, ""},
 		{"unknown enc bit", func(c *Capabilities) { c.EncryptionAlgorithms |= 0x200 },
-			"nic: EncryptionAlgorithms = 0x239: unknown bits 0x200 (known: NONE, DES_CBC, 3_DES_CBC, AES_GCM_128, AES_GCM_192, AES_GCM_256, AES_CBC_128, AES_CBC_192, AES_CBC_256)"},
+			"nic: EncryptionAlgorithms = 0x3F9: unknown bits 0x200 (known: NONE, DES_CBC, 3_DES_CBC, AES_GCM_128, AES_GCM_192, AES_GCM_256, AES_CBC_128, AES_CBC_192, AES_CBC_256)"},
 		{"unknown auth bit", func(c *Capabilities) { c.AuthenticationAlgorithms = 0x40 },
 			"nic: AuthenticationAlgorithms = 0x40: unknown bits 0x40 (known: MD5, SHA_1, SHA_256, AES_GCM_128, AES_GCM_192, AES_GCM_256)"},
 		{"unknown UdpEsp bit", func(c *Capabilities) { c.UdpEsp = 0x11 },
@@ -85,10 +88,14 @@ func TestCapabilitiesValidate(t *testing.T) {
 			"nic: AuthenticationAlgorithms = 0: empty: every ESP SA names an authentication algorithm"},
 		{"no enc", func(c *Capabilities) { c.EncryptionAlgorithms = 0 },
 			"nic: EncryptionAlgorithms = 0: empty: want at least NONE (for AES-GMAC SAs)"},
-		{"Ah", func(c *Capabilities) { c.Ah = true }, "nic: Ah = 1: AH is not implemented yet"},
-		{"AhEspCombined", func(c *Capabilities) { c.AhEspCombined = true }, "nic: AhEspCombined = 1: AH is not implemented yet"},
-		{"no Esp", func(c *Capabilities) { c.Esp = false },
-			"nic: Esp = 0: ESP is the only protocol this NIC offloads; it cannot be absent from the hardware"},
+		{"no Ah", func(c *Capabilities) { c.Ah, c.AhEspCombined = false, false }, ""},
+		{"AH only", func(c *Capabilities) { c.Esp, c.AhEspCombined = false, false }, ""},
+		{"AhEspCombined without Ah", func(c *Capabilities) { c.Ah = false },
+			"nic: AhEspCombined = 1: needs both Ah and Esp"},
+		{"AhEspCombined without Esp", func(c *Capabilities) { c.Esp = false },
+			"nic: AhEspCombined = 1: needs both Ah and Esp"},
+		{"no protocol", func(c *Capabilities) { c.Esp, c.Ah, c.AhEspCombined = false, false, false },
+			"nic: Esp = 0: Esp and Ah are both off: the NIC could offload no protocol"},
 		{"no mode", func(c *Capabilities) { c.Transport, c.Tunnel, c.TransportTunnelCombined = false, false, false },
 			"nic: Tunnel = 0: Transport and Tunnel are both off: the NIC could accept no SA"},
 		{"combined without tunnel", func(c *Capabilities) { c.Tunnel = false },
@@ -127,7 +134,10 @@ func TestSupports(t *testing.T) {
 		{ndis.AuthAESGCM128, ndis.EncAESGCM128, true},
 		{ndis.AuthAESGCM256, ndis.EncAESGCM256, true},
 		{ndis.AuthAESGCM192, ndis.EncNone, true}, // GMAC
-		{ndis.AuthSHA1, ndis.EncAESGCM128, false},
+		{ndis.AuthSHA1, ndis.EncAESCBC128, true}, // AES-CBC + HMAC-SHA1-96
+		{ndis.AuthSHA256, ndis.EncNone, true},    // ESP-NULL
+		{ndis.AuthMD5, ndis.EncAESCBC256, false}, // broken
+		{ndis.AuthSHA1, ndis.EncDESCBC, false},   // broken
 		{ndis.AuthAESGCM128, ndis.Enc3DESCBC, false},
 		{ndis.AuthMD5, ndis.EncNone, false},
 		{ndis.AuthAESGCM128 | ndis.AuthAESGCM256, ndis.EncAESGCM128, false}, // not one bit
@@ -144,11 +154,11 @@ func TestSupports(t *testing.T) {
 // R-CAP-6: what a query shows, readable.
 func TestCapabilitiesString(t *testing.T) {
 	want := "Encapsulation=IEEE_802_3 IPv6Supported=true IPv4Options=true IPv6NonIPsecExtensionHeaders=true" +
-		" Ah=false Esp=true AhEspCombined=false Transport=true Tunnel=true TransportTunnelCombined=true" +
+		" Ah=true Esp=true AhEspCombined=true Transport=true Tunnel=true TransportTunnelCombined=true" +
 		" LsoSupported=true ExtendedSequenceNumbers=true" +
 		" UdpEsp=TRANSPORT|TUNNEL|TRANSPORT_OVER_UDP_ESP_ENCAPSULATION_TUNNEL|UDP_ESP_ENCAPSULATION_TRANSPORT_OVER_TUNNEL" +
-		" AuthenticationAlgorithms=AES_GCM_128|AES_GCM_192|AES_GCM_256" +
-		" EncryptionAlgorithms=NONE|AES_GCM_128|AES_GCM_192|AES_GCM_256 SaOffloadCapacity=1024"
+		" AuthenticationAlgorithms=SHA_1|SHA_256|AES_GCM_128|AES_GCM_192|AES_GCM_256" +
+		" EncryptionAlgorithms=NONE|AES_GCM_128|AES_GCM_192|AES_GCM_256|AES_CBC_128|AES_CBC_192|AES_CBC_256 SaOffloadCapacity=1024"
 	if got := DefaultCapabilities().String(); got != want {
 		t.Errorf("String() =\n%s\nwant\n%s", got, want)
 	}
@@ -159,6 +169,62 @@ func TestCapabilitiesString(t *testing.T) {
 		" EncryptionAlgorithms=0 SaOffloadCapacity=0"
 	if got := zero.String(); got != wantZero {
 		t.Errorf("zero String() =\n%s\nwant\n%s", got, wantZero)
+	}
+}
+
+// R-CAP-1, SPEC section 2 (issue 11): the suites the record allows, by RFC name, follow every
+// switch: the Ah, Esp and AhEspCombined fields and the algorithm bits.
+func TestSuites(t *testing.T) {
+	all := DefaultCapabilities().Suites()
+	want := []string{"ESP AES-GCM-128", "ESP AES-GCM-192", "ESP AES-GCM-256",
+		"ESP AES-GMAC-128", "ESP AES-GMAC-192", "ESP AES-GMAC-256",
+		"ESP AES-CBC-128 + HMAC-SHA1-96", "ESP AES-CBC-128 + HMAC-SHA-256-128",
+		"ESP AES-CBC-192 + HMAC-SHA1-96", "ESP AES-CBC-192 + HMAC-SHA-256-128",
+		"ESP AES-CBC-256 + HMAC-SHA1-96", "ESP AES-CBC-256 + HMAC-SHA-256-128",
+		"ESP NULL + HMAC-SHA1-96", "ESP NULL + HMAC-SHA-256-128",
+		"AH HMAC-SHA1-96", "AH HMAC-SHA-256-128", "AH AES-GMAC-128", "AH AES-GMAC-192", "AH AES-GMAC-256",
+		"ESP+AH"}
+	if strings.Join(all, ", ") != strings.Join(want, ", ") {
+		t.Errorf("default suites:\n %q\nwant\n %q", all, want)
+	}
+	off := func(f func(*Capabilities)) string { c := DefaultCapabilities(); f(&c); return c.SuitesString() }
+	cases := []struct {
+		name     string
+		modify   func(*Capabilities)
+		has, not []string
+	}{
+		{"Ah off", func(c *Capabilities) { c.Ah, c.AhEspCombined = false, false },
+			[]string{"ESP AES-GMAC-128"}, []string{"AH ", "ESP+AH"}},
+		{"combined off", func(c *Capabilities) { c.AhEspCombined = false },
+			[]string{"AH HMAC-SHA1-96"}, []string{"ESP+AH"}},
+		{"CBC off", func(c *Capabilities) {
+			c.EncryptionAlgorithms &^= ndis.EncAESCBC128 | ndis.EncAESCBC192 | ndis.EncAESCBC256
+		},
+			[]string{"ESP NULL + HMAC-SHA1-96"}, []string{"AES-CBC"}},
+		{"SHA_1 off", func(c *Capabilities) { c.AuthenticationAlgorithms &^= ndis.AuthSHA1 },
+			[]string{"AH HMAC-SHA-256-128", "ESP AES-CBC-256 + HMAC-SHA-256-128"}, []string{"HMAC-SHA1-96"}},
+		{"NONE off", func(c *Capabilities) { c.EncryptionAlgorithms &^= ndis.EncNone },
+			[]string{"AH AES-GMAC-128", "ESP AES-GCM-128"}, []string{"ESP NULL", "ESP AES-GMAC"}},
+		{"GCM auth off", func(c *Capabilities) {
+			c.AuthenticationAlgorithms &^= ndis.AuthAESGCM128 | ndis.AuthAESGCM192 | ndis.AuthAESGCM256
+		},
+			[]string{"ESP AES-GCM-256", "AH HMAC-SHA1-96"}, []string{"GMAC"}},
+	}
+	for _, tc := range cases {
+		got := off(tc.modify)
+		for _, h := range tc.has {
+			if !strings.Contains(got, h) {
+				t.Errorf("%s: %q lacks %q", tc.name, got, h)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(got, n) {
+				t.Errorf("%s: %q has %q", tc.name, got, n)
+			}
+		}
+	}
+	if got := (Capabilities{}).SuitesString(); got != "none" {
+		t.Errorf("zero record: %q", got)
 	}
 }
 

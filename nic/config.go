@@ -12,16 +12,31 @@ package nic
 //	*IPsecOffloadV2      default 3  IPsecOV2 for IPv4 and IPv6: 0 disabled, 1 AH, 2 ESP, 3 AH and ESP
 //	*IPsecOffloadV2IPv4  default 3  IPsecOV2 for IPv4 only: same values
 //	Encapsulation        default IEEE_802_3
-//	IPv6Supported, IPv4Options, IPv6NonIPsecExtensionHeaders, Esp, Transport, Tunnel,
-//	TransportTunnelCombined, LsoSupported, ExtendedSequenceNumbers   default 1 (true)
-//	Ah, AhEspCombined    default 0 (AH is not implemented yet)
+//	IPv6Supported, IPv4Options, IPv6NonIPsecExtensionHeaders, Ah, Esp, AhEspCombined,
+//	Transport, Tunnel, TransportTunnelCombined, LsoSupported,
+//	ExtendedSequenceNumbers   default 1 (true)
 //	UdpEsp               default all four types
-//	AuthenticationAlgorithms  default AES_GCM_128, AES_GCM_192, AES_GCM_256
-//	EncryptionAlgorithms      default NONE, AES_GCM_128, AES_GCM_192, AES_GCM_256
+//	AuthenticationAlgorithms  default SHA_1, SHA_256, AES_GCM_128, AES_GCM_192, AES_GCM_256
+//	EncryptionAlgorithms      default NONE, AES_GCM_128, AES_GCM_192, AES_GCM_256,
+//	                          AES_CBC_128, AES_CBC_192, AES_CBC_256
 //	SaOffloadCapacity    default 1024 (1 to 1048576)
 //
 // The keywords ask; the hardware decides. Asking for AH with a keyword on a NIC whose
 // hardware has no AH leaves AH off, as it would on a real NIC (see InitialConfig).
+//
+// How each suite is switched off (ADD_SA then refuses it with NDIS_STATUS_NOT_SUPPORTED):
+//
+//	AH                      Ah = 0 (or *IPsecOffloadV2 / *IPsecOffloadV2IPv4 without AH)
+//	ESP+AH bundles          AhEspCombined = 0
+//	AES-CBC-128/192/256     EncryptionAlgorithms without AES_CBC_128 / _192 / _256
+//	HMAC-SHA1-96, -SHA-256  AuthenticationAlgorithms without SHA_1 / SHA_256 (ESP and AH)
+//	ESP-NULL (RFC 2410)     EncryptionAlgorithms without NONE
+//	AES-GMAC (ESP and AH)   AuthenticationAlgorithms without AES_GCM_128 / _192 / _256
+//
+// The masks are NDIS's, so their bits are shared where NDIS shares them: NONE is the
+// encryption of ESP-NULL and of ESP AES-GMAC alike, and AES_GCM_x is the authentication of
+// AES-GMAC in ESP and in AH (and may be named, with no key, by an AES-GCM SA). To keep
+// AES-GMAC in ESP but offer no AES-GMAC in AH, or the reverse, switch AH or ESP off.
 
 import (
 	"errors"
@@ -73,7 +88,7 @@ type Config struct {
 
 // DefaultConfig is the configuration of a NIC nobody configured: both keywords ask for AH
 // and ESP (the registry default of a real NIC), and the hardware is DefaultCapabilities, so
-// in effect ESP is enabled for IPv4 and IPv6.
+// in effect ESP, AH and ESP+AH bundles are enabled for IPv4 and IPv6.
 func DefaultConfig() Config {
 	return Config{
 		IPsecOffloadV2:     KeywordAHAndESP,

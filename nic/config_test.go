@@ -31,8 +31,8 @@ func TestConfigValidate(t *testing.T) {
 			"nic: *IPsecOffloadV2 = 4: want 0 (disabled), 1 (AH), 2 (ESP) or 3 (AH and ESP)"},
 		{"IPv4 level 255", func(c *Config) { c.IPsecOffloadV2IPv4 = 255 },
 			"nic: *IPsecOffloadV2IPv4 = 255: want 0 (disabled), 1 (AH), 2 (ESP) or 3 (AH and ESP)"},
-		{"hardware checked too", func(c *Config) { c.Hardware.AuthenticationAlgorithms |= 0x02 },
-			"nic: AuthenticationAlgorithms: SHA_1 is not implemented yet"},
+		{"hardware checked too", func(c *Config) { c.Hardware.AuthenticationAlgorithms |= 0x01 },
+			"nic: AuthenticationAlgorithms: MD5 is a broken algorithm and is never advertised"},
 		{"zero value", func(c *Config) { *c = Config{} },
 			"nic: Encapsulation = 0: no encapsulation: the NIC could parse no frame"},
 	}

@@ -23,13 +23,14 @@ package nic
 //	                          IEEE_LLC_SNAP_ROUTED
 //	UdpEsp                    NONE, TRANSPORT, TUNNEL, TRANSPORT_OVER_UDP_ESP_ENCAPSULATION_TUNNEL,
 //	                          UDP_ESP_ENCAPSULATION_TRANSPORT_OVER_TUNNEL
-//	AuthenticationAlgorithms  AES_GCM_128, AES_GCM_192, AES_GCM_256 (alias AES_GMAC_x),
-//	                          SHA_1, SHA_256 (not implemented yet)
+//	AuthenticationAlgorithms  SHA_1 (alias SHA1), SHA_256 (alias SHA256),
+//	                          AES_GCM_128, AES_GCM_192, AES_GCM_256 (alias AES_GMAC_x)
 //	EncryptionAlgorithms      NONE, AES_GCM_128, AES_GCM_192, AES_GCM_256,
-//	                          AES_CBC_128, AES_CBC_192, AES_CBC_256 (not implemented yet)
+//	                          AES_CBC_128, AES_CBC_192, AES_CBC_256
 //
 // MD5, DES_CBC and 3_DES_CBC are recognised only to be refused: they are never advertised.
-// A complete example is nic/testdata/ov2nic.conf.
+// Which keyword switches off which suite is listed in config.go. A complete example is
+// nic/testdata/ov2nic.conf.
 //
 // Nothing in a file is silently ignored: an unknown keyword is an error, because a misspelt
 // keyword that quietly keeps its default is how a NIC ends up offloading what its owner meant

@@ -16,8 +16,9 @@ func exampleConfig() Config {
 	c.Hardware.SaOffloadCapacity = 4096
 	c.Hardware.IPv4Options = false
 	c.Hardware.UdpEsp = 0x3
-	c.Hardware.EncryptionAlgorithms = 0x001 | 0x008 | 0x020
-	c.Hardware.AuthenticationAlgorithms = 0x08 | 0x20
+	c.Hardware.EncryptionAlgorithms = 0x001 | 0x008 | 0x020 | 0x040 | 0x100
+	c.Hardware.AuthenticationAlgorithms = 0x04 | 0x08 | 0x20
+	c.Hardware.AhEspCombined = false
 	return c
 }
 
@@ -156,13 +157,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"line too long", "Esp = 1\n" + tooLong + "\n", `ov2nic.conf:2: line longer than 4096 bytes`},
 		{"line far too long", "Esp = 1\nTunnel = 1\n" + strings.Repeat("y", 10000), `ov2nic.conf:3: line longer than 4096 bytes`},
 		{"garbage", "\x00\xff\xfe", `ov2nic.conf:1: missing '=' in "\x00\xff\xfe": want keyword = value`},
-		{"not implemented", "Esp = 1\nAuthenticationAlgorithms = AES_GCM_128, SHA_1",
-			`ov2nic.conf:2: keyword "AuthenticationAlgorithms": SHA_1 is not implemented yet`},
-		{"AES-CBC not implemented", "EncryptionAlgorithms = AES_CBC_128",
-			`ov2nic.conf:1: keyword "EncryptionAlgorithms": AES_CBC_128 is not implemented yet`},
-		{"Ah", "Ah = yes", `ov2nic.conf:1: keyword "Ah" = 1: AH is not implemented yet`},
-		{"no Esp", "Esp = off",
-			`ov2nic.conf:1: keyword "Esp" = 0: ESP is the only protocol this NIC offloads; it cannot be absent from the hardware`},
+		{"combined without Ah", "Ah = no",
+			`ov2nic.conf: keyword "AhEspCombined" = 1: needs both Ah and Esp (the file leaves it at its default)`},
+		{"no protocol", "Esp = off\nAh = off\nAhEspCombined = 0",
+			`ov2nic.conf:1: keyword "Esp" = 0: Esp and Ah are both off: the NIC could offload no protocol`},
 		{"no encapsulation", "Encapsulation = 0",
 			`ov2nic.conf:1: keyword "Encapsulation" = 0: no encapsulation: the NIC could parse no frame`},
 		{"fault in a default", "Tunnel = 0",
@@ -202,17 +200,17 @@ Encapsulation = IEEE_802_3
 IPv6Supported = 1
 IPv4Options = 1
 IPv6NonIPsecExtensionHeaders = 1
-Ah = 0
+Ah = 1
 Esp = 1
-AhEspCombined = 0
+AhEspCombined = 1
 Transport = 1
 Tunnel = 1
 TransportTunnelCombined = 1
 LsoSupported = 1
 ExtendedSequenceNumbers = 1
 UdpEsp = TRANSPORT, TUNNEL, TRANSPORT_OVER_UDP_ESP_ENCAPSULATION_TUNNEL, UDP_ESP_ENCAPSULATION_TRANSPORT_OVER_TUNNEL
-AuthenticationAlgorithms = AES_GCM_128, AES_GCM_192, AES_GCM_256
-EncryptionAlgorithms = NONE, AES_GCM_128, AES_GCM_192, AES_GCM_256
+AuthenticationAlgorithms = SHA_1, SHA_256, AES_GCM_128, AES_GCM_192, AES_GCM_256
+EncryptionAlgorithms = NONE, AES_GCM_128, AES_GCM_192, AES_GCM_256, AES_CBC_128, AES_CBC_192, AES_CBC_256
 SaOffloadCapacity = 1024
 CryptoImplementation = auto
 `

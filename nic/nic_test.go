@@ -83,12 +83,13 @@ func TestCapabilitiesAtInit(t *testing.T) {
 	}
 	want := Capabilities{
 		Encapsulation: ndis.EncapsulationIEEE8023, IPv6Supported: true, IPv4Options: true,
-		IPv6NonIPsecExtensionHeaders: true, Ah: false, Esp: true, AhEspCombined: false,
+		IPv6NonIPsecExtensionHeaders: true, Ah: true, Esp: true, AhEspCombined: true,
 		Transport: true, Tunnel: true, TransportTunnelCombined: true, LsoSupported: true,
 		ExtendedSequenceNumbers: true, UdpEsp: 1 | 2 | 4 | 8,
-		AuthenticationAlgorithms: ndis.AuthAESGCM128 | ndis.AuthAESGCM192 | ndis.AuthAESGCM256,
-		EncryptionAlgorithms:     ndis.EncNone | ndis.EncAESGCM128 | ndis.EncAESGCM192 | ndis.EncAESGCM256,
-		SaOffloadCapacity:        1024,
+		AuthenticationAlgorithms: ndis.AuthSHA1 | ndis.AuthSHA256 | ndis.AuthAESGCM128 | ndis.AuthAESGCM192 | ndis.AuthAESGCM256,
+		EncryptionAlgorithms: ndis.EncNone | ndis.EncAESGCM128 | ndis.EncAESGCM192 | ndis.EncAESGCM256 |
+			ndis.EncAESCBC128 | ndis.EncAESCBC192 | ndis.EncAESCBC256,
+		SaOffloadCapacity: 1024,
 	}
 	if hw != want {
 		t.Errorf("hardware capabilities\n got %+v\nwant %+v", hw, want)
@@ -97,9 +98,17 @@ func TestCapabilitiesAtInit(t *testing.T) {
 	if st, _ := n.Request(ndis.OIDTCPOffloadCurrentConfig, &cur); st != ndis.StatusSuccess {
 		t.Fatalf("query current: %v", st)
 	}
-	// The keywords ask for AH and ESP; the hardware has no AH, so ESP alone is enabled.
-	if cur.IPsecV2 != want || cur.IPv4Ah || !cur.IPv4Esp || !cur.ESPAllowed(true) || !cur.ESPAllowed(false) {
+	// The keywords ask for AH and ESP, and the hardware has both (issue 11).
+	if cur.IPsecV2 != want || !cur.IPv4Ah || !cur.IPv4Esp || !cur.ESPAllowed(true) || !cur.ESPAllowed(false) ||
+		!cur.AHAllowed(true) || !cur.AHAllowed(false) {
 		t.Errorf("current configuration %+v", cur)
+	}
+	// Hardware without AH: the keywords' AH is left off, ESP alone is enabled.
+	noAH := DefaultConfig()
+	noAH.Hardware.Ah, noAH.Hardware.AhEspCombined = false, false
+	cur = newNIC(t, noAH).QueryCurrentConfig()
+	if cur.IPsecV2.Ah || cur.IPsecV2.AhEspCombined || cur.IPv4Ah || !cur.IPv4Esp || !cur.ESPAllowed(true) || cur.AHAllowed(false) {
+		t.Errorf("current configuration without AH hardware %+v", cur)
 	}
 }
 
@@ -134,7 +143,9 @@ func TestNewFromFile(t *testing.T) {
 // bound hosts receive NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG with the new configuration; a
 // host binding later gets that configuration in its bind parameters; ADD_SA then follows it.
 func TestOffloadParametersIndicatesToEveryHost(t *testing.T) {
-	n := newNIC(t, DefaultConfig())
+	cfg := DefaultConfig()
+	cfg.Hardware.Ah, cfg.Hardware.AhEspCombined = false, false // a NIC without AH hardware
+	n := newNIC(t, cfg)
 	var h1, h2 recorder
 	_, bp1, err := n.Bind(&h1)
 	if err != nil {
@@ -288,6 +299,9 @@ func TestOIDRequests(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Hardware.SaOffloadCapacity = 5
 	cfg.Hardware.UdpEsp = ndis.UDPEspTransport
+	// Hardware without AH and AES-CBC, so that their refusals show (issue 11 added both).
+	cfg.Hardware.Ah, cfg.Hardware.AhEspCombined = false, false
+	cfg.Hardware.EncryptionAlgorithms &^= ndis.EncAESCBC128 | ndis.EncAESCBC192 | ndis.EncAESCBC256
 	n := newNIC(t, cfg)
 
 	des := espBundle(false, 0x21, "198.51.100.1")

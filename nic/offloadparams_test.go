@@ -6,17 +6,24 @@ import (
 	"testing"
 )
 
-// hwWithAH is hardware that has AH, which this NIC does not implement yet but whose
-// configuration logic must already be right. It does not pass Validate, on purpose.
+// hwWithAH is hardware that has AH: the default since issue 11.
 func hwWithAH() Capabilities {
 	hw := DefaultCapabilities()
 	hw.Ah, hw.AhEspCombined = true, true
 	return hw
 }
 
+// hwWithoutAH is hardware without AH, as the default was before issue 11: the keywords'
+// requests for AH must then be left off.
+func hwWithoutAH() Capabilities {
+	hw := DefaultCapabilities()
+	hw.Ah, hw.AhEspCombined = false, false
+	return hw
+}
+
 // R-CAP-1, R-CAP-2, R-CAP-4: the initial current configuration is keyword AND hardware.
 func TestInitialConfig(t *testing.T) {
-	def := DefaultCapabilities()
+	def := hwWithoutAH()
 	withAH := hwWithAH()
 	narrowed := func(hw Capabilities, ah, esp, combined bool) Capabilities {
 		hw.Ah, hw.Esp, hw.AhEspCombined = ah, esp, combined
@@ -30,7 +37,7 @@ func TestInitialConfig(t *testing.T) {
 		ah4, ah6 bool // AHAllowed(false), AHAllowed(true)
 		enabled  bool
 	}{
-		{"defaults: AH asked, hardware has none", DefaultConfig(),
+		{"defaults: AH asked, hardware has none", Config{3, 3, def, esp.ImplAuto},
 			CurrentConfig{IPsecV2: def, IPv4Ah: false, IPv4Esp: true}, true, true, false, false, true},
 		{"disabled", Config{0, 0, def, esp.ImplAuto},
 			CurrentConfig{IPsecV2: narrowed(def, false, false, false)}, false, false, false, false, false},
@@ -119,8 +126,8 @@ func TestApplyAllValues(t *testing.T) {
 
 // R-CAP-3: refused requests change nothing and say why, with the NDIS status's sentinel.
 func TestApplyErrors(t *testing.T) {
-	hw := DefaultCapabilities() // no AH
-	start := InitialConfig(DefaultConfig())
+	hw := hwWithoutAH()
+	start := InitialConfig(Config{3, 3, hw, esp.ImplAuto})
 	tests := []struct {
 		p    OffloadParameters
 		is   error

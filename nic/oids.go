@@ -152,7 +152,10 @@ func (n *NIC) Request(oid ndis.OID, buf any) (ndis.Status, error) {
 
 // admit is the capability and current-configuration check of one ADD_SA bundle (R-SA-3,
 // R-CAP-4). It runs on the control goroutine, so the configuration it reads is the one in
-// force when the request is served.
+// force when the request is served. An ESP+AH bundle needs AhEspCombined in the hardware
+// and both protocols enabled for its address family (the IPv4-only setting counts for an
+// IPv4 bundle); each entry's algorithm identifiers must be advertised and enabled. Whether
+// the identifiers make a suite together is the SA layer's check (sa/params.go).
 func (n *NIC) admit(b *sa.Bundle) error {
 	cur := n.cur.Load()
 	hw := n.hw.Load()
@@ -160,7 +163,7 @@ func (n *NIC) admit(b *sa.Bundle) error {
 	if ipv6 && !hw.IPv6Supported {
 		return fmt.Errorf("%w: IPv6 is not supported", sa.ErrCapability)
 	}
-	if b.NumExtHdrs == 2 && !cur.IPsecV2.AhEspCombined {
+	if b.NumExtHdrs == 2 && !hw.AhEspCombined {
 		return fmt.Errorf("%w: ESP and AH combined is not advertised", sa.ErrCapability)
 	}
 	if u := b.UdpEspEncapsulation; u != ndis.UDPEspNone && hw.UdpEsp&u == 0 {
@@ -213,8 +216,13 @@ func admitAlgorithms(s *sa.SecAssoc, cur *CurrentConfig) error {
 		}
 		return fmt.Errorf("%w: SPI 0x%08x: %s algorithm %s%s", sa.ErrAlgorithm, s.Spi, kind, name(id), why)
 	}
-	if err := check("encryption", s.EncryptionAlgorithm.Identifier, cur.IPsecV2.EncryptionAlgorithms, Broken.Encryption, EncAlgorithmName); err != nil {
-		return err
+	// AH does not encrypt: its encryption identifier, 0 or NONE, names no algorithm the NIC
+	// runs, so switching ESP-NULL off (NONE) must not switch AH off. Anything else there is
+	// the SA layer's refusal (sa/params.go).
+	if enc := s.EncryptionAlgorithm.Identifier; s.Operation != ndis.OpAH || (enc != 0 && enc != ndis.EncNone) {
+		if err := check("encryption", enc, cur.IPsecV2.EncryptionAlgorithms, Broken.Encryption, EncAlgorithmName); err != nil {
+			return err
+		}
 	}
 	return check("authentication", s.AuthenticationAlgorithm.Identifier, cur.IPsecV2.AuthenticationAlgorithms, Broken.Authentication, AuthAlgorithmName)
 }

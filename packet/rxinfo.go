@@ -30,14 +30,19 @@ const (
 var ErrRxInfo = errors.New("packet: invalid receive OOB information")
 
 // RxInfo is the receive OOB information the NIC attaches to an indicated packet (SPEC
-// section 5): what it checked, the result, and where the inner packet is. Handle and SeqHi
-// are model extras with no NDIS field; they spare the host a second SA lookup.
+// section 5): what it checked, the result, and where the inner packet is. Handle, SeqHi and
+// AHSeqHi are model extras with no NDIS field; they spare the host a second SA lookup.
 type RxInfo struct {
 	// Handle is the inbound SA the NIC matched, 0 if none. Not part of the NDIS words.
 	Handle uint64
 	// SeqHi is the ESN high half the NIC used to verify the packet (R-RX-8), which the
-	// host's anti-replay check needs. Not part of the NDIS words.
+	// host's anti-replay check needs: that of the SA's first entry, ESP, or AH in an AH-only
+	// bundle. Not part of the NDIS words.
 	SeqHi uint32
+	// AHSeqHi is, for an SA with AH, the high half the NIC used for the AH part, which has
+	// its own sequence space and replay window (equal to SeqHi in an AH-only bundle); 0
+	// otherwise. Not part of the NDIS words.
+	AHSeqHi uint32
 	// CryptoStatus is the result of the check (R-RX-4); CRYPTO_SUCCESS when unchecked.
 	CryptoStatus ndis.CryptoStatus
 	// SaDeleteReq asks the host to delete this SA and its outbound pair (R-RX-7).
@@ -49,9 +54,11 @@ type RxInfo struct {
 	// HeaderInfoSet: NextHeader and PadLength are valid, so the host can find the inner
 	// packet after in-place decryption (R-RX-6).
 	HeaderInfoSet bool
-	// NextHeader is the decrypted ESP trailer's next header.
+	// NextHeader is the decrypted ESP trailer's next header; for an SA that is AH alone, the
+	// AH header's next header (the payload's protocol, 4 or 41 in tunnel mode).
 	NextHeader uint8
-	// PadLength is the decrypted ESP trailer's pad length.
+	// PadLength is the decrypted ESP trailer's pad length; 0 for AH alone, which has no
+	// trailer.
 	PadLength uint8
 }
 
@@ -186,6 +193,10 @@ func (r RxInfo) String() string {
 	if r.SeqHi != 0 {
 		s = append(s, " seqhi="...)
 		s = strconv.AppendUint(s, uint64(r.SeqHi), 10)
+	}
+	if r.AHSeqHi != 0 {
+		s = append(s, " ahseqhi="...)
+		s = strconv.AppendUint(s, uint64(r.AHSeqHi), 10)
 	}
 	return string(s)
 }

@@ -4,25 +4,35 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/ndis"
 )
 
 // Algorithm is IPSEC_OFFLOAD_V2_ALGORITHM_INFO: which algorithm, and where its key lies in
-// the bundle's key material.
+// the bundle's key material. params.go maps each NDIS identifier pair to an ESP or AH
+// transform and says where every key lies; in short:
 //
-// For the AES-GCM family the key material is key‖salt (RFC 4106 section 8.1), so KeyLength
-// is 20, 28 or 36. An AES-GCM SA puts it on EncryptionAlgorithm and leaves the
-// AuthenticationAlgorithm either zero or naming the same AES-GCM size with KeyLength 0 (the
-// cipher key authenticates). An AES-GMAC SA (RFC 4543) has EncryptionAlgorithm NONE and puts
-// the key material on AuthenticationAlgorithm. AdditionalInfo of the algorithm that carries
-// the key is the ICV length in bytes: 0 means 16; 8 and 12 are accepted for AES-GCM
-// (RFC 4106 section 8.1 allows them); GMAC uses 16.
+//   - ESP AES-GCM (RFC 4106): EncryptionAlgorithm AES_GCM_x carries key‖salt (KeyLength 20,
+//     28 or 36); AuthenticationAlgorithm is 0 or the same AES_GCM_x with KeyLength 0.
+//   - ESP AES-GMAC (RFC 4543): EncryptionAlgorithm NONE, AuthenticationAlgorithm AES_GCM_x
+//     carries key‖salt.
+//   - ESP AES-CBC with HMAC (RFC 3602, 2404, 4868): EncryptionAlgorithm AES_CBC_x carries
+//     the AES key (16, 24 or 32 bytes), AuthenticationAlgorithm SHA_1 or SHA_256 the HMAC
+//     key (20 or 32 bytes), each at its own KeyOffsetBytes.
+//   - ESP NULL with HMAC (RFC 2410): EncryptionAlgorithm NONE (KeyLength 0),
+//     AuthenticationAlgorithm SHA_1 or SHA_256 with the HMAC key.
+//   - AH (RFC 4302): EncryptionAlgorithm 0 or NONE (KeyLength 0); AuthenticationAlgorithm
+//     SHA_1 or SHA_256 with the HMAC key, or AES_GCM_x (AES-GMAC, RFC 4543) with key‖salt.
+//
+// AdditionalInfo of the algorithm that authenticates (the AES-GCM encryption algorithm, or
+// the authentication algorithm otherwise) is the ICV length in bytes: 0 means the suite's
+// default (16; 12 for HMAC-SHA1-96); AES-GCM also takes 8 and 12 (RFC 4106 section 8.1);
+// the other suites take only their own length. It must be 0 on an algorithm that carries
+// only a key (AES-CBC) or nothing.
 type Algorithm struct {
 	Identifier     uint32 // one ndis.Auth* or ndis.Enc* bit
 	KeyLength      uint32 // bytes
 	KeyOffsetBytes uint32 // offset into the bundle's key material
-	AdditionalInfo uint32 // ICV length in bytes (0 = 16)
+	AdditionalInfo uint32 // ICV length in bytes (0 = the suite's default)
 }
 
 // SecAssoc is IPSEC_OFFLOAD_V2_SECURITY_ASSOCIATION: one IPsec protocol of a bundle.
@@ -71,6 +81,18 @@ func (b *Bundle) ESP() *SecAssoc {
 	return nil
 }
 
+// AH returns the bundle's AH entry, or nil if it has none: SecAssoc[1] of an ESP+AH bundle,
+// SecAssoc[0] of an AH-only one.
+func (b *Bundle) AH() *SecAssoc {
+	switch {
+	case b.NumExtHdrs == 1 && b.SecAssoc[0].Operation == ndis.OpAH:
+		return &b.SecAssoc[0]
+	case b.NumExtHdrs == 2 && b.SecAssoc[1].Operation == ndis.OpAH:
+		return &b.SecAssoc[1]
+	}
+	return nil
+}
+
 // checkShape verifies what needs no knowledge of the NIC's capabilities: the number and
 // order of the SecAssoc entries, the flags, the address family and the encapsulation value.
 func (b *Bundle) checkShape() error {
@@ -101,68 +123,12 @@ func (b *Bundle) checkShape() error {
 	default:
 		return fmt.Errorf("%w: UdpEspEncapsulation %d is not one of 0, 1, 2, 4, 8", ErrMalformed, b.UdpEspEncapsulation)
 	}
-	if b.Inbound() && b.ESP() != nil && b.ESP().Spi == 0 {
-		// SPI 0 is reserved (RFC 4303 section 2.1) and never appears on the wire.
+	if b.Inbound() && ((b.ESP() != nil && b.ESP().Spi == 0) || (b.AH() != nil && b.AH().Spi == 0)) {
+		// SPI 0 is reserved (RFC 4303 section 2.1, RFC 4302 section 2.4) and never appears
+		// on the wire.
 		return fmt.Errorf("%w: SPI 0 is reserved", ErrMalformed)
 	}
 	return nil
 }
 
 func isWildcard(a netip.Addr) bool { return !a.IsValid() || a.IsUnspecified() }
-
-// gcmKeyBits maps an AES-GCM identifier (the Enc and Auth bits share values) to its key
-// size in bytes; 0 if it is not an AES-GCM identifier.
-func gcmKeyBytes(id uint32) int {
-	switch id {
-	case ndis.EncAESGCM128:
-		return 16
-	case ndis.EncAESGCM192:
-		return 24
-	case ndis.EncAESGCM256:
-		return 32
-	}
-	return 0
-}
-
-// transformParams turns an ESP SecAssoc into esp.Params, checking the algorithm pairing,
-// key lengths and key offsets. The algorithms have already been admitted by the NIC's
-// capability check; what fails here is a request that is inconsistent in itself.
-func transformParams(b *Bundle, s *SecAssoc) (esp.Params, error) {
-	enc, auth := s.EncryptionAlgorithm, s.AuthenticationAlgorithm
-	var p esp.Params
-	var carrier Algorithm
-	switch {
-	case gcmKeyBytes(enc.Identifier) != 0:
-		if auth.Identifier != 0 && auth.Identifier != enc.Identifier {
-			return p, fmt.Errorf("%w: SPI 0x%08x: AES-GCM encryption 0x%x paired with authentication 0x%x (want 0 or the same AES-GCM size)",
-				ErrMalformed, s.Spi, enc.Identifier, auth.Identifier)
-		}
-		if auth.KeyLength != 0 {
-			return p, fmt.Errorf("%w: SPI 0x%08x: AES-GCM authentication takes no separate key, got %d bytes",
-				ErrKeyLength, s.Spi, auth.KeyLength)
-		}
-		p.Alg, carrier = esp.AESGCM, enc
-	case enc.Identifier == ndis.EncNone && gcmKeyBytes(auth.Identifier) != 0:
-		if enc.KeyLength != 0 {
-			return p, fmt.Errorf("%w: SPI 0x%08x: encryption NONE takes no key, got %d bytes", ErrKeyLength, s.Spi, enc.KeyLength)
-		}
-		p.Alg, carrier = esp.AESGMAC, auth
-	default:
-		return p, fmt.Errorf("%w: SPI 0x%08x: encryption 0x%x with authentication 0x%x",
-			ErrAlgorithm, s.Spi, enc.Identifier, auth.Identifier)
-	}
-	want := gcmKeyBytes(carrier.Identifier) + esp.SaltLen
-	if int(carrier.KeyLength) != want {
-		return p, fmt.Errorf("%w: SPI 0x%08x: KeyLength %d, want %d (%d-byte AES key and %d-byte salt)",
-			ErrKeyLength, s.Spi, carrier.KeyLength, want, want-esp.SaltLen, esp.SaltLen)
-	}
-	end := uint64(carrier.KeyOffsetBytes) + uint64(carrier.KeyLength)
-	if end > uint64(len(b.KeyData)) {
-		return p, fmt.Errorf("%w: SPI 0x%08x: key at offset %d length %d runs past the %d bytes of key material",
-			ErrKeyLength, s.Spi, carrier.KeyOffsetBytes, carrier.KeyLength, len(b.KeyData))
-	}
-	p.KeyMat = b.KeyData[carrier.KeyOffsetBytes:end]
-	p.ICVLen = int(carrier.AdditionalInfo)
-	p.ESN = s.Flags&ndis.SAFlagESN != 0
-	return p, nil
-}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ov2dev/ov2/ah"
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/ndis"
 )
@@ -36,7 +37,10 @@ type Controller struct {
 	inbound  map[inboundKey]Handle // duplicate check for ADD_SA (control side only)
 }
 
+// inboundKey identifies an inbound SA as a receiver does (RFC 4301 section 4.1): the SPI of
+// the packets' outermost IPsec header with its protocol, and the destination.
 type inboundKey struct {
+	ah   bool // the SPI is an AH SPI (the bundle has AH), else an ESP SPI
 	spi  uint32
 	ipv6 bool
 	dst  [16]byte // zero for a wildcard
@@ -179,52 +183,92 @@ func (c *Controller) newSA(b *Bundle, admit AdmitFunc) (*SA, error) {
 	if c.count >= c.capacity {
 		return nil, fmt.Errorf("%w: %d of %d bundles offloaded", ErrCapacity, c.count, c.capacity)
 	}
-	s := b.ESP()
-	if s == nil || b.NumExtHdrs != 1 {
-		// The NIC's admission refuses AH when it does not advertise it; reaching here
-		// with AH means an admit func that let it through.
-		return nil, fmt.Errorf("%w: only ESP bundles are implemented", ErrAlgorithm)
-	}
-	p, err := transformParams(b, s)
-	if err != nil {
-		return nil, err
-	}
-	p.Impl = c.impl
-	tr, err := esp.NewTransform(p)
-	if err != nil {
-		return nil, fmt.Errorf("%w: SPI 0x%08x: %w", ErrKeyLength, s.Spi, err)
-	}
 	a := &SA{
-		Inbound:                 b.Inbound(),
-		IPv6:                    b.IPv6(),
-		Src:                     b.Src,
-		Dst:                     b.Dst,
-		DstWildcard:             isWildcard(b.Dst),
-		UdpEspEncapsulation:     b.UdpEspEncapsulation,
-		EncapSrcPort:            portOr4500(b.EncapSrcPort),
-		EncapDstPort:            portOr4500(b.EncapDstPort),
-		SPI:                     s.Spi,
-		ESN:                     p.ESN,
-		Transform:               tr,
-		EncryptionAlgorithm:     s.EncryptionAlgorithm.Identifier,
-		AuthenticationAlgorithm: s.AuthenticationAlgorithm.Identifier,
-		State:                   new(State),
+		Inbound:             b.Inbound(),
+		IPv6:                b.IPv6(),
+		Src:                 b.Src,
+		Dst:                 b.Dst,
+		DstWildcard:         isWildcard(b.Dst),
+		UdpEspEncapsulation: b.UdpEspEncapsulation,
+		EncapSrcPort:        portOr4500(b.EncapSrcPort),
+		EncapDstPort:        portOr4500(b.EncapDstPort),
 	}
 	if !a.DstWildcard {
 		a.dst16 = b.Dst.As16()
 	}
-	if a.ESN {
-		a.State.seqHi.Store(s.SequenceNumberHighOrder)
+	if err := c.buildParts(a, b); err != nil {
+		return nil, err
 	}
 	if a.Inbound {
 		k := a.key()
 		if h, dup := c.inbound[k]; dup {
-			tr.Wipe()
-			return nil, fmt.Errorf("%w: SPI 0x%08x to %s is already offloaded as handle %v",
-				ErrDuplicate, a.SPI, dstString(a), h)
+			a.wipe()
+			proto := ""
+			if k.ah {
+				proto = "AH "
+			}
+			return nil, fmt.Errorf("%w: %sSPI 0x%08x to %s is already offloaded as handle %v",
+				ErrDuplicate, proto, k.spi, dstString(a), h)
 		}
 	}
 	return a, nil
+}
+
+// buildParts keys the bundle's ESP and AH parts (params.go maps the identifiers) and fills
+// in the SA's per-part fields. On error nothing keyed is left unwiped.
+func (c *Controller) buildParts(a *SA, b *Bundle) error {
+	e, h := b.ESP(), b.AH()
+	if h != nil && b.UdpEspEncapsulation != ndis.UDPEspNone {
+		// RFC 3948 encapsulates ESP alone; AH covers the IP addresses a NAT rewrites.
+		return fmt.Errorf("%w: SPI 0x%08x: UDP-ESP encapsulation %d with AH: only ESP travels in UDP (RFC 3948)",
+			ErrCapability, h.Spi, b.UdpEspEncapsulation)
+	}
+	if e != nil {
+		p, err := espParams(b, e)
+		if err != nil {
+			return err
+		}
+		if p.Alg == esp.AESGCM || p.Alg == esp.AESGMAC {
+			// The implementation choice is AES-GCM's; AES-CBC and NULL have one (and
+			// esp.NewTransform refuses an implementation value it does not know for them).
+			p.Impl = c.impl
+		}
+		if a.Transform, err = esp.NewTransform(p); err != nil {
+			return fmt.Errorf("%w: SPI 0x%08x: %w", ErrKeyLength, e.Spi, err)
+		}
+		a.SPI, a.ESN, a.State = e.Spi, p.ESN, new(State)
+		a.EncryptionAlgorithm, a.AuthenticationAlgorithm = e.EncryptionAlgorithm.Identifier, e.AuthenticationAlgorithm.Identifier
+		if a.ESN {
+			a.State.seqHi.Store(e.SequenceNumberHighOrder)
+		}
+	}
+	if h != nil {
+		p, err := ahParams(b, h)
+		if err == nil {
+			var tr *ah.Transform
+			if tr, err = ah.NewTransform(p); err == nil {
+				a.AH = &AHPart{SPI: h.Spi, ESN: p.ESN, Transform: tr,
+					AuthenticationAlgorithm: h.AuthenticationAlgorithm.Identifier, State: new(State)}
+			} else {
+				err = fmt.Errorf("%w: SPI 0x%08x: %w", ErrKeyLength, h.Spi, err)
+			}
+		}
+		if err != nil {
+			a.wipe()
+			return err
+		}
+		if a.AH.ESN {
+			a.AH.State.seqHi.Store(h.SequenceNumberHighOrder)
+		}
+		if e == nil {
+			a.SPI, a.ESN, a.State = h.Spi, p.ESN, a.AH.State
+			a.EncryptionAlgorithm, a.AuthenticationAlgorithm = h.EncryptionAlgorithm.Identifier, h.AuthenticationAlgorithm.Identifier
+		}
+	}
+	if a.Transform == nil && a.AH == nil { // checkShape makes this unreachable
+		return fmt.Errorf("%w: the bundle has neither ESP nor AH", ErrMalformed)
+	}
+	return nil
 }
 
 func portOr4500(p uint16) uint16 {
@@ -242,7 +286,7 @@ func dstString(a *SA) string {
 }
 
 func (a *SA) key() inboundKey {
-	return inboundKey{spi: a.SPI, ipv6: a.IPv6, dst: a.dst16, wild: a.DstWildcard}
+	return inboundKey{ah: a.AH != nil, spi: a.OuterSPI(), ipv6: a.IPv6, dst: a.dst16, wild: a.DstWildcard}
 }
 
 // place gives the SA a slot and a handle; it becomes visible at the next publish.
@@ -303,6 +347,9 @@ func (c *Controller) deleteSA(handles []Handle) error {
 			continue
 		}
 		a.State.deleted.Store(true)
+		if a.AH != nil {
+			a.AH.State.deleted.Store(true)
+		}
 		slot := h.slot()
 		c.slots[slot] = nil
 		c.gens[slot]++
@@ -320,7 +367,7 @@ func (c *Controller) deleteSA(handles []Handle) error {
 		c.publish()
 		c.waitReaders()
 		for _, a := range gone {
-			a.Transform.Wipe()
+			a.wipe()
 		}
 	}
 	return errors.Join(errs...)
@@ -336,7 +383,8 @@ type Update struct {
 
 // UpdateSA sets the high-order 32 bits of an ESN SA's sequence number (R-SA-6). It applies
 // to inbound and outbound SAs and is refused (ErrNoESN) for an SA without ESN; the
-// operation and SPI must name the SA the handle refers to.
+// operation and SPI must name the SA the handle refers to: in an ESP+AH bundle, either
+// part, each of which has its own sequence space.
 func (c *Controller) UpdateSA(u Update) error {
 	var result error
 	err := c.Run(func(tx *Tx) { result = tx.UpdateSA(u) })
@@ -348,15 +396,35 @@ func (c *Controller) UpdateSA(u Update) error {
 
 func (c *Controller) updateSA(u Update) error {
 	a := c.lookup(u.OffloadHandle)
-	switch {
-	case a == nil:
+	if a == nil {
 		return fmt.Errorf("%w: handle %v", ErrStaleHandle, u.OffloadHandle)
-	case u.Operation != a.Operation() || u.Spi != a.SPI:
-		return fmt.Errorf("%w: handle %v is %v SPI 0x%08x, request names %v SPI 0x%08x",
-			ErrMalformed, u.OffloadHandle, a.Operation(), a.SPI, u.Operation, u.Spi)
-	case !a.ESN:
-		return fmt.Errorf("%w: handle %v (SPI 0x%08x)", ErrNoESN, u.OffloadHandle, a.SPI)
 	}
-	a.State.seqHi.Store(u.SequenceNumberHighOrder) // pairs with SeqHi loads on the data path
+	var st *State
+	var esn bool
+	switch {
+	case u.Operation == ndis.OpESP && a.Transform != nil && u.Spi == a.SPI:
+		st, esn = a.State, a.ESN
+	case u.Operation == ndis.OpAH && a.AH != nil && u.Spi == a.AH.SPI:
+		st, esn = a.AH.State, a.AH.ESN
+	default:
+		return fmt.Errorf("%w: handle %v is %s, request names %v SPI 0x%08x",
+			ErrMalformed, u.OffloadHandle, partsString(a), u.Operation, u.Spi)
+	}
+	if !esn {
+		return fmt.Errorf("%w: handle %v (SPI 0x%08x)", ErrNoESN, u.OffloadHandle, u.Spi)
+	}
+	st.seqHi.Store(u.SequenceNumberHighOrder) // pairs with SeqHi loads on the data path
 	return nil
+}
+
+// partsString names the bundle's parts for an error, e.g. "ESP SPI 0x00001000 and AH SPI
+// 0x00001001".
+func partsString(a *SA) string {
+	switch {
+	case a.Transform == nil:
+		return fmt.Sprintf("AH SPI 0x%08x", a.AH.SPI)
+	case a.AH == nil:
+		return fmt.Sprintf("ESP SPI 0x%08x", a.SPI)
+	}
+	return fmt.Sprintf("ESP SPI 0x%08x and AH SPI 0x%08x", a.SPI, a.AH.SPI)
 }

@@ -118,10 +118,10 @@ func TestAddSAMalformed(t *testing.T) {
 			"sa: key length wrong: SPI 0x00000005: key at offset 4 length 20 runs past the 20 bytes of key material"},
 		{"gcm auth mismatch", func(b *Bundle) { b.SecAssoc[0].AuthenticationAlgorithm.Identifier = ndis.AuthAESGCM256 },
 			"sa: malformed request: SPI 0x00000005: AES-GCM encryption 0x8 paired with authentication 0x20 (want 0 or the same AES-GCM size)"},
-		{"sha1", func(b *Bundle) {
+		{"md5", func(b *Bundle) {
 			b.SecAssoc[0].EncryptionAlgorithm = Algorithm{Identifier: ndis.EncNone}
-			b.SecAssoc[0].AuthenticationAlgorithm = Algorithm{Identifier: ndis.AuthSHA1, KeyLength: 20}
-		}, "sa: algorithm not advertised: SPI 0x00000005: encryption 0x1 with authentication 0x2"},
+			b.SecAssoc[0].AuthenticationAlgorithm = Algorithm{Identifier: ndis.AuthMD5, KeyLength: 16}
+		}, "sa: algorithm not advertised: SPI 0x00000005: encryption 0x1 with authentication 0x1"},
 		{"icv 10", func(b *Bundle) { b.SecAssoc[0].EncryptionAlgorithm.AdditionalInfo = 10 }, ""},
 	}
 	for _, tc := range cases {

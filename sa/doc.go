@@ -1,5 +1,11 @@
 // Package sa is the NIC's SA store and its control plane (SPEC section 3, R-SA-1..8).
 //
+// An SA here is an ADD_SA bundle: ESP, AH, or ESP then AH (the only order NDIS allows). Each
+// part has its own SPI, keyed transform (package esp or ah, chosen from the NDIS identifiers
+// in params.go), ESN high half and counters (State); the receive path finds a bundle with AH
+// by its AH SPI (Table.LookupInboundAH), one with ESP alone by its ESP SPI (LookupInbound),
+// since an SA is identified by SPI, destination and protocol (RFC 4301 section 4.1).
+//
 // Who may touch what:
 //
 //   - The control goroutine (one per Controller) is the only writer. It serves the OIDs

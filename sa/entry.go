@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 
+	"github.com/ov2dev/ov2/ah"
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/ndis"
 )
@@ -24,18 +25,66 @@ type SA struct {
 	UdpEspEncapsulation        uint32
 	EncapSrcPort, EncapDstPort uint16
 
-	// SPI and Transform describe the ESP part. The transform was built once, when the SA
-	// was added, and fixed its AES-GCM implementation then (Transform.Impl).
+	// SPI, ESN, Transform and State describe the bundle's first entry, SecAssoc[0]: its ESP
+	// part, or its AH part in an AH-only bundle. Transform is the ESP transform, nil in an
+	// AH-only bundle; it was built once, when the SA was added, and fixed its AES-GCM
+	// implementation then (Transform.Impl).
 	SPI       uint32
 	ESN       bool
 	Transform *esp.Transform
 
-	// EncryptionAlgorithm and AuthenticationAlgorithm are the identifiers from ADD_SA.
+	// EncryptionAlgorithm and AuthenticationAlgorithm are SecAssoc[0]'s identifiers from
+	// ADD_SA.
 	EncryptionAlgorithm, AuthenticationAlgorithm uint32
 
 	State *State
 
+	// AH is the bundle's AH part, nil in an ESP-only bundle. In an AH-only bundle its SPI,
+	// ESN and State are also the SA's own (AH.State == State); in an ESP+AH bundle AH has
+	// its own sequence space, ESN high half and counters (RFC 4301: two SAs, one bundle).
+	AH *AHPart
+
 	dst16 [16]byte // Dst in 16-byte form for the receive match
+}
+
+// AHPart is the AH entry of a bundle (RFC 4302): its own SPI, sequence space and key.
+type AHPart struct {
+	SPI       uint32
+	ESN       bool
+	Transform *ah.Transform
+	// AuthenticationAlgorithm is the identifier from ADD_SA (ndis.AuthSHA1, AuthSHA256 or
+	// AuthAESGCM128/192/256 for AES-GMAC).
+	AuthenticationAlgorithm uint32
+	State                   *State
+}
+
+// HasESP reports whether the bundle has an ESP part (Transform is not nil).
+func (a *SA) HasESP() bool { return a.Transform != nil }
+
+// OuterSPI is the SPI the received packets of the bundle carry in their outermost IPsec
+// header, by which the receive path looks it up (R-RX-2): the AH SPI when the bundle has
+// AH (AH is applied last, outside ESP), else the ESP SPI.
+func (a *SA) OuterSPI() uint32 {
+	if a.AH != nil {
+		return a.AH.SPI
+	}
+	return a.SPI
+}
+
+// KeyZeroed reports whether the key material of every part of the bundle is zeroed: what
+// DELETE_SA guarantees once it returns (R-SA-5).
+func (a *SA) KeyZeroed() bool {
+	return (a.Transform == nil || a.Transform.KeyZeroed()) && (a.AH == nil || a.AH.Transform.KeyZeroed())
+}
+
+// wipe zeroes the key material of every part.
+func (a *SA) wipe() {
+	if a.Transform != nil {
+		a.Transform.Wipe()
+	}
+	if a.AH != nil {
+		a.AH.Transform.Wipe()
+	}
 }
 
 // State is the mutable part of an SA. The data path and the control goroutine share it
@@ -90,8 +139,14 @@ func (s *State) NoteTunnel() {
 // Deleted reports whether DELETE_SA has been issued for the SA.
 func (s *State) Deleted() bool { return s.deleted.Load() }
 
-// Operation is what UPDATE_SA and ADD_SA call the protocol; the model offloads ESP only.
-func (a *SA) Operation() ndis.Operation { return ndis.OpESP }
+// Operation is the protocol of the bundle's first entry, SecAssoc[0]: ESP, or AH in an
+// AH-only bundle.
+func (a *SA) Operation() ndis.Operation {
+	if a.Transform == nil {
+		return ndis.OpAH
+	}
+	return ndis.OpESP
+}
 
 // matchDst reports whether an inbound packet's destination (4 or 16 raw bytes) selects this
 // SA: the same family and either a wildcard or the same address (R-RX-2).

@@ -3,7 +3,12 @@
 //
 // The send path, as packets move through it:
 //
-//	host ─Submit─► [lane in-ring] ─► classify ─► SA lookup ─► LSO segment ─► ESP seal ─► complete ─► [lane out-ring] ─Completions─► host
+//	host ─Submit─► [lane in-ring] ─► classify ─► SA lookup ─► LSO segment ─► seal (ESP, then AH) ─► complete ─► [lane out-ring] ─Completions─► host
+//
+// An SA is a bundle of one or two protocols (R-SA-2): ESP, AH, or ESP then AH. Every stage
+// handles all of them and every suite the NIC advertises (AES-GCM, AES-GMAC, AES-CBC and NULL
+// with HMAC, AH with HMAC or AES-GMAC): the suite's sizes (IV, padding boundary, ICV, AH
+// header length) come from the SA's transforms, never from constants.
 //
 // Who may touch what:
 //

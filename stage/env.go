@@ -15,6 +15,10 @@ type Env struct {
 	// IPv4 (false) or IPv6 (true) traffic (R-TX-1, R-RX-1). It is called once per burst
 	// and family, so it must be cheap (an atomic load); nil means always enabled.
 	ESPAllowed func(ipv6 bool) bool
+	// AHAllowed is ESPAllowed for AH (R-TX-1, R-RX-1): a packet that needs AH (send:
+	// AhHeaderOffset set; receive: an AH header) is processed only when it says yes, and an
+	// ESP+AH packet only when both say yes. nil means always enabled.
+	AHAllowed func(ipv6 bool) bool
 	// Segments is where the LSO stage takes a buffer for each segment it cuts. Its data
 	// size must hold a segment (MSS plus headers, trailer and ICV); packet.SmallSize
 	// does for MSS up to 1900 or so.
@@ -55,4 +59,8 @@ func (e *Env) rxCaps() RxCaps {
 
 func (e *Env) espAllowed(ipv6 bool) bool {
 	return e.ESPAllowed == nil || e.ESPAllowed(ipv6)
+}
+
+func (e *Env) ahAllowed(ipv6 bool) bool {
+	return e.AHAllowed == nil || e.AHAllowed(ipv6)
 }

@@ -189,17 +189,26 @@ func TestRecvZeroAllocs(t *testing.T) {
 	}
 }
 
-// FuzzReceive sends any frame through the receive path (one inbound SA offloaded, whose
-// packets are among the seeds): no panic, every input is indicated exactly once, and its
-// OOB is consistent with its flags (R-RX-4, R-RX-5): NextCryptoDone implies CryptoDone; a
-// packet not processed carries no status and no header info.
+// FuzzReceive sends any frame through the receive path (inbound SAs of every suite
+// offloaded, AES-GCM, AES-CBC, NULL, AH and ESP+AH, whose packets are among the seeds): no
+// panic, every input is indicated exactly once, and its OOB is consistent with its flags
+// (R-RX-4, R-RX-5): NextCryptoDone implies CryptoDone; a packet not processed carries no
+// status and no header info.
 func FuzzReceive(f *testing.F) {
-	ctl := sa.NewController(8)
+	ctl := sa.NewController(32)
 	tr := addInbound(f, ctl, 0x600)
 	f.Add(sealedFrame(tr, 0x600, 1, 64))
 	f.Add(sealedFrame(tr, 0x600, 2, 1400))
+	for i, s := range append(allSuites, suiteCBC128SHA1.withESN(), suiteAHSHA256.withESN()) {
+		_, pr := addSuite(f, ctl, s, uint32(0x610+i), true, i%2 == 1, 0)
+		for _, nh := range []byte{17, 4} {
+			frame, _ := sealedFor(f, pr, bytes.Repeat([]byte{byte(i)}, 40+i), nh, 1, 1, 0, 0)
+			f.Add(frame)
+		}
+	}
 	seeds, _ := filepath.Glob("../internal/rxparse/testdata/fuzz/FuzzParse/*")
-	for _, s := range seeds { // the classifier's corpus of real packets, in Go's corpus format
+	ahSeeds, _ := filepath.Glob("../internal/rxparse/testdata/fuzz/FuzzParseAH/*")
+	for _, s := range append(seeds, ahSeeds...) { // the classifier's corpus of real packets, in Go's corpus format
 		data, err := os.ReadFile(s)
 		if err != nil {
 			f.Fatal(err)

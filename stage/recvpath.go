@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"github.com/ov2dev/ov2/ah"
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/packet"
 )
@@ -8,7 +9,7 @@ import (
 // RecvPath is the NIC's receive side:
 //
 //	wire ─Submit─► classify (at entry, picks the lane by SPI) ─► [lane in-ring] ─► SA lookup
-//	     ─► ESP open ─► OOB annotate ─► [lane out-ring] ─Completions─► indicate to the host
+//	     ─► AH verify, ESP open ─► OOB annotate ─► [lane out-ring] ─Completions─► indicate to the host
 //
 // One goroutine (the wire side) calls Submit and Close; another calls Poll or Completions,
 // which return every packet, processed or not, with its receive OOB (R-RX-5). Fused runs a
@@ -28,7 +29,7 @@ func NewRecvPath(env Env, cfg Config) (*RecvPath, error) {
 		st := new(rxLaneStats)
 		r.stats = append(r.stats, st)
 		lookup := &rxLookup{env: &env}
-		open := &rxOpen{scratch: new(esp.Scratch)}
+		open := &rxOpen{scratch: new(esp.Scratch), ah: new(ah.Scratch)}
 		complete := &rxComplete{policy: env.DeleteReq, stats: st}
 		if cfg.Placement == Fused {
 			return []group{{pre: []step{lookup, open, complete}}}

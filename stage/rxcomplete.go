@@ -63,11 +63,19 @@ func addNonZero(c *atomic.Uint64, n uint64) {
 	}
 }
 
-// asks reports whether the policy wants the host to delete the SA.
+// asks reports whether the policy wants the host to delete the SA: any part of the bundle
+// (ESP, AH) that reaches a limit of its own.
 func (d *DeletePolicy) asks(a *sa.SA) bool {
-	s := a.State
+	if d.partAsks(a.State, a.ESN) {
+		return true
+	}
+	return a.AH != nil && a.AH.State != a.State && d.partAsks(a.AH.State, a.AH.ESN)
+}
+
+// partAsks is asks for one part's state.
+func (d *DeletePolicy) partAsks(s *sa.State, esn bool) bool {
 	left := uint64(1<<32-1) - s.RxTop()
-	if a.ESN {
+	if esn {
 		left = ^uint64(0) - s.RxTop()
 	}
 	return (d.SeqRemaining != 0 && left < d.SeqRemaining) ||

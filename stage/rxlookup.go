@@ -10,14 +10,18 @@ import (
 // rxLookup decides, per received packet, whether the NIC processes it, and finds its SA
 // (R-RX-1, R-RX-2, R-RX-3):
 //
-//   - offload disabled for the packet's IP version: indicated without processing;
-//   - not ESP (plain IP, IKE, keepalives, AH, malformed IP, fragments): without processing;
+//   - offload of the packet's outermost IPsec protocol disabled for its IP version:
+//     indicated without processing (SkipDisabled for ESP, SkipAH for AH);
+//   - not IPsec (plain IP, IKE, keepalives, malformed IP, fragments): without processing;
 //   - outside the capabilities (IPv4 options, IPv6 non-IPsec extension headers, a UDP-ESP
 //     type not advertised): without processing;
 //   - no inbound SA for the SPI, or the SA's destination differs (unless a wildcard):
-//     without processing;
+//     without processing. ESP is looked up among the ESP-only bundles by its SPI, AH among
+//     the bundles with AH (AH alone, or ESP+AH) by the AH SPI;
 //   - an SA whose encapsulation (UDP or not) differs from the packet's: checked and failed
-//     with CRYPTO_INVALID_PROTOCOL; an ESP header cut short: CRYPTO_INVALID_PACKET_SYNTAX.
+//     with CRYPTO_INVALID_PROTOCOL; an ESP header cut short, or an AH header whose lengths do
+//     not add up: CRYPTO_INVALID_PACKET_SYNTAX. Whether an ESP+AH bundle's packet really
+//     has ESP after AH is the open stage's check, after AH has verified.
 //
 // A packet the NIC will open leaves with Rx.Handle set; the others carry their RxSkip in
 // Meta.Skip.
@@ -33,28 +37,38 @@ func setSkip(p *packet.Buffer, s RxSkip) { p.Meta.Skip = uint8(s) }
 func skipOf(p *packet.Buffer) RxSkip     { return RxSkip(p.Meta.Skip) }
 
 func (l *rxLookup) process(b *Burst) {
-	v4, v6 := l.env.espAllowed(false), l.env.espAllowed(true)
+	espOn := [2]bool{l.env.espAllowed(false), l.env.espAllowed(true)}
+	ahOn := [2]bool{l.env.ahAllowed(false), l.env.ahAllowed(true)}
 	caps := l.env.rxCaps()
 	tb := l.r.Begin()
 	defer l.r.End()
 	for _, p := range b.Slice() {
 		m := &p.Meta
+		fam := 0
+		if m.IPv6 {
+			fam = 1
+		}
+		isAH := false
 		switch rxparse.Kind(m.Kind) {
 		case rxparse.KindESP, rxparse.KindUDPESP:
+			if !espOn[fam] {
+				setSkip(p, SkipDisabled)
+				continue
+			}
+		case rxparse.KindAH:
+			if !ahOn[fam] {
+				setSkip(p, SkipAH)
+				continue
+			}
+			isAH = true
 		case rxparse.KindMalformed:
 			setSkip(p, SkipMalformed)
-			continue
-		case rxparse.KindAH:
-			setSkip(p, SkipAH)
 			continue
 		default:
 			setSkip(p, SkipNotIPsec)
 			continue
 		}
 		switch {
-		case (m.IPv6 && !v6) || (!m.IPv6 && !v4):
-			setSkip(p, SkipDisabled)
-			continue
 		case m.Flags&rxFragment != 0:
 			setSkip(p, SkipFragment)
 			continue
@@ -65,9 +79,19 @@ func (l *rxLookup) process(b *Burst) {
 			continue
 		}
 		frame := p.Bytes()
-		a := tb.LookupInbound(m.SPI, frame[m.DstOff:m.DstOff+int32(m.DstLen)])
+		dst := frame[m.DstOff : m.DstOff+int32(m.DstLen)]
+		var a *sa.SA
+		if isAH {
+			a = tb.LookupInboundAH(m.SPI, dst)
+		} else {
+			a = tb.LookupInbound(m.SPI, dst)
+		}
 		if a == nil {
 			setSkip(p, SkipNoSA)
+			continue
+		}
+		if isAH && a.HasESP() && !espOn[fam] {
+			setSkip(p, SkipDisabled) // an ESP+AH bundle needs both protocols enabled
 			continue
 		}
 		p.Rx.Handle = uint64(a.Handle)

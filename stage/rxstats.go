@@ -13,9 +13,9 @@ type RxSkip uint8
 // Reasons for not processing a received packet. Each is counted; none drops the packet.
 const (
 	SkipNone        RxSkip = iota // processed (CryptoDone set)
-	SkipDisabled                  // offload disabled in the current configuration (R-RX-1)
-	SkipNotIPsec                  // not ESP: plain IP, IKE behind the non-ESP marker, a NAT-T keepalive
-	SkipAH                        // AH, which the NIC does not offload
+	SkipDisabled                  // ESP offload disabled in the current configuration (R-RX-1)
+	SkipNotIPsec                  // not IPsec: plain IP, IKE behind the non-ESP marker, a NAT-T keepalive
+	SkipAH                        // AH, with AH offload disabled in the current configuration (R-RX-1)
 	SkipMalformed                 // the IP header does not parse
 	SkipFragment                  // a fragment: ESP is checked on the reassembled packet
 	SkipUnsupported               // outside the advertised capabilities (R-RX-3)

@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"github.com/ov2dev/ov2/ah"
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/packet"
 )
@@ -34,7 +35,7 @@ func NewSendPath(env Env, cfg SendConfig) (*SendPath, error) {
 		classify := &txClassify{env: &env}
 		lookup := &txLookup{}
 		lso := &txLSO{pool: env.Segments, stats: st}
-		seal := &txSeal{scratch: new(esp.Scratch)}
+		seal := &txSeal{scratch: new(esp.Scratch), ah: new(ah.Scratch)}
 		complete := &txComplete{stats: st}
 		if cfg.Placement == Fused {
 			return []group{{pre: []step{classify, lookup}, exp: lso, post: []step{seal, complete}}}

@@ -2,29 +2,37 @@ package stage
 
 import (
 	"encoding/binary"
-	"github.com/ov2dev/ov2/internal/inet"
 
+	"github.com/ov2dev/ov2/esp"
+	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/sa"
 )
 
 // txClassify is the first send stage: it decides which packets get IPsec at all and finds
-// where their ESP headers are.
+// where their ESP and AH headers are.
 //
 //   - Handle 0: no IPsec processing (R-TX-2).
-//   - ESP not enabled for the packet's IP version in the current configuration: sent
-//     without IPsec processing (R-TX-1), as the host framed it.
-//   - Otherwise the ESP header of the OffloadHandle SA is at EspHeaderOffset (4-byte units
-//     from the start of the frame, which is the outermost IP header). In a combined
-//     transport+tunnel packet (R-TX-5) the tunnel SA's ESP header follows the outer IP
-//     header (and the UDP header of NAT-T), and the transport ESP region ends where the
-//     inner IP packet ends. A large send (MSS != 0) is left to the LSO stage.
+//   - A protocol the packet needs not enabled for its IP version in the current
+//     configuration (ESP when EspHeaderOffset is set or AhHeaderOffset is not, AH when
+//     AhHeaderOffset is set, both for an ESP+AH packet): sent without IPsec processing
+//     (R-TX-1), as the host framed it.
+//   - Otherwise the ESP header of the OffloadHandle SA is at EspHeaderOffset and its AH
+//     header at AhHeaderOffset (4-byte units from the start of the frame, which is the
+//     outermost IP header; 0 for a part the SA does not have). With both, AH comes first
+//     (ESP is applied first, then AH over the result, so AH is outside) and ESP runs to the
+//     end of the frame. In a combined transport+tunnel packet (R-TX-5) the tunnel SA's ESP
+//     header follows the outer IP header (and the UDP header of NAT-T); the lookup stage,
+//     which knows the tunnel SA's IV length, finds it and where the transport ESP region
+//     ends. A large send (MSS != 0) is left to the LSO stage.
 //
 // Results go to packet.Meta; a packet whose offsets or lengths do not add up fails with
 // ReasonMalformed.
 type txClassify struct{ env *Env }
 
 func (c *txClassify) process(b *Burst) {
-	cfgV4, cfgV6 := c.env.espAllowed(false), c.env.espAllowed(true)
+	espOn := [2]bool{c.env.espAllowed(false), c.env.espAllowed(true)}
+	ahOn := [2]bool{c.env.ahAllowed(false), c.env.ahAllowed(true)}
 	for _, p := range b.Slice() {
 		p.Meta = packet.Meta{}
 		p.Tx.Status, p.Tx.Reason = 0, packet.ReasonNone
@@ -45,7 +53,13 @@ func (c *txClassify) process(b *Burst) {
 			}
 			continue // R-TX-2: no IPsec for this packet
 		}
-		if (v6 && !cfgV6) || (!v6 && !cfgV4) {
+		wantAH := p.Tx.AhHeaderOffset != 0
+		wantESP := p.Tx.EspHeaderOffset != 0 || !wantAH
+		fam := 0
+		if v6 {
+			fam = 1
+		}
+		if (wantESP && !espOn[fam]) || (wantAH && !ahOn[fam]) {
 			continue // R-TX-1: offload disabled, the packet leaves as framed
 		}
 		hdr, ok := ipHeaderLen(frame)
@@ -53,48 +67,83 @@ func (c *txClassify) process(b *Burst) {
 			p.Tx.Fail(packet.ReasonMalformed)
 			continue
 		}
-		espOff := int(p.Tx.EspHeaderOffset) * 4
-		if espOff < hdr || espOff+espMinRegion > len(frame) {
+		espOff, ahOff := int(p.Tx.EspHeaderOffset)*4, int(p.Tx.AhHeaderOffset)*4
+		switch {
+		case wantESP && (espOff < hdr || espOff+espMinRegion > len(frame)),
+			wantAH && (ahOff < hdr || ahOff+ahFixedLen > len(frame)),
+			wantESP && wantAH && espOff <= ahOff:
 			p.Tx.Fail(packet.ReasonMalformed)
 			continue
 		}
-		p.Meta.ESP, p.Meta.ESPEnd = int32(espOff), int32(len(frame))
-		if p.Tx.MSS != 0 {
-			if p.Tx.TunnelHandle != 0 {
-				// LSO of a combined transport+tunnel packet is not advertised.
-				p.Tx.Fail(packet.ReasonUnsupported)
-			}
-			continue
+		if wantESP {
+			p.Meta.ESP, p.Meta.ESPEnd = int32(espOff), int32(len(frame))
 		}
-		if p.Tx.TunnelHandle != 0 && !classifyCombined(p, frame, hdr) {
-			p.Tx.Fail(packet.ReasonMalformed)
+		if wantAH {
+			p.Meta.AH = int32(ahOff)
+		}
+		if p.Tx.TunnelHandle != 0 && p.Tx.MSS != 0 {
+			// LSO of a combined transport+tunnel packet is not offered.
+			p.Tx.Fail(packet.ReasonUnsupported)
 		}
 	}
 }
 
+// hasIPsec reports whether the classifier found IPsec work for the packet.
+func hasIPsec(p *packet.Buffer) bool { return p.Meta.ESP != 0 || p.Meta.AH != 0 }
+
+// ahFixedLen is the part of an AH header every algorithm has (RFC 4302 section 2).
+const ahFixedLen = 12
+
 // espMinRegion is the smallest ESP region: header, IV, pad length and next header.
 const espMinRegion = 8 + 8 + 2
 
-// classifyCombined finds the tunnel ESP header and the end of the transport ESP region of
-// a combined packet: outer IP | [UDP] | ESP(tunnel) | IV | inner IP | ... | ESP(transport)
-// ... | transport trailer and ICV | tunnel trailer and ICV.
-func classifyCombined(p *packet.Buffer, frame []byte, hdr int) bool {
-	tunnelESP := hdr
-	if ipProtocol(frame) == inet.ProtoUDP {
-		tunnelESP += 8
+// classifyCombined finds the tunnel SA's headers in a combined packet and checks that the
+// transport SA's lie inside the inner IP packet:
+//
+//	outer IP | [AH(tunnel)] | [UDP] | [ESP(tunnel) | IV] | inner IP | [AH(transport)] | [ESP(transport) ...
+//	         ... transport trailer and ICV] | [tunnel trailer and ICV]
+//
+// t is the tunnel SA (its parts say which headers there are, its IV length where the inner
+// packet starts), a the transport SA. It sets Meta.TunnelAH, Meta.TunnelESP, Meta.Inner and
+// Meta.ESPEnd (the end of the inner packet, where the transport part's region ends).
+func classifyCombined(p *packet.Buffer, frame []byte, a, t *sa.SA) bool {
+	hdr, _ := ipHeaderLen(frame)
+	off, proto := hdr, ipProtocol(frame)
+	if t.AH != nil {
+		if proto != inet.ProtoAH || off+ahFixedLen > len(frame) {
+			return false
+		}
+		n := (int(frame[off+1]) + 2) * 4
+		if n != t.AH.Transform.HeaderLen(p.Meta.IPv6) || off+n > len(frame) || binary.BigEndian.Uint32(frame[off+4:]) != t.AH.SPI {
+			return false
+		}
+		p.Meta.TunnelAH = int32(off)
+		off, proto = off+n, frame[off]
 	}
-	inner := tunnelESP + 16
-	if int(p.Meta.ESP) <= inner || inner+20 > len(frame) {
+	inner := off
+	if t.HasESP() {
+		if proto == inet.ProtoUDP && t.AH == nil {
+			off += 8
+		}
+		p.Meta.TunnelESP = int32(off)
+		inner = off + esp.HeaderLen + t.Transform.IVLen()
+	}
+	if inner+20 > len(frame) {
 		return false
 	}
 	innerLen := ipTotalLen(frame[inner:])
 	innerHdr, ok := ipHeaderLen(frame[inner:])
 	end := inner + innerLen
-	if !ok || innerLen < innerHdr || end > len(frame) || int(p.Meta.ESP) < inner+innerHdr ||
-		int(p.Meta.ESP)+espMinRegion > end {
+	if !ok || innerLen < innerHdr || end > len(frame) {
 		return false
 	}
-	p.Meta.TunnelESP, p.Meta.ESPEnd = int32(tunnelESP), int32(end)
+	if a.HasESP() && (int(p.Meta.ESP) < inner+innerHdr || int(p.Meta.ESP)+espMinRegion > end) {
+		return false
+	}
+	if a.AH != nil && (int(p.Meta.AH) < inner+innerHdr || int(p.Meta.AH)+ahFixedLen > end) {
+		return false
+	}
+	p.Meta.Inner, p.Meta.ESPEnd = int32(inner), int32(end)
 	return true
 }
 

@@ -18,7 +18,7 @@ func (c *txComplete) process(b *Burst) {
 		p.Tx.Status = ndis.StatusSuccess
 		completed++
 		bytes += uint64(p.Len())
-		if p.Meta.ESP == 0 {
+		if !hasIPsec(p) {
 			clear++
 		} else {
 			sealed++

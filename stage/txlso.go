@@ -9,10 +9,12 @@ import (
 )
 
 // txLSO is the LSO segmenter (R-TX-6, R-TX-7): it passes ordinary packets through and cuts
-// each large send into MSS-sized ESP packets, each in a buffer of its own from the segment
-// pool, ready for the seal stage. The large buffer is released once cut. Segment i carries
-// the 64-bit sequence number S+i in packet.Meta, so the seal stage uses it, carry into the
-// high half included, rather than the SA's high half.
+// each large send into MSS-sized IPsec packets, each in a buffer of its own from the segment
+// pool, ready for the seal stage: every suite (the ESP trailer padded to the suite's block,
+// AES-CBC's 16 bytes), and AH alone or over ESP, each segment with its own AH header. The
+// large buffer is released once cut. Segment i carries the 64-bit sequence numbers S+i of
+// its ESP part and of its AH part (each its own sequence space) in packet.Meta, so the seal
+// stage uses them, carry into the high half included, rather than the SA's high halves.
 //
 // The stage writes into out and calls flush whenever out is full; the caller flushes the
 // rest. flush may block (a full ring): the stage holds no SA while it does, because it
@@ -25,7 +27,7 @@ type txLSO struct {
 
 func (s *txLSO) expand(in, out *Burst, flush func()) {
 	for _, p := range in.Slice() {
-		if p.Tx.MSS == 0 || p.Tx.Failed() || p.Meta.ESP == 0 {
+		if p.Tx.MSS == 0 || p.Tx.Failed() || !hasIPsec(p) {
 			if out.Full() {
 				flush()
 			}
@@ -59,8 +61,11 @@ func (s *txLSO) expand(in, out *Burst, flush func()) {
 				seg.Tx = p.Tx
 				seg.Tx.MSS, seg.Tx.PadLength = 0, 0
 				seg.Tx.LSOSegment, seg.Tx.LSOCount = uint16(i+1), uint16(plan.Count())
-				seg.Meta = packet.Meta{Seq: seq, SeqSet: true, ESP: p.Meta.ESP, ESPEnd: int32(n),
-					IPv6: p.Meta.IPv6, Segment: true}
+				seg.Meta = packet.Meta{Seq: seq, AHSeq: plan.AHSeq(i), SeqSet: true, ESP: p.Meta.ESP,
+					AH: p.Meta.AH, IPv6: p.Meta.IPv6, Segment: true}
+				if seg.Meta.ESP != 0 {
+					seg.Meta.ESPEnd = int32(n)
+				}
 			}
 			if out.Full() {
 				flush()
@@ -73,7 +78,8 @@ func (s *txLSO) expand(in, out *Burst, flush func()) {
 	}
 }
 
-// prepare looks the SA up (for its ICV length, ESN and high half) and plans the cuts.
+// prepare looks the SA up (for its suite, ICV length, ESN and high halves, and its AH part)
+// and plans the cuts. The plan's headers must be where the OOB said they are.
 func (s *txLSO) prepare(p *packet.Buffer) (lso.Plan, error) {
 	tb := s.r.Begin()
 	defer s.r.End()
@@ -81,17 +87,33 @@ func (s *txLSO) prepare(p *packet.Buffer) (lso.Plan, error) {
 	if a == nil {
 		return lso.Plan{}, errUnknownHandle
 	}
-	return lso.Prepare(p.Bytes(), lso.Params{
+	prm := lso.Params{
 		MSS:        int(p.Tx.MSS),
 		PadLength:  int(p.Tx.PadLength),
 		NextHeader: p.Tx.NextHeader,
-		ICVLen:     a.Transform.ICVLen(),
-		SeqHi:      a.State.SeqHi(),
-		ESN:        a.ESN,
-	})
+	}
+	if a.HasESP() {
+		prm.ICVLen, prm.Alg = a.Transform.ICVLen(), a.Transform.Alg()
+		prm.SeqHi, prm.ESN = a.State.SeqHi(), a.ESN
+	}
+	if h := a.AH; h != nil {
+		prm.AH = lso.AHParams{HeaderLen: h.Transform.HeaderLen(p.Meta.IPv6), SeqHi: h.State.SeqHi(), ESN: h.ESN}
+	}
+	plan, err := lso.Prepare(p.Bytes(), prm)
+	if err != nil {
+		return plan, err
+	}
+	espOff, ahOff := int32(plan.ESPOffset()), int32(plan.AHOffset())
+	if (p.Meta.ESP != 0 && p.Meta.ESP != espOff) || (p.Meta.AH != 0 && p.Meta.AH != ahOff) {
+		return lso.Plan{}, errOffsets
+	}
+	return plan, nil
 }
 
-var errUnknownHandle = errors.New("stage: unknown handle")
+var (
+	errUnknownHandle = errors.New("stage: unknown handle")
+	errOffsets       = errors.New("stage: the OOB header offsets are not where the large send's headers are")
+)
 
 func lsoReason(err error) packet.Reason {
 	switch {

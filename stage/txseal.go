@@ -1,27 +1,41 @@
 package stage
 
 import (
-	"github.com/ov2dev/ov2/internal/inet"
+	"encoding/binary"
 
+	"github.com/ov2dev/ov2/ah"
 	"github.com/ov2dev/ov2/esp"
+	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/packet"
 	"github.com/ov2dev/ov2/sa"
 )
 
-// txSeal is the ESP seal stage (R-TX-4, R-TX-5, R-TX-8). For each packet it looks the SA
-// up again (the classify and lookup stages may have run on another goroutine, and an SA is
-// never held across a ring), writes IV = the 64-bit sequence number, and seals in place
-// with the SA's transform, whose AES-GCM implementation was chosen when the SA was added
-// (esp.Transform.Impl). A combined packet is sealed transport part first, then tunnel part.
+// txSeal is the seal stage (R-TX-4, R-TX-5, R-TX-8). For each packet it looks the SA up
+// again (the classify and lookup stages may have run on another goroutine, and an SA is
+// never held across a ring) and protects the packet in place with the SA's transforms,
+// built when the SA was added:
 //
-// The 64-bit sequence number is the SA's high half (set by ADD_SA and UPDATE_SA) joined to
-// the low half the host wrote, or, for an LSO segment, the number the LSO stage computed.
-// R-TX-8: a sequence number is never used twice with one key. Without ESN the counter must
-// not cycle, so a low half of 0 (what 2^32 wraps to) is refused; with ESN, 0 (what 2^64
-// wraps to) is refused. Either way the packet fails with ReasonSeqExhausted.
+//   - ESP: the NIC's part of the IV (esp.Transform.PutIV: the 64-bit sequence number for
+//     AES-GCM and AES-GMAC; nothing for AES-CBC, whose Seal draws an unpredictable IV, and
+//     for NULL, which has none), then Seal, which encrypts and writes the ICV into the room
+//     the host left.
+//   - AH: after ESP when the SA has both (ESP is applied first, then AH over the result,
+//     the only order NDIS allows), ah.Transform.Insert computes the ICV over the whole IP
+//     datagram, mutable header fields zeroed, and writes it (and the AES-GMAC IV) into the
+//     AH header the host framed.
+//
+// A combined packet is sealed transport part first, then tunnel part.
+//
+// Each part's 64-bit sequence number is its high half (set by ADD_SA and UPDATE_SA; ESP and
+// AH each have their own) joined to the low half the host wrote in its header, or, for an
+// LSO segment, the number the LSO stage computed. R-TX-8: a sequence number is never used
+// twice with one key. Without ESN the counter must not cycle, so a low half of 0 (what 2^32
+// wraps to) is refused; with ESN, 0 (what 2^64 wraps to) is refused. Either way the packet
+// fails with ReasonSeqExhausted.
 type txSeal struct {
 	r       *sa.Reader
 	scratch *esp.Scratch
+	ah      *ah.Scratch
 	saved   [esp.MaxICVLen]byte
 }
 
@@ -29,7 +43,7 @@ func (s *txSeal) process(b *Burst) {
 	tb := s.r.Begin()
 	defer s.r.End()
 	for _, p := range b.Slice() {
-		if p.Tx.Failed() || p.Meta.ESP == 0 {
+		if p.Tx.Failed() || !hasIPsec(p) {
 			continue
 		}
 		frame := p.Bytes()
@@ -38,17 +52,25 @@ func (s *txSeal) process(b *Burst) {
 			p.Tx.Fail(packet.ReasonUnknownHandle) // deleted since the lookup stage
 			continue
 		}
-		if r := s.seal(frame, int(p.Meta.ESP), int(p.Meta.ESPEnd), a, p.Meta.Seq, p.Meta.SeqSet); r != packet.ReasonNone {
-			p.Tx.Fail(r)
-			continue
-		}
-		if p.Meta.TunnelESP != 0 {
-			t := outboundSA(tb, p.Tx.TunnelHandle)
-			if t == nil {
-				p.Tx.Fail(packet.ReasonUnknownHandle)
+		if p.Meta.ESP != 0 {
+			if r := s.seal(frame, int(p.Meta.ESP), int(p.Meta.ESPEnd), a, p.Meta.Seq, p.Meta.SeqSet); r != packet.ReasonNone {
+				p.Tx.Fail(r)
 				continue
 			}
-			if r := s.seal(frame, int(p.Meta.TunnelESP), len(frame), t, 0, false); r != packet.ReasonNone {
+		}
+		if p.Meta.AH != 0 {
+			// The transport SA's AH covers its own datagram: the inner packet of a combined one.
+			dg, off := frame, int(p.Meta.AH)
+			if in := int(p.Meta.Inner); in != 0 {
+				dg, off = frame[in:p.Meta.ESPEnd], off-in
+			}
+			if r := s.insertAH(dg, off, a, p.Meta.AHSeq, p.Meta.SeqSet); r != packet.ReasonNone {
+				p.Tx.Fail(r)
+				continue
+			}
+		}
+		if p.Tx.TunnelHandle != 0 {
+			if r := s.sealTunnel(tb, p, frame); r != packet.ReasonNone {
 				p.Tx.Fail(r)
 				continue
 			}
@@ -57,18 +79,46 @@ func (s *txSeal) process(b *Burst) {
 	}
 }
 
+// sealTunnel protects the tunnel part of a combined packet, after the transport part: its
+// ESP over the rest of the frame, then its AH over the whole frame.
+func (s *txSeal) sealTunnel(tb *sa.Table, p *packet.Buffer, frame []byte) packet.Reason {
+	t := outboundSA(tb, p.Tx.TunnelHandle)
+	if t == nil {
+		return packet.ReasonUnknownHandle
+	}
+	if p.Meta.TunnelESP != 0 {
+		if r := s.seal(frame, int(p.Meta.TunnelESP), len(frame), t, 0, false); r != packet.ReasonNone {
+			return r
+		}
+	}
+	if p.Meta.TunnelAH != 0 {
+		return s.insertAH(frame, int(p.Meta.TunnelAH), t, 0, false)
+	}
+	return packet.ReasonNone
+}
+
+// nextSeq is the 64-bit sequence number of one part: the one LSO computed, or the part's
+// high half joined to the low half in the header. ok is false when R-TX-8 refuses it.
+func nextSeq(st *sa.State, esn bool, lo uint32, seq uint64, seqSet bool) (uint64, bool) {
+	if !seqSet {
+		seq = uint64(st.SeqHi())<<32 | uint64(lo)
+	}
+	if (!esn && (seq>>32 != 0 || uint32(seq) == 0)) || (esn && seq == 0) {
+		return seq, false
+	}
+	return seq, true
+}
+
 // seal protects the ESP region frame[start:end], whose last ICVLen bytes are the room the
 // host (or the LSO stage) left for the ICV.
 func (s *txSeal) seal(frame []byte, start, end int, a *sa.SA, seq uint64, seqSet bool) packet.Reason {
 	icv := a.Transform.ICVLen()
 	body := frame[start : end-icv]
-	if !seqSet {
-		seq = uint64(a.State.SeqHi())<<32 | uint64(esp.Seq(body))
-	}
-	if (!a.ESN && (seq>>32 != 0 || uint32(seq) == 0)) || (a.ESN && seq == 0) {
+	seq, ok := nextSeq(a.State, a.ESN, esp.Seq(body), seq, seqSet)
+	if !ok {
 		return packet.ReasonSeqExhausted
 	}
-	esp.PutIV(body, seq)
+	a.Transform.PutIV(body, seq)
 	// Seal may use up to MaxICVLen bytes past the body as work space (an 8-byte ICV is
 	// computed as a 16-byte tag). Inside a combined packet those bytes are the tunnel
 	// trailer: keep them.
@@ -83,6 +133,28 @@ func (s *txSeal) seal(frame []byte, start, end int, a *sa.SA, seq uint64, seqSet
 	}
 	a.State.Packets.Add(1)
 	a.State.Bytes.Add(uint64(end - start))
+	return packet.ReasonNone
+}
+
+// insertAH computes and writes the ICV of the AH header at frame[off:] (the lookup stage
+// checked its SPI and length against the SA), over the whole datagram frame.
+func (s *txSeal) insertAH(frame []byte, off int, a *sa.SA, seq uint64, seqSet bool) packet.Reason {
+	h := a.AH
+	seq, ok := nextSeq(h.State, h.ESN, binary.BigEndian.Uint32(frame[off+8:]), seq, seqSet)
+	if !ok {
+		return packet.ReasonSeqExhausted
+	}
+	l, err := h.Transform.Insert(s.ah, frame, uint32(seq>>32))
+	switch {
+	case err == ah.ErrWiped:
+		return packet.ReasonCrypto
+	case err != nil || l.AH != off:
+		// The IP header chain does not lead to the AH header at AhHeaderOffset (a wrong
+		// protocol field, a fragment, an unpredictable routing header): the host's framing.
+		return packet.ReasonMalformed
+	}
+	h.State.Packets.Add(1)
+	h.State.Bytes.Add(uint64(len(frame) - off))
 	return packet.ReasonNone
 }
 

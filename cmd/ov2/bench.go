@@ -44,7 +44,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs := c.fs
 	sizes := fs.String("size", "64,1400,imix", "packet sizes: a `LIST` of 64..2048 (multiples of 4), imix, lso64k")
 	modes := fs.String("mode", "encrypt", "modes: a `LIST` of encrypt, decrypt, roundtrip")
-	algos := fs.String("algo", "aes128gcm", "algorithms: a `LIST` of aes128gcm, aes256gcm, gmac")
+	algos := fs.String("algo", "aes128gcm", "algorithms: a `LIST` of aes128gcm, aes256gcm, gmac, aes128cbc-sha256, aes256cbc-sha1, null-sha256, ah-sha256")
 	lanes := fs.String("lanes", "1,2", "lane counts to compare: a `LIST` of 1..256")
 	placement := fs.String("placement", "fused", "run a lane's stages `fused|split|both`: in one goroutine, one each, or a row for each")
 	duration := fs.Duration("duration", 3*time.Second, "measured window `D` per row")

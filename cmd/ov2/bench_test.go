@@ -143,7 +143,7 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--lanes", "1,x"}, `ov2 bench: --lanes 1,x: "x" is not a lane count: want 1 to 64` + "\n"},
 		{[]string{"--load", "150%"}, "ov2 bench: --load 150%: 150% is out of range: " + loadWant + "\n"},
 		{[]string{"--mode", "bogus"}, `ov2 bench: --mode bogus: "bogus" is not a mode: want encrypt, decrypt or roundtrip` + "\n"},
-		{[]string{"--algo", "des"}, `ov2 bench: --algo des: "des" is not an algorithm: want aes128gcm, aes256gcm or gmac` + "\n"},
+		{[]string{"--algo", "des"}, `ov2 bench: --algo des: "des" is not an algorithm: want aes128gcm, aes256gcm, gmac, aes128cbc-sha256, aes256cbc-sha1, null-sha256 or ah-sha256` + "\n"},
 		{[]string{"--placement", "spread"}, `ov2 bench: --placement spread: "spread" is not a placement: want fused, split or both` + "\n"},
 		{[]string{"--duration", "-1s"}, "ov2 bench: --duration -1s: want a positive duration, e.g. 3s\n"},
 		{[]string{"--duration", "0s"}, "ov2 bench: --duration 0s: want a positive duration, e.g. 3s\n"},

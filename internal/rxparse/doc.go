@@ -5,9 +5,13 @@
 // # What it decides
 //
 // Parse returns a Layout whose Kind is one of: malformed, plain IP, ESP (protocol 50), ESP in
-// UDP, IKE on the NAT-T port, a NAT keepalive, or AH. Only the two ESP kinds are candidates for
-// offload; every other frame goes to the host untouched. AH is recognised so that it can be
-// counted, not processed: IPsec Offload Version 2 offloads ESP only.
+// UDP, IKE on the NAT-T port, a NAT keepalive, or AH (protocol 51, after the IPv4 header or
+// the IPv6 extension headers in front of it). The two ESP kinds and AH are candidates for
+// offload; every other frame goes to the host untouched. For AH, ParseAH then reads the AH
+// header at Layout.L4: its SPI (the SA lookup key with the destination), its length, and the
+// next header, which says whether ESP follows (an ESP+AH bundle) or the packet is in tunnel
+// mode. Parse's Layout for AH is the same as before the NIC offloaded AH; ParseAH's AH is
+// its own value, fuzzed on its own (FuzzParseAH).
 //
 // UDP port 4500 carries three things (RFC 3948 §2): ESP, whose first four payload bytes are
 // a non-zero SPI; IKE, behind the non-ESP marker of four zero bytes (§2.2); and NAT

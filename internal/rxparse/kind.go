@@ -7,8 +7,8 @@ import "strconv"
 // the frame to the host untouched.
 type Kind uint8
 
-// The kinds, in the order a NIC would tell them apart. Only KindESP and KindUDPESP lead to an
-// SA lookup; every other kind goes to the host without IPsec processing.
+// The kinds, in the order a NIC would tell them apart. KindESP, KindUDPESP and KindAH lead to
+// an SA lookup; every other kind goes to the host without IPsec processing.
 const (
 	// KindMalformed means the IP header (or the UDP header under it) does not parse: the
 	// frame is too short, the version is not 4 or 6, a length field points past the frame.
@@ -28,8 +28,8 @@ const (
 	// KindKeepalive is UDP port 4500 with the one-byte payload 0xFF (RFC 3948 §2.3): a NAT
 	// keepalive, which only keeps a NAT mapping open.
 	KindKeepalive
-	// KindAH is the Authentication Header (protocol 51, RFC 4302). It is recognised so that it
-	// can be counted, but IPsec Offload Version 2 offloads ESP only.
+	// KindAH is the Authentication Header (protocol 51, RFC 4302): ParseAH reads its header
+	// for the SA lookup.
 	KindAH
 )
 
