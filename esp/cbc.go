@@ -125,3 +125,52 @@ func padOK(plain []byte) bool {
 	}
 	return bad == 0
 }
+
+// cbcModes are one lane slot's CBC encrypter and decrypter for one SA: crypto/cipher's block
+// modes over the SA's AES block, which run the rounds without the per-block checks of the
+// public Block API (cbcEncrypt's cost), re-aimed per packet with SetIV. A Transform keeps one
+// per lane slot (Transform.modes, indexed by laneSlot.idx), made on the slot's first packet
+// for the SA; only the goroutine holding the slot touches it, so no allocation and no lock
+// per packet.
+type cbcModes struct {
+	enc, dec     cipher.BlockMode
+	encIV, decIV ivSetter
+}
+
+// ivSetter is the SetIV method crypto/cipher's CBC modes have (and keep for compatibility).
+type ivSetter interface{ SetIV([]byte) }
+
+// cbcFor returns the slot's modes for t, making them on first use. ok is false when the
+// modes lack SetIV (not the case for an AES block), and the caller then uses
+// cbcEncrypt/cbcDecrypt.
+func (t *Transform) cbcFor(sl *laneSlot) (m *cbcModes, ok bool) {
+	m = &t.modes[sl.idx]
+	if m.enc == nil {
+		var zero [CBCBlockSize]byte
+		m.enc = cipher.NewCBCEncrypter(t.block, zero[:])
+		m.dec = cipher.NewCBCDecrypter(t.block, zero[:])
+		m.encIV, _ = m.enc.(ivSetter)
+		m.decIV, _ = m.dec.(ivSetter)
+	}
+	return m, m.encIV != nil && m.decIV != nil
+}
+
+// encrypt is cbcEncrypt through the slot's modes.
+func (t *Transform) encrypt(sl *laneSlot, iv, buf []byte) {
+	if m, ok := t.cbcFor(sl); ok {
+		m.encIV.SetIV(iv)
+		m.enc.CryptBlocks(buf, buf)
+		return
+	}
+	cbcEncrypt(t.block, iv, buf)
+}
+
+// decrypt is cbcDecrypt through the slot's modes.
+func (t *Transform) decrypt(sl *laneSlot, iv, buf []byte) {
+	if m, ok := t.cbcFor(sl); ok {
+		m.decIV.SetIV(iv)
+		m.dec.CryptBlocks(buf, buf)
+		return
+	}
+	cbcDecrypt(t.block, iv, buf)
+}

@@ -61,6 +61,7 @@ func newETMTransform(p Params) (*Transform, error) {
 		return t, nil
 	}
 	var err error
+	t.modes = make([]cbcModes, len(lanes.slots))
 	if t.block, err = aes.NewCipher(t.keyMat); err != nil { // unreachable: length checked
 		return nil, fmt.Errorf("esp: %v: %w", err, ErrKeyLength)
 	}
@@ -94,7 +95,7 @@ func (t *Transform) sealETM(s *Scratch, pkt []byte, seqHi uint32, keepIV bool) (
 		if !keepIV {
 			t.iv.next(l.ctr[:], iv)
 		}
-		cbcEncrypt(t.block, iv, pkt[off:n])
+		t.encrypt(sl, iv, pkt[off:n])
 	}
 	copy(pkt[n:n+t.icvLen], t.icv(l, pkt[:n], seqHi))
 	lanes.release(sl)
@@ -118,18 +119,17 @@ func (t *Transform) openETM(s *Scratch, pkt []byte, seqHi uint32) ([]byte, error
 		return nil, ErrBlockAlign
 	}
 	sl := lanes.acquire(s)
-	ok := subtle.ConstantTimeCompare(t.icv(sl.st, pkt[:n], seqHi), pkt[n:]) == 1
-	lanes.release(sl)
-	if !ok {
+	defer lanes.release(sl)
+	if subtle.ConstantTimeCompare(t.icv(sl.st, pkt[:n], seqHi), pkt[n:]) != 1 {
 		return nil, ErrAuth
 	}
 	iv, body := pkt[HeaderLen:off], pkt[off:n]
 	if t.block != nil {
-		cbcDecrypt(t.block, iv, body)
+		t.decrypt(sl, iv, body)
 	}
 	if !padOK(body) {
 		if t.block != nil {
-			cbcEncrypt(t.block, iv, body)
+			t.encrypt(sl, iv, body)
 		}
 		return nil, ErrAuth
 	}

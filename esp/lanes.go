@@ -63,7 +63,8 @@ func (l *laneState) hasher(alg Integrity) (hash.Hash, encoding.BinaryUnmarshaler
 type laneSlot struct {
 	busy atomic.Bool // taken by CompareAndSwap(false, true), given back by Store(false)
 	st   *laneState  // owned by whoever holds busy; made on first use of the slot
-	_    [64 - 16]byte
+	idx  int         // the slot's index: per-SA state kept per slot (cbcModes) is indexed by it
+	_    [64 - 24]byte
 }
 
 type lanePool struct {
@@ -76,7 +77,11 @@ var lanes = newLanePool(runtime.GOMAXPROCS(0))
 func newLanePool(procs int) *lanePool {
 	n := max(16, 4*procs)
 	n = 1 << bits.Len(uint(n-1)) // a power of two
-	return &lanePool{slots: make([]laneSlot, n), shift: uint(64 - bits.TrailingZeros(uint(n)))}
+	p := &lanePool{slots: make([]laneSlot, n), shift: uint(64 - bits.TrailingZeros(uint(n)))}
+	for i := range p.slots {
+		p.slots[i].idx = i
+	}
+	return p
 }
 
 // acquire takes a slot for the lane whose Scratch is s and returns it with its state made.

@@ -74,6 +74,7 @@ type Transform struct {
 	hm    *hmacKey     // HMAC pad states; zeroed by Wipe
 	block cipher.Block // AES-CBC under the SA's key; nil for NULL and after Wipe
 	iv    ivGen        // AES-CBC IV generator (cbc.go)
+	modes []cbcModes   // AES-CBC block modes per lane slot (cbc.go); nil after Wipe
 }
 
 // NewTransform checks p against RFC 4106 / RFC 4543, chooses the implementation (resolving
@@ -233,6 +234,7 @@ func (t *Transform) Wipe() {
 	}
 	clear(t.iv.key)
 	t.block = nil
+	t.modes = nil
 	t.iv.block = nil
 }
 
