@@ -28,12 +28,25 @@ func (m Mode) String() string {
 // selector that decides which packets use it.
 type SAConfig struct {
 	SPI    uint32
-	Alg    esp.Algorithm // esp.AESGCM or esp.AESGMAC
-	Key    []byte        // AES key: 16, 24 or 32 bytes
-	Salt   [4]byte       // RFC 4106 salt
-	ICVLen int           // 8, 12 or 16 (0 = 16)
+	Alg    esp.Algorithm // esp.AESGCM, esp.AESGMAC, esp.AESCBC or esp.NULL; 0 for AH
+	Key    []byte        // AES key: 16, 24 or 32 bytes (AES-GCM, AES-GMAC, AES-CBC, AH AES-GMAC); none for NULL
+	Salt   [4]byte       // RFC 4106 / RFC 4543 salt (AES-GCM, AES-GMAC, AH AES-GMAC)
+	ICVLen int           // AES-GCM: 8, 12 or 16 (0 = 16); the others: 0 or their algorithm's (12 or 16)
 	ESN    bool
 	Mode   Mode
+
+	// Proto is ESP (the zero value) or AH (suites.go has the table of suites).
+	Proto Proto
+	// Integrity is the HMAC of an AES-CBC or NULL ESP SA (esp.HMACSHA1_96,
+	// esp.HMACSHA256_128), or an AH SA's algorithm (those, or esp.GMAC128/192/256 keyed by
+	// Key and Salt). IntegrityNone for AES-GCM and AES-GMAC.
+	Integrity esp.Integrity
+	// AuthKey is the HMAC key: 20 bytes for HMAC-SHA1-96, 32 for HMAC-SHA-256-128.
+	AuthKey []byte
+	// AH, on an ESP SA, is the AH SA applied over it: the two form one ESP+AH bundle
+	// (ADD_SA NumExtHdrs 2), one handle. The AH part's own SPI, Integrity, keys, ESN,
+	// StartSeq and ReplayWindow count; its addresses, mode and selector are the ESP SA's.
+	AH *SAConfig
 
 	// Src and Dst are the tunnel endpoints (Tunnel), or the hosts whose traffic the SA
 	// carries (Transport, where they also act as the selector unless Selector is set).
@@ -66,6 +79,17 @@ func (s Selector) matches(src, dst netip.Addr) bool {
 	return (!s.Src.IsValid() || s.Src.Contains(src)) && (!s.Dst.IsValid() || s.Dst.Contains(dst))
 }
 
+// Matches reports whether the SA carries a packet from src to dst: its selector matches
+// (a selector is set, or the SA is a tunnel), or, in transport mode without a selector,
+// the packet's addresses are the SA's. It is the host's policy test; a host that chooses
+// SAs itself (Sender.SendVia) uses it to agree with Send.
+func (c *SAConfig) Matches(src, dst netip.Addr) bool {
+	if c.Selector.Src.IsValid() || c.Selector.Dst.IsValid() || c.Mode == Tunnel {
+		return c.Selector.matches(src, dst)
+	}
+	return src == c.Src && dst == c.Dst
+}
+
 // seqHi is the high half the host names in ADD_SA (SequenceNumberHighOrder; 0 without
 // ESN). For an outbound SA it is that of the first number to send, StartSeq. For an inbound
 // SA it is that of the window's top, StartSeq-1, the last number accepted: the NIC infers the
@@ -86,9 +110,6 @@ func (c *SAConfig) seqHi(inbound bool) uint32 {
 var ErrConfig = errors.New("host: invalid SA configuration")
 
 func (c *SAConfig) normalize() error {
-	if c.ICVLen == 0 {
-		c.ICVLen = 16
-	}
 	if c.SPort == 0 {
 		c.SPort = 4500
 	}
@@ -101,14 +122,10 @@ func (c *SAConfig) normalize() error {
 	switch {
 	case c.SPI == 0:
 		return fmt.Errorf("%w: SPI 0 is reserved", ErrConfig)
-	case len(c.Key) != 16 && len(c.Key) != 24 && len(c.Key) != 32:
-		return fmt.Errorf("%w: SPI 0x%08x: key of %d bytes, want 16, 24 or 32", ErrConfig, c.SPI, len(c.Key))
-	case c.Alg != esp.AESGCM && c.Alg != esp.AESGMAC:
-		return fmt.Errorf("%w: SPI 0x%08x: algorithm %v", ErrConfig, c.SPI, c.Alg)
 	case !c.Src.IsValid() || !c.Dst.IsValid() || c.Src.Is4() != c.Dst.Is4():
 		return fmt.Errorf("%w: SPI 0x%08x: addresses %v -> %v must both be IPv4 or both IPv6", ErrConfig, c.SPI, c.Src, c.Dst)
 	case !c.ESN && c.StartSeq > 1<<32-1:
 		return fmt.Errorf("%w: SPI 0x%08x: start sequence %d needs ESN", ErrConfig, c.SPI, c.StartSeq)
 	}
-	return nil
+	return c.normalizeSuite(false)
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/ov2dev/ov2/internal/inet"
 	"net/netip"
 
-	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/packet"
 )
 
@@ -55,88 +54,41 @@ func parseInner(ip []byte) (inner, error) {
 	return in, nil
 }
 
-// frame writes the ESP packet for ip into b (R-TX-4): the host's part of IPsecOV2. The IV
-// field is left zero (the NIC writes the sequence number there) and the ICV room zero.
+// frame writes the packet for ip into b (R-TX-4): the host's part of IPsecOV2, for every
+// suite (sendsuites.go lays it out and writes it). The IV room, the AH header's IV, ICV and
+// padding, and the ICV room are left zero: the NIC fills them.
 //
-//	transport: IP header (protocol ESP or UDP) | [UDP] | ESP | IV | L4 … | pad | padlen | nh | ICV room
-//	tunnel:    outer IP | [UDP] | ESP | IV | the whole inner packet | pad | padlen | nh | ICV room
+//	transport: IP header (protocol AH, ESP or UDP) | [AH] | [UDP] | [ESP | IV room] | L4 … | [pad | padlen | nh | ICV room]
+//	tunnel:    outer IP | [AH] | [UDP] | [ESP | IV room] | the whole inner packet | [pad | padlen | nh | ICV room]
 //
-// A large send (mss > 0) stops after the payload: no trailer and no ICV room; the OOB
-// carries MSS and the next header, and the NIC writes a trailer per segment (R-TX-6).
-func (s *Sender) frame(b *packet.Buffer, ip []byte, in *inner, o *outSA, seq uint64, mss int) error {
+// The IV room is the suite's (8 for AES-GCM and AES-GMAC, 16 for AES-CBC, 0 for NULL) and
+// the padding reaches its block (16 for AES-CBC, else 4). AH's next header is ESP's (50) in
+// an ESP+AH bundle. A large send (mss > 0) stops after the payload: no trailer and no ICV
+// room; the OOB carries MSS and the next header (0 for AH alone), and the NIC writes a
+// trailer per segment (R-TX-6). seq is the first part's sequence number (ESP, or AH for AH
+// alone), ahSeq a bundle's AH part's.
+func (s *Sender) frame(b *packet.Buffer, ip []byte, in *inner, o *outSA, seq, ahSeq uint64, mss int) error {
 	c := &o.cfg
-	var hdr, payload []byte // the IP header to write, and what ESP protects
-	var nh byte
-	if c.Mode == Tunnel {
-		if in.v6 {
-			nh = inet.ProtoIPv6
-		} else {
-			nh = inet.ProtoIPv4
-		}
-		payload = ip
-	} else {
-		if in.v6 && inet.IsIPv6ExtensionHeader(in.proto) { // ESP goes directly after the fixed header
-			return fmt.Errorf("%w: IPv6 extension header %d before the transport payload", ErrUnsupported, in.proto)
-		}
-		if in.v6 != c.Src.Is6() {
-			return fmt.Errorf("%w: transport SA 0x%08x is %v, packet is not", ErrUnsupported, c.SPI, familyName(c.Src))
-		}
-		hdr, payload, nh = ip[:in.hdrLen], ip[in.hdrLen:], in.proto
+	hdr, payload, nh, err := payloadOf(c, ip, in)
+	if err != nil {
+		return err
 	}
 	outerLen := len(hdr)
+	v6 := in.v6
 	if c.Mode == Tunnel {
-		outerLen = 20
-		if c.Src.Is6() {
+		outerLen, v6 = 20, c.Src.Is6()
+		if v6 {
 			outerLen = 40
 		}
 	}
-	udp := 0
-	if c.NATT {
-		udp = 8
+	l := layoutOf(c, outerLen, len(payload), v6, mss)
+	if err := fits(b, l.n, v6); err != nil {
+		return err
 	}
-	espOff := outerLen + udp
-	n := espOff + esp.HeaderLen + esp.IVLen + len(payload)
-	pad := 0
-	if mss == 0 {
-		pad = esp.PadLen(len(payload))
-		n += pad + esp.TrailerLen + c.ICVLen
-	}
-	if n > b.Cap() || (c.Src.Is4() && n > 0xffff) || (c.Src.Is6() && n-40 > 0xffff) {
-		return fmt.Errorf("%w: %d bytes framed", ErrTooBig, n)
-	}
-	f := b.Append(n)
-	proto := byte(inet.ProtoESP)
-	if c.NATT {
-		proto = inet.ProtoUDP
-	}
-	if c.Mode == Tunnel {
-		s.outerHeader(f[:outerLen], c, proto, n)
-	} else {
-		copy(f, hdr)
-		setIPLengthProto(f, n, proto)
-	}
-	if c.NATT {
-		u := f[outerLen:espOff]
-		binary.BigEndian.PutUint16(u[0:], c.SPort)
-		binary.BigEndian.PutUint16(u[2:], c.DPort)
-		binary.BigEndian.PutUint16(u[4:], uint16(n-outerLen))
-		binary.BigEndian.PutUint16(u[6:], 0) // RFC 3948: 0 over IPv4; the NIC fills it over IPv6
-	}
-	esp.PutHeader(f[espOff:], c.SPI, uint32(seq))
-	clear(f[espOff+esp.HeaderLen : espOff+esp.HeaderLen+esp.IVLen])
-	body := espOff + esp.HeaderLen + esp.IVLen
-	copy(f[body:], payload)
+	f := b.Append(l.n)
+	s.put(f, c, &l, hdr, payload, nh, seq, ahSeq, mss)
 	b.Tx.OffloadHandle = uint64(o.handle)
-	b.Tx.EspHeaderOffset = uint8(espOff / 4)
-	b.Tx.NextHeader = nh
-	if mss > 0 {
-		b.Tx.MSS = uint32(mss)
-		return nil
-	}
-	t := body + len(payload)
-	esp.AppendTrailer(f[t:t], pad, nh)
-	clear(f[n-c.ICVLen:])
-	b.Tx.PadLength = uint8(pad)
+	setTx(&b.Tx, c, &l, 0, nh, mss)
 	return nil
 }
 

@@ -1,13 +1,9 @@
 package host
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/ov2dev/ov2/antireplay"
-	"github.com/ov2dev/ov2/esp"
-	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/internal/rxparse"
 	"github.com/ov2dev/ov2/ndis"
 	"github.com/ov2dev/ov2/nic"
@@ -58,6 +54,9 @@ type Receiver struct {
 	sas      map[sa.Handle]*inSA
 	verdicts [NumVerdicts]uint64
 	deletes  uint64
+	parts    map[partKey]*inSA // by outer SPI, for the inner part of combined packets (recvsuites.go)
+	at       where             // where the packet being received delivers (accept)
+	checks   []seqCheck        // accept's anti-replay checks, reused
 }
 
 type inSA struct {
@@ -68,6 +67,7 @@ type inSA struct {
 	nicHi   uint32 // the high half the NIC holds: its window top's when last told (ADD_SA, UPDATE_SA)
 	deleted bool
 	stats   InStats
+	ah      *inAH // an ESP+AH bundle's AH part (recvsuites.go); nil otherwise
 }
 
 // NewReceiver makes a receiver with anti-replay windows of the given size (0 means
@@ -102,8 +102,12 @@ func (r *Receiver) AddSA(cfg SAConfig, paired sa.Handle) (sa.Handle, error) {
 	if st, err := r.nic.OIDAddSA(req); st != ndis.StatusSuccess {
 		return 0, fmt.Errorf("host: ADD_SA (inbound) for SPI 0x%08x: %v: %w", cfg.SPI, st, err)
 	}
-	r.sas[req.OffloadHandle] = &inSA{cfg: cfg, handle: req.OffloadHandle, paired: paired, win: win,
-		nicHi: cfg.seqHi(true)}
+	in := &inSA{cfg: cfg, handle: req.OffloadHandle, paired: paired, win: win, nicHi: cfg.seqHi(true)}
+	if err := r.register(in, size); err != nil {
+		r.nic.OIDDeleteSA(&nic.DeleteSA{OffloadHandle: in.handle})
+		return 0, err
+	}
+	r.sas[req.OffloadHandle] = in
 	return req.OffloadHandle, nil
 }
 
@@ -117,14 +121,54 @@ func (r *Receiver) Receive(p *packet.Buffer, dst []byte) ([]byte, Verdict) {
 }
 
 func (r *Receiver) receive(p *packet.Buffer, dst []byte) (Verdict, []byte) {
+	v, _, in := r.check(p)
+	switch v {
+	case Plain:
+		return Plain, append(dst, p.Bytes()...)
+	case Delivered:
+	default:
+		return v, dst
+	}
+	out, ok := decap(p.Bytes(), &r.at, dst)
+	if !ok {
+		return Undecodable, dst
+	}
+	in.stats.Packets++
+	in.stats.Bytes += uint64(len(out) - len(dst))
+	return Delivered, out
+}
+
+// ReceiveInPlace is Receive that leaves what the host delivers in p itself instead of
+// appending it to a slice: on Delivered, p's frame becomes the inner packet, decapsulated
+// in place (in tunnel mode the inner packet is trimmed out; in transport mode the IP
+// header moves up over the ESP header, with its length and protocol rewritten); on Plain
+// the frame is left as it is. It does not allocate.
+func (r *Receiver) ReceiveInPlace(p *packet.Buffer) Verdict {
+	v, _, in := r.check(p)
+	if v == Delivered {
+		n, ok := decapInPlace(p, &r.at)
+		if !ok {
+			v = Undecodable
+		} else {
+			in.stats.Packets++
+			in.stats.Bytes += uint64(n)
+		}
+	}
+	r.verdicts[v]++
+	return v
+}
+
+// check runs the host's checks on an indicated packet: every verdict but the
+// decapsulation's. For Delivered it returns the packet's layout and its SA.
+func (r *Receiver) check(p *packet.Buffer) (Verdict, rxparse.Layout, *inSA) {
 	frame := p.Bytes()
 	rx := &p.Rx
 	if !rx.CryptoDone {
 		l := rxparse.Parse(frame)
-		if l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP {
-			return NotOffloaded, dst
+		if l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP || l.Kind == rxparse.KindAH {
+			return NotOffloaded, l, nil
 		}
-		return Plain, append(dst, frame...)
+		return Plain, l, nil
 	}
 	in := r.sas[sa.Handle(rx.Handle)]
 	if in != nil && rx.SaDeleteReq {
@@ -134,41 +178,22 @@ func (r *Receiver) receive(p *packet.Buffer, dst []byte) (Verdict, []byte) {
 		if in != nil {
 			in.stats.Status[rx.CryptoStatus]++
 		}
-		return CryptoFailed, dst
+		return CryptoFailed, rxparse.Layout{}, nil
 	}
 	if in == nil { // an SA the host did not add through this receiver: nothing to check against
-		return NotOffloaded, dst
+		return NotOffloaded, rxparse.Layout{}, nil
 	}
 	l := rxparse.Parse(frame)
-	seq := uint64(rx.SeqHi)<<32 | uint64(esp.Seq(frame[l.ESP:]))
-	if !in.cfg.ESN {
-		seq = uint64(uint32(seq))
+	if v := r.accept(in, frame, rx, &l); v != Delivered { // anti-replay per part (recvsuites.go)
+		return v, l, nil
 	}
-	switch err := in.win.Accept(seq); {
-	case errors.Is(err, antireplay.ErrReplay):
-		in.stats.Replayed++
-		return Replayed, dst
-	case errors.Is(err, antireplay.ErrTooOld):
-		in.stats.TooOld++
-		return TooOld, dst
-	}
-	in.stats.Status[ndis.CryptoSuccess]++
-	if hi := uint32(in.win.Top() >> 32); in.cfg.ESN && hi > in.nicHi {
-		r.update(in, hi)
-	}
-	out, ok := decap(frame, &l, rx, in.cfg.ICVLen, dst)
-	if !ok {
-		return Undecodable, dst
-	}
-	in.stats.Packets++
-	in.stats.Bytes += uint64(len(out) - len(dst))
-	return Delivered, out
+	return Delivered, l, in
 }
 
 // update tells the NIC the new high half once the window's top has moved into it, so the
 // NIC's inference reference keeps up (R-RX-8, R-SA-6).
 func (r *Receiver) update(in *inSA, hi uint32) {
-	u := &sa.Update{OffloadHandle: in.handle, Operation: ndis.OpESP, Spi: in.cfg.SPI, SequenceNumberHighOrder: hi}
+	u := &sa.Update{OffloadHandle: in.handle, Operation: in.cfg.op(), Spi: in.cfg.SPI, SequenceNumberHighOrder: hi}
 	if st, _ := r.nic.OIDUpdateSA(u); st == ndis.StatusSuccess {
 		in.nicHi = hi
 		in.stats.Updates++
@@ -189,41 +214,23 @@ func (r *Receiver) deleteReq(in *inSA) {
 	r.deletes++
 }
 
-// decap turns a verified ESP packet into what it carries: in tunnel mode the inner IP
-// packet; in transport mode the IP header (protocol/next header and lengths rewritten)
-// followed by the payload. The NIC decrypted in place and left the trailer's facts in the
-// header info (R-RX-6).
-func decap(frame []byte, l *rxparse.Layout, rx *packet.RxInfo, icv int, dst []byte) ([]byte, bool) {
-	start := l.ESP + esp.HeaderLen + esp.IVLen
-	end := l.End - icv - int(rx.PadLength) - esp.TrailerLen
-	if !rx.HeaderInfoSet || end < start {
-		return dst, false
+// DeleteSA deletes the inbound SA h from the NIC (DELETE_SA) unless the host already did
+// (SaDeleteReq), and forgets it: packets of it indicated later get the verdict
+// NotOffloaded. Like Receive, it is for the receiver's goroutine.
+func (r *Receiver) DeleteSA(h sa.Handle) error {
+	in, ok := r.sas[h]
+	if !ok {
+		return fmt.Errorf("host: no inbound SA with handle %v", h)
 	}
-	if rx.NextCryptoDone {
-		return dst, false // tunnel + transport combined: not decapsulated by this host model
+	delete(r.sas, h)
+	r.unregister(in)
+	if in.deleted {
+		return nil
 	}
-	payload := frame[start:end]
-	if rx.NextHeader == inet.ProtoIPv4 || rx.NextHeader == inet.ProtoIPv6 {
-		return append(dst, payload...), true
+	if st, err := r.nic.OIDDeleteSA(&nic.DeleteSA{OffloadHandle: h}); st != ndis.StatusSuccess {
+		return fmt.Errorf("host: DELETE_SA (inbound) for SPI 0x%08x: %v: %w", in.cfg.SPI, st, err)
 	}
-	if l.IPv6ExtHeaders {
-		return dst, false
-	}
-	hdr := l.L4 // the IP header (IPv4 with options, or the IPv6 fixed header)
-	n := len(dst)
-	dst = append(dst, frame[:hdr]...)
-	dst = append(dst, payload...)
-	h := dst[n:]
-	total := hdr + len(payload)
-	if l.IPv6 {
-		binary.BigEndian.PutUint16(h[4:], uint16(total-40))
-		h[6] = rx.NextHeader
-	} else {
-		binary.BigEndian.PutUint16(h[2:], uint16(total))
-		h[9] = rx.NextHeader
-		putIPv4Checksum(h[:hdr])
-	}
-	return dst, true
+	return nil
 }
 
 // Verdicts returns how many packets got each verdict.

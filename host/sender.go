@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/ndis"
 	"github.com/ov2dev/ov2/nic"
 	"github.com/ov2dev/ov2/packet"
@@ -33,13 +32,15 @@ type Sender struct {
 	small *packet.Pool
 	large *packet.Pool
 	sas   []*outSA
+	byH   map[sa.Handle]*outSA
 	batch []*packet.Buffer
 	burst int
 	ipID  uint16
 
-	inflight atomic.Int64 // packets submitted whose completion has not come back
-	updates  atomic.Uint64
-	clear    atomic.Uint64
+	inflight  atomic.Int64  // packets submitted whose completion has not come back
+	submitted atomic.Uint64 // packets handed to the NIC (a large send counts once)
+	updates   atomic.Uint64
+	clear     atomic.Uint64
 }
 
 type outSA struct {
@@ -47,6 +48,7 @@ type outSA struct {
 	handle sa.Handle
 	next   uint64 // next sequence number to use
 	nicHi  uint32 // the high half the NIC holds for this SA
+	ah     *outAH // an ESP+AH bundle's AH part (sendsuites.go); nil otherwise
 }
 
 // NewSender makes a sender that submits to path, which must belong to n.
@@ -57,6 +59,7 @@ func NewSender(n *nic.NIC, path *stage.SendPath) *Sender {
 		small: packet.NewPool(packet.SmallSize),
 		large: packet.NewPool(packet.LargeSize),
 		burst: 32,
+		byH:   map[sa.Handle]*outSA{},
 	}
 }
 
@@ -70,57 +73,17 @@ func (s *Sender) AddSA(cfg SAConfig) (sa.Handle, error) {
 	if st, err := s.nic.OIDAddSA(req); st != ndis.StatusSuccess {
 		return 0, fmt.Errorf("host: ADD_SA for SPI 0x%08x: %v: %w", cfg.SPI, st, err)
 	}
-	s.sas = append(s.sas, &outSA{cfg: cfg, handle: req.OffloadHandle, next: cfg.StartSeq, nicHi: uint32(cfg.StartSeq >> 32)})
+	o := &outSA{cfg: cfg, handle: req.OffloadHandle, next: cfg.StartSeq, nicHi: uint32(cfg.StartSeq >> 32)}
+	o.initParts()
+	s.sas = append(s.sas, o)
+	s.byH[o.handle] = o
 	return req.OffloadHandle, nil
-}
-
-// bundleOf is the ADD_SA bundle for an SA: key material key‖salt on the encryption
-// algorithm for AES-GCM, on the authentication algorithm (encryption NONE) for AES-GMAC.
-func bundleOf(c *SAConfig, inbound bool) sa.Bundle {
-	id := map[int]uint32{16: ndis.EncAESGCM128, 24: ndis.EncAESGCM192, 32: ndis.EncAESGCM256}[len(c.Key)]
-	keyAlg := sa.Algorithm{Identifier: id, KeyLength: uint32(len(c.Key) + 4), AdditionalInfo: uint32(c.ICVLen)}
-	s := sa.SecAssoc{Operation: ndis.OpESP, Spi: c.SPI, SequenceNumberHighOrder: c.seqHi(inbound)}
-	if c.Alg == esp.AESGMAC {
-		s.EncryptionAlgorithm = sa.Algorithm{Identifier: ndis.EncNone}
-		s.AuthenticationAlgorithm = keyAlg
-	} else {
-		s.EncryptionAlgorithm = keyAlg
-		s.AuthenticationAlgorithm = sa.Algorithm{Identifier: id}
-	}
-	if c.ESN {
-		s.Flags = ndis.SAFlagESN
-	}
-	b := sa.Bundle{
-		Src: c.Src, Dst: c.Dst, NumExtHdrs: 1, SecAssoc: [2]sa.SecAssoc{s},
-		KeyData: append(append([]byte(nil), c.Key...), c.Salt[:]...),
-	}
-	if c.Src.Is6() {
-		b.Flags |= ndis.SAIPv6
-	}
-	if inbound {
-		b.Flags |= ndis.SAInbound
-	}
-	if c.NATT {
-		b.UdpEspEncapsulation = ndis.UDPEspTransport
-		if c.Mode == Tunnel {
-			b.UdpEspEncapsulation = ndis.UDPEspTunnel
-		}
-		b.EncapSrcPort, b.EncapDstPort = c.SPort, c.DPort
-	}
-	return b
 }
 
 // policy returns the SA for a packet, or nil to send it in clear.
 func (s *Sender) policy(src, dst netip.Addr) *outSA {
 	for _, o := range s.sas {
-		c := &o.cfg
-		if c.Selector.Src.IsValid() || c.Selector.Dst.IsValid() || c.Mode == Tunnel {
-			if c.Selector.matches(src, dst) {
-				return o
-			}
-			continue
-		}
-		if src == c.Src && dst == c.Dst {
+		if o.cfg.Matches(src, dst) {
 			return o
 		}
 	}
@@ -130,12 +93,12 @@ func (s *Sender) policy(src, dst netip.Addr) *outSA {
 // Send frames one plain IP packet for its SA (or none) and queues it for the NIC. Queued
 // packets go to the NIC in bursts; Flush sends a partial burst. The packet bytes are
 // copied: ip may be reused when Send returns.
-func (s *Sender) Send(ip []byte) error { return s.send(ip, 0, 0) }
+func (s *Sender) Send(ip []byte) error { return s.send(ip, nil, 0, 0) }
 
 // SendCookie is Send with the host's own per-packet value, which the packet carries
 // through the NIC in Buffer.Cookie (the NIC never reads it), for a completion goroutine
 // that needs to know more about the packet than its bytes.
-func (s *Sender) SendCookie(ip []byte, cookie uint64) error { return s.send(ip, 0, cookie) }
+func (s *Sender) SendCookie(ip []byte, cookie uint64) error { return s.send(ip, nil, 0, cookie) }
 
 // SendLarge frames a TCP packet whose payload is larger than mss as one large send with
 // LSO + IPsec (R-TX-6): no trailer, no ICV room, MSS in the OOB, and one sequence number
@@ -144,7 +107,7 @@ func (s *Sender) SendLarge(ip []byte, mss int) error {
 	if mss < 1 || mss > packet.MaxMSS {
 		return fmt.Errorf("%w: MSS %d", ErrUnsupported, mss)
 	}
-	return s.send(ip, mss, 0)
+	return s.send(ip, nil, mss, 0)
 }
 
 // SendLargeCookie is SendLarge with the host's own per-packet value (see SendCookie); the
@@ -153,20 +116,50 @@ func (s *Sender) SendLargeCookie(ip []byte, mss int, cookie uint64) error {
 	if mss < 1 || mss > packet.MaxMSS {
 		return fmt.Errorf("%w: MSS %d", ErrUnsupported, mss)
 	}
-	return s.send(ip, mss, cookie)
+	return s.send(ip, nil, mss, cookie)
 }
 
-func (s *Sender) send(ip []byte, mss int, cookie uint64) error {
+// ErrNoSA is wrapped by SendVia's error for a handle that is not one of the sender's SAs.
+var ErrNoSA = errors.New("host: no such outbound SA")
+
+// SendVia frames ip for the outbound SA h, chosen by the caller's own policy (0: in clear),
+// instead of the sender's (the order of AddSA). mss > 0 makes it a large send (see
+// SendLarge). link, if not empty, is kept in the buffer's headroom in front of the packet
+// (see StashLink), so that whoever takes the completion gets it back with UnstashLink; a
+// large send's segments do not carry it. Otherwise it is SendCookie.
+func (s *Sender) SendVia(h sa.Handle, ip, link []byte, mss int, cookie uint64) error {
+	if mss < 0 || mss > packet.MaxMSS {
+		return fmt.Errorf("%w: MSS %d", ErrUnsupported, mss)
+	}
+	var o *outSA
+	if h != 0 {
+		if o = s.byH[h]; o == nil {
+			return fmt.Errorf("%w: handle %v", ErrNoSA, h)
+		}
+	}
 	in, err := parseInner(ip)
 	if err != nil {
 		return err
 	}
-	o := s.policy(in.src, in.dst)
-	if o == nil {
-		return s.queueClear(ip, cookie)
+	return s.sendOn(o, &in, ip, link, mss, cookie)
+}
+
+func (s *Sender) send(ip, link []byte, mss int, cookie uint64) error {
+	in, err := parseInner(ip)
+	if err != nil {
+		return err
 	}
-	if !s.nic.CurrentConfig().ESPAllowed(o.cfg.Src.Is6()) {
-		return fmt.Errorf("%w: SPI 0x%08x", ErrOffloadDisabled, o.cfg.SPI)
+	return s.sendOn(s.policy(in.src, in.dst), &in, ip, link, mss, cookie)
+}
+
+// sendOn frames and queues a parsed packet for o (nil: in clear).
+func (s *Sender) sendOn(o *outSA, inp *inner, ip, link []byte, mss int, cookie uint64) error {
+	in := *inp
+	if o == nil {
+		return s.queueClear(ip, link, cookie)
+	}
+	if err := s.allowed(o); err != nil {
+		return err
 	}
 	units := uint64(1) // sequence numbers this packet uses
 	if mss > 0 {
@@ -178,38 +171,38 @@ func (s *Sender) send(ip []byte, mss int, cookie uint64) error {
 			return fmt.Errorf("%w: a large send with no TCP payload", ErrUnsupported)
 		}
 	}
-	seq := o.next
-	last := seq + units - 1
-	if last < seq || (!o.cfg.ESN && last > 1<<32-1) {
-		return fmt.Errorf("%w: SPI 0x%08x at sequence %d", ErrSeqExhausted, o.cfg.SPI, seq)
-	}
-	if hi := uint32(seq >> 32); hi != o.nicHi {
-		if err := s.updateHigh(o, hi); err != nil {
-			return err
-		}
+	seq, ahSeq, err := s.reserve(o, units)
+	if err != nil {
+		return err
 	}
 	pool := s.small
 	if mss > 0 {
 		pool = s.large
 	}
 	b := pool.Get()
-	if err := s.frame(b, ip, &in, o, seq, mss); err != nil {
+	if err := s.frame(b, ip, &in, o, seq, ahSeq, mss); err != nil {
 		b.Release()
 		return err
 	}
-	o.next = last + 1
+	s.commit(o, units)
 	b.Cookie = cookie
+	if link != nil {
+		StashLink(b, link)
+	}
 	s.queue(b)
 	return nil
 }
 
-func (s *Sender) queueClear(ip []byte, cookie uint64) error {
+func (s *Sender) queueClear(ip, link []byte, cookie uint64) error {
 	b := s.small.Get()
 	if err := b.SetData(ip); err != nil {
 		b.Release()
 		return fmt.Errorf("%w: %d bytes", ErrTooBig, len(ip))
 	}
 	b.Cookie = cookie
+	if link != nil {
+		StashLink(b, link)
+	}
 	s.clear.Add(1)
 	s.queue(b)
 	return nil
@@ -228,6 +221,7 @@ func (s *Sender) Flush() {
 		// One atomic add per burst: the completion goroutines subtract from the same
 		// counter, and a per-packet add would bounce its cache line between cores.
 		s.inflight.Add(int64(len(s.batch)))
+		s.submitted.Add(uint64(len(s.batch)))
 		s.path.Submit(s.batch)
 		clear(s.batch)
 		s.batch = s.batch[:0]
@@ -244,7 +238,7 @@ func (s *Sender) updateHigh(o *outSA, hi uint32) error {
 			time.Sleep(10 * time.Microsecond)
 		}
 	}
-	u := &sa.Update{OffloadHandle: o.handle, Operation: ndis.OpESP, Spi: o.cfg.SPI, SequenceNumberHighOrder: hi}
+	u := &sa.Update{OffloadHandle: o.handle, Operation: o.cfg.op(), Spi: o.cfg.SPI, SequenceNumberHighOrder: hi}
 	if st, err := s.nic.OIDUpdateSA(u); st != ndis.StatusSuccess {
 		return fmt.Errorf("host: UPDATE_SA for SPI 0x%08x: %v: %w", o.cfg.SPI, st, err)
 	}
@@ -288,6 +282,42 @@ func (s *Sender) Close() {
 	s.Flush()
 	s.path.Close()
 }
+
+// DeleteSA takes the outbound SA h out of the sender (no packet is framed for it
+// afterwards) and deletes it from the NIC (DELETE_SA): packets of it still inside the NIC
+// then fail with the reason unknown-handle, counted. A caller that wants none to fail
+// waits first until Progress shows that what it submitted before has completed.
+func (s *Sender) DeleteSA(h sa.Handle) error {
+	o := s.byH[h]
+	if o == nil {
+		return fmt.Errorf("%w: handle %v", ErrNoSA, h)
+	}
+	delete(s.byH, h)
+	for i, x := range s.sas {
+		if x == o {
+			s.sas = append(s.sas[:i], s.sas[i+1:]...)
+			break
+		}
+	}
+	if st, err := s.nic.OIDDeleteSA(&nic.DeleteSA{OffloadHandle: h}); st != ndis.StatusSuccess {
+		return fmt.Errorf("host: DELETE_SA for SPI 0x%08x: %v: %w", o.cfg.SPI, st, err)
+	}
+	return nil
+}
+
+// Progress returns how many packets the sender has handed to the NIC (Flush; a large send
+// counts once) and how many of them have completed (Done, Completed, CompletedBurst). It
+// may be called from any goroutine.
+func (s *Sender) Progress() (submitted, completed uint64) {
+	sub := s.submitted.Load()
+	in := s.inflight.Load()
+	return sub, sub - uint64(max(in, 0))
+}
+
+// Reserve makes the sender's pool of packet buffers (those of Send, not of SendLarge) hold
+// n free buffers now, so that a run with no more than n packets in flight allocates none
+// from its start (packet.Pool.Reserve).
+func (s *Sender) Reserve(n int) { s.small.Reserve(n) }
 
 // Updates is how many UPDATE_SA requests the sender issued.
 func (s *Sender) Updates() uint64 { return s.updates.Load() }

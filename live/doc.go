@@ -1,5 +1,7 @@
 // Package live sends Ethernet frames out of a live network interface, fast, in batches, and
-// without silent drops. It is the output stage of `ov2 replay --iface NAME`.
+// without silent drops, and receives them from one through memory-mapped rings. Its Sender
+// is the output stage of `ov2 replay --iface NAME`; its Receiver and Sender are the I/O of
+// `ov2 gateway`.
 //
 // # How
 //
@@ -79,10 +81,35 @@
 // "live: interface \"veth0\": frame 5 (1400 bytes): sendmmsg: network is down". FrameError and
 // LinkLostError unwrap to the errno (errors.Is(err, unix.EMSGSIZE)).
 //
+// # Receiving
+//
+// OpenReceiver opens an AF_PACKET socket with a TPACKET_V3 receive ring mapped into the
+// process (receiver.go): the kernel copies each frame into the current block of the ring
+// and hands the block over when it is full or after RecvOptions.Timeout (1 ms by default);
+// Recv returns the frames of the blocks handed over as slices of the ring, without a copy, a
+// system call or an allocation per frame, and gives each block back when its frames are
+// used. A frame that finds the ring full is dropped and counted by the kernel
+// (RecvStats.KernelDrops, from PACKET_STATISTICS), which Stats reads. The timeout is what a
+// frame can wait at a low rate: V3 hands over whole blocks only.
+//
+// OpenFanout opens several receivers on one interface in a PACKET_FANOUT group (fanout.go):
+// the kernel spreads the frames over them by flow hash, by CPU, or by a classic BPF program
+// that names the member (FanoutProgram; SetFanoutProgram replaces it atomically while frames
+// flow), so that each receiver's goroutine gets its share and the frames of one flow stay on
+// one receiver, in order. No frame reaches a member before the group is complete: each
+// socket drops everything (a socket filter) until then.
+//
+// RecvOptions.Promisc puts the interface in promiscuous mode for as long as the socket is
+// open (PACKET_MR_PROMISC, which the kernel undoes at close). RecvOptions.IgnoreOutgoing
+// leaves out what the host itself sends on the interface (PACKET_IGNORE_OUTGOING, in a group
+// PACKET_FANOUT_FLAG_IGNORE_OUTGOING where the kernel has it, and a check of each frame's
+// packet type in Recv): a bridge does not receive what it sent.
+//
 // # Concurrency and namespaces
 //
 // A Sender is used by one goroutine at a time (Stats, Name, MTU and HardwareAddr may be called
-// from any goroutine). The socket belongs to the network namespace of the thread that called
-// Open, whichever thread later calls Send: open it inside a namespace (see internal/netns InNS)
-// and send from anywhere.
+// from any goroutine), and so is a Receiver (Stats, Name, Index, MTU and Fd from any). A
+// socket belongs to the network namespace of the thread that opened it, whichever thread
+// later uses it: open it inside a namespace (see internal/netns InNS) and use it from
+// anywhere.
 package live

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ov2dev/ov2/fastpath"
 	"github.com/ov2dev/ov2/host"
 	"github.com/ov2dev/ov2/packet"
 	"github.com/ov2dev/ov2/pcap"
@@ -50,127 +51,98 @@ func (r *run) withLink(p *packet.Buffer) int {
 	return len(h.hdr)
 }
 
-// sendCompletions takes the send path's completions: sealed and clear packets go to the
-// output (and in RoundTrip the sealed ones on to the receive path), failed ones are counted.
-func (r *run) sendCompletions(lane int) {
-	// Up to 256 at a time: when the output is behind, one system call takes more frames.
-	const most = 256
-	buf := make([]*packet.Buffer, most)
-	frames := make([]Frame, 0, most)
-	wire := make([]*packet.Buffer, 0, most)
-	trims := make([]int, 0, most)
-	done := make([]*packet.Buffer, 0, most)
-	c, out := &r.sc[lane], r.sinks[lane]
-	for {
-		k, err := r.send.LaneCompletions(lane, buf)
-		if err != nil {
-			return
+// laneScratch is one send lane's reused slices.
+type laneScratch struct {
+	frames []Frame
+	wire   []*packet.Buffer
+	trims  []int
+}
+
+// sendCompletions takes a burst of one send lane's completions (the fast path's Protected
+// callback, on that lane's goroutine): sealed and clear packets go to the output (and in
+// RoundTrip the sealed ones on to the receive path), failed ones are counted.
+func (r *run) sendCompletions(b fastpath.Burst) {
+	c, out, sc := &r.sc[b.Lane], r.sinks[b.Lane], &r.scratch[b.Lane]
+	now, wall := packet.Now(), time.Now()
+	frames, wire, trims := sc.frames[:0], sc.wire[:0], sc.trims[:0]
+	for i := range b.Results {
+		res := &b.Results[i]
+		p := res.Buf
+		c.lat.Record(now - p.Stamp)
+		if res.Failed {
+			c.sendFail[p.Tx.Reason]++
+			continue // the fast path releases it
 		}
-		now, wall := packet.Now(), time.Now()
-		frames, wire, trims, done = frames[:0], wire[:0], trims[:0], done[:0]
-		r.snd.CompletedBurst(buf[:k])
-		for _, p := range buf[:k] {
-			c.lat.Record(now - p.Stamp)
-			if p.Tx.Failed() {
-				c.sendFail[p.Tx.Reason]++
-				p.Release()
-				continue
-			}
-			if p.Tx.LSOCount > 0 {
-				c.segments++
-			}
-			sealed := p.Tx.OffloadHandle != 0
-			if sealed {
-				c.out.add(p.Len())
-			} else {
-				c.clear.add(p.Len())
-			}
-			n := r.withLink(p)
-			frames = append(frames, Frame{Time: wall, Link: r.link(cookieLink(p.Cookie)).lt, Data: p.Bytes()})
-			if r.cfg.RoundTrip && sealed {
-				wire, trims = append(wire, p), append(trims, n)
-			} else {
-				done = append(done, p)
-			}
+		if p.Tx.LSOCount > 0 {
+			c.segments++
 		}
-		r.write(out, frames)
-		for _, p := range done {
-			p.Release()
+		sealed := p.Tx.OffloadHandle != 0
+		if sealed {
+			c.out.add(p.Len())
+		} else {
+			c.clear.add(p.Len())
 		}
-		if len(wire) == 0 {
-			continue
+		n := r.withLink(p)
+		frames = append(frames, Frame{Time: wall, Link: r.link(cookieLink(p.Cookie)).lt, Data: p.Bytes()})
+		if r.cfg.RoundTrip && sealed {
+			wire, trims = append(wire, res.Take()), append(trims, n)
 		}
+	}
+	r.write(out, frames)
+	clear(frames)
+	sc.frames = frames[:0]
+	if len(wire) > 0 {
 		// The wire: what arrives carries its bytes (and the host's cookie), nothing else.
 		for i, p := range wire {
 			p.TrimFront(trims[i])
-			p.Tx, p.Rx, p.Meta = packet.TxInfo{}, packet.RxInfo{}, packet.Meta{}
-		}
-		for _, p := range wire {
 			c.wire.add(p.Len())
 		}
-		r.recvMu.Lock()
-		r.recv.Submit(wire)
-		r.recvMu.Unlock()
+		r.q.UnprotectBuffers(wire, 0) // the fast path owns them now, error or not
 	}
+	clear(wire)
+	sc.wire, sc.trims = wire[:0], trims[:0]
 }
 
-// recvCompletions takes the receive path's indications and gives them to the host; what it
-// delivers goes to the output (or, in RoundTrip, is compared with the input).
-func (r *run) recvCompletions() {
-	buf := make([]*packet.Buffer, 64)
-	frames := make([]Frame, 0, 64)
-	arena := make([]byte, 0, 64*(packet.SmallSize+64))
+// recvCompletions takes a burst of the receive path's indications, which the host has
+// checked and decapsulated (the fast path's Unprotected callback): what it delivered goes
+// to the output (or, in RoundTrip, is compared with the input).
+func (r *run) recvCompletions(b fastpath.Burst) {
+	now, wall := packet.Now(), time.Now()
+	frames := r.recvFrames[:0]
 	c := &r.rc
-	for {
-		k, err := r.recv.Completions(buf)
-		if err != nil {
-			return
+	for i := range b.Results {
+		res := &b.Results[i]
+		p := res.Buf
+		c.lat.Record(now - p.Stamp)
+		c.verdicts[res.Verdict]++
+		if res.Verdict != host.Delivered { // counted in verdicts
+			continue
 		}
-		now, wall := packet.Now(), time.Now()
-		frames, arena = frames[:0], arena[:0]
-		for _, p := range buf[:k] {
-			c.lat.Record(now - p.Stamp)
-			h := r.link(cookieLink(p.Cookie))
-			if len(arena)+len(h.hdr)+p.Len() > cap(arena) { // keep earlier frames valid
-				r.write(r.sinks[0], frames)
-				frames, arena = frames[:0], arena[:0]
-				if need := len(h.hdr) + p.Len(); need > cap(arena) {
-					arena = make([]byte, 0, need)
-				}
-			}
-			start := len(arena)
-			arena = append(arena, h.hdr...)
-			got, v := r.rcv.Receive(p, arena)
-			c.verdicts[v]++
-			if v != host.Delivered { // counted in verdicts
-				arena = arena[:start]
-				p.Release()
-				continue
-			}
-			pkt := got[start+len(h.hdr):]
-			c.out.add(len(pkt))
-			if r.cfg.RoundTrip && p.Cookie&cookieLSO != 0 {
-				c.segments++ // a segment of a large send: not the packet read, so not compared
-				arena = arena[:start]
-				p.Release()
-				continue
-			}
-			if r.cfg.RoundTrip {
-				c.checked++
-				if pos := cookiePos(p.Cookie); pos < uint64(len(r.originals)) && bytes.Equal(pkt, r.originals[pos]) {
-					c.equal++
-				} else {
-					c.differ++
-				}
-				arena = arena[:start]
-				p.Release()
-				continue
-			}
-			p.Release()
-			pcap.SetIPVersion(h.lt, got[start:start+len(h.hdr)], len(pkt) > 0 && pkt[0]>>4 == 6)
-			arena = got
-			frames = append(frames, Frame{Time: wall, Link: h.lt, Data: got[start:]})
+		pkt := res.Frame // the inner packet, decapsulated in the buffer
+		c.out.add(len(pkt))
+		if r.cfg.RoundTrip && p.Cookie&cookieLSO != 0 {
+			c.segments++ // a segment of a large send: not the packet read, so not compared
+			continue
 		}
-		r.write(r.sinks[0], frames)
+		if r.cfg.RoundTrip {
+			c.checked++
+			if pos := cookiePos(p.Cookie); pos < uint64(len(r.originals)) && bytes.Equal(pkt, r.originals[pos]) {
+				c.equal++
+			} else {
+				c.differ++
+			}
+			continue
+		}
+		// The output frame: the input's link header in front of the packet, in the
+		// buffer's headroom (the buffer lives until this burst is written).
+		h := r.link(cookieLink(p.Cookie))
+		if p.Headroom() >= len(h.hdr) {
+			copy(p.Prepend(len(h.hdr)), h.hdr)
+			pcap.SetIPVersion(h.lt, p.Bytes()[:len(h.hdr)], len(pkt) > 0 && pkt[0]>>4 == 6)
+		}
+		frames = append(frames, Frame{Time: wall, Link: h.lt, Data: p.Bytes()})
 	}
+	r.write(r.sinks[0], frames)
+	clear(frames)
+	r.recvFrames = frames[:0]
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"time"
 
+	"github.com/ov2dev/ov2/fastpath"
 	"github.com/ov2dev/ov2/host"
 	"github.com/ov2dev/ov2/internal/rxparse"
 	"github.com/ov2dev/ov2/packet"
@@ -17,18 +17,7 @@ import (
 // produce reads the input Loops times and hands every packet to its path.
 func (r *run) produce(ctx context.Context) error {
 	pc := &pacer{p: r.cfg.Pace}
-	small, large := packet.NewPool(packet.SmallSize), packet.NewPool(packet.LargeSize)
-	batch := make([]*packet.Buffer, 0, 32)
-	submitRecv := func() {
-		if len(batch) > 0 {
-			r.recvMu.Lock()
-			r.recv.Submit(batch)
-			r.recvMu.Unlock()
-			clear(batch)
-			batch = batch[:0]
-		}
-	}
-	defer submitRecv()
+	defer r.q.Flush()
 	pass := make([]Frame, 0, 1)
 	var firstLink pcap.LinkType
 	haveLink := false
@@ -67,8 +56,7 @@ func (r *run) produce(ctx context.Context) error {
 				}
 				if at := pc.due(ts, len(rec.Data)); at > packet.Now() {
 					// Nothing waits in a host batch while the pacer sleeps.
-					r.snd.Flush()
-					submitRecv()
+					r.q.Flush()
 					if !waitUntil(at, &r.stop) {
 						rd.Close()
 						return context.Cause(ctx)
@@ -108,43 +96,32 @@ func (r *run) produce(ctx context.Context) error {
 
 			l := rxparse.Parse(ip)
 			if (l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP) && l.DstLen > 0 {
-				dst, _ := netip.AddrFromSlice(ip[l.DstOff : l.DstOff+l.DstLen])
-				if !r.inbound[inKey{l.SPI, dst}] {
+				switch err := r.q.Unprotect(ip, 0, cookie); {
+				case errors.Is(err, fastpath.ErrNoSA):
 					r.passThrough(&pass, rec, "ESP for no inbound SA")
-					continue
-				}
-				pool := small
-				if len(ip) > packet.SmallSize {
-					pool = large
-				}
-				b := pool.Get()
-				if err := b.SetData(ip); err != nil {
-					b.Release()
+				case errors.Is(err, packet.ErrTooBig):
 					r.prod.drops["too big for a buffer"]++
-					continue
-				}
-				b.Cookie = cookie
-				r.prod.decIn.add(len(ip))
-				batch = append(batch, b)
-				if len(batch) == cap(batch) {
-					submitRecv()
+				case err != nil:
+					rd.Close()
+					return fmt.Errorf("%s: packet %d: %w", r.in.Name, rec.Index, err)
+				default:
+					r.prod.decIn.add(len(ip))
 				}
 				continue
 			}
-			clearBefore := r.snd.Clear()
-			err = r.snd.SendCookie(ip, cookie)
+			out, err := r.q.Protect(ip, 0, cookie)
 			large := false
 			if errors.Is(err, host.ErrTooBig) && isTCP(ip) && len(ip) <= packet.LargeSize {
 				// A GSO/TSO-sized TCP packet: one LSO + IPsec large send.
 				large = true
-				err = r.snd.SendLargeCookie(ip, r.cfg.MSS, cookie|cookieLSO)
+				out, err = r.q.ProtectLarge(ip, 0, r.cfg.MSS, cookie|cookieLSO)
 			}
 			switch {
 			case err == nil:
 				if large {
 					r.prod.large++
 				}
-				if r.snd.Clear() != clearBefore {
+				if !out.Sealed {
 					r.prod.clearIn.add(len(ip))
 				} else {
 					r.prod.encIn.add(len(ip))

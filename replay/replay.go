@@ -6,17 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ov2dev/ov2/fastpath"
 	"github.com/ov2dev/ov2/host"
 	"github.com/ov2dev/ov2/internal/hdr"
 	"github.com/ov2dev/ov2/nic"
 	"github.com/ov2dev/ov2/packet"
 	"github.com/ov2dev/ov2/pcap"
-	"github.com/ov2dev/ov2/sa"
 	"github.com/ov2dev/ov2/stage"
 	"github.com/ov2dev/ov2/xfrm"
 )
@@ -95,25 +94,15 @@ type linkHdr struct {
 	hdr []byte
 }
 
-// inKey is the receive-side lookup key of an inbound SA: SPI and destination.
-type inKey struct {
-	spi uint32
-	dst netip.Addr
-}
-
-// run is one replay.
+// run is one replay: the fast path (package fastpath: the NIC, its paths and the host,
+// one queue) and what the run keeps around it.
 type run struct {
-	cfg  Config
-	in   Input
-	n    *nic.NIC
-	send *stage.SendPath
-	recv *stage.RecvPath
-	snd  *host.Sender
-	rcv  *host.Receiver
-	out  Output
+	cfg Config
+	in  Input
+	fp  *fastpath.Path
+	q   *fastpath.Queue
+	out Output
 
-	inbound  map[inKey]bool
-	handles  []sa.Handle
 	outCount int
 	inCount  int
 
@@ -126,11 +115,13 @@ type run struct {
 
 	originals [][]byte // RoundTrip: the IP packet of each record position
 
-	sinks   []*sink    // one per send lane; sinks[0] also takes pass-through and decrypted packets
-	recvMu  sync.Mutex // serializes recv.Submit (producer, and in RoundTrip the send completions)
-	failMu  sync.Mutex
-	failErr error
-	cancel  context.CancelFunc
+	sinks   []*sink // one per send lane; sinks[0] also takes pass-through and decrypted packets
+	scratch []laneScratch
+	// recvFrames is the receive goroutine's reused slice of output frames.
+	recvFrames []Frame
+	failMu     sync.Mutex
+	failErr    error
+	cancel     context.CancelFunc
 	// stop is set when the run's context is done (an interrupt, or a failure that cancels
 	// it): the producer checks it for every packet and in every pacing wait.
 	stop atomic.Bool
@@ -211,8 +202,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 250 * time.Millisecond
 	}
-	r := &run{cfg: cfg, in: in, out: cfg.Output, inbound: map[inKey]bool{},
-		linkIDs: map[pcap.LinkType]map[string]uint32{}}
+	r := &run{cfg: cfg, in: in, out: cfg.Output, linkIDs: map[pcap.LinkType]map[string]uint32{}}
 	if r.out == nil {
 		r.out = Discard{}
 	}
@@ -227,12 +217,9 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	if err := r.setup(); err != nil {
-		return nil, err
-	}
-	defer r.n.Close()
-	lanes := r.send.Lanes()
+	lanes := cfg.Lanes
 	r.sc = make([]compCounts, lanes)
+	r.scratch = make([]laneScratch, lanes)
 	for i := range r.sc {
 		r.sc[i] = compCounts{lat: hdr.New()}
 	}
@@ -251,68 +238,33 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 			r.sinks = append(r.sinks, &sink{out: r.out, mu: shared})
 		}
 	}
+	if err := r.setup(); err != nil {
+		return nil, err
+	}
+	defer r.fp.Close()
 	return r.play(ctx)
 }
 
-// setup makes the NIC, its two paths and the host, and offloads the SAs.
+// setup makes the fast path (the NIC, its two paths and the host, one queue of cfg.Lanes
+// lanes), which offloads the SAs: an SA without a direction both ways, as on Linux.
 func (r *run) setup() error {
-	n, err := nic.New(r.cfg.NIC)
+	nc := r.cfg.NIC
+	fp, err := fastpath.New(fastpath.Config{SAs: r.cfg.SAs, NIC: &nc, Lanes: r.cfg.Lanes, Placement: r.cfg.Placement,
+		Protected: r.sendCompletions, Unprotected: r.recvCompletions})
 	if err != nil {
 		return err
 	}
-	r.n = n
-	if _, _, err := n.Bind(nullProtocol{}); err != nil {
-		n.Close()
-		return err
-	}
-	hw := n.QueryHardwareCapabilities()
-	env := stage.Env{SAs: n.Controller(),
-		ESPAllowed: func(v6 bool) bool { return n.CurrentConfig().ESPAllowed(v6) },
-		RxCaps: func() stage.RxCaps {
-			return stage.RxCaps{IPv4Options: hw.IPv4Options, IPv6NonIPsecExtensionHeaders: hw.IPv6NonIPsecExtensionHeaders, UDPEsp: hw.UdpEsp}
-		}}
-	sc := stage.Config{Lanes: r.cfg.Lanes, Placement: r.cfg.Placement}
-	if r.send, err = stage.NewSendPath(env, sc); err != nil {
-		n.Close()
-		return err
-	}
-	if r.recv, err = stage.NewRecvPath(env, sc); err != nil {
-		n.Close()
-		return err
-	}
-	r.snd = host.NewSender(n, r.send)
-	if r.rcv, err = host.NewReceiver(n, 0); err != nil {
-		n.Close()
-		return err
-	}
+	r.fp, r.q = fp, fp.Queue(0)
 	for i := range r.cfg.SAs {
-		s := &r.cfg.SAs[i]
-		var out sa.Handle
-		if s.Dir != xfrm.In {
-			if out, err = r.snd.AddSA(s.Outbound()); err != nil {
-				n.Close()
-				return fmt.Errorf("%s:%d: SA 0x%08x (outbound): %w", s.File, s.Line, s.SPI, err)
-			}
-			r.handles = append(r.handles, out)
+		if r.cfg.SAs[i].Dir != xfrm.In {
 			r.outCount++
 		}
-		if s.Dir != xfrm.Out {
-			h, err := r.rcv.AddSA(s.Inbound(), out)
-			if err != nil {
-				n.Close()
-				return fmt.Errorf("%s:%d: SA 0x%08x (inbound): %w", s.File, s.Line, s.SPI, err)
-			}
-			r.handles = append(r.handles, h)
-			r.inbound[inKey{s.SPI, s.Dst}] = true
+		if r.cfg.SAs[i].Dir != xfrm.Out {
 			r.inCount++
 		}
 	}
 	return nil
 }
-
-type nullProtocol struct{}
-
-func (nullProtocol) Status(nic.StatusIndication) {}
 
 // loadOriginals reads the input once and keeps each record's IP packet for the round-trip
 // comparison.
@@ -379,30 +331,19 @@ func cookieOf(pos uint64, link uint32) uint64 { return (pos&cookiePosM)<<linkBit
 func cookiePos(c uint64) uint64               { return c >> linkBits & cookiePosM }
 func cookieLink(c uint64) uint32              { return uint32(c & (1<<linkBits - 1)) }
 
-// play runs the goroutines: this one reads, paces and submits; one takes the send path's
-// completions; one takes the receive path's.
+// play runs the producer on this goroutine (it reads, paces and submits); the fast path's
+// goroutines take the send lanes' and the receive path's completions (sendCompletions,
+// recvCompletions).
 func (r *run) play(ctx context.Context) (*Report, error) {
-	var sendWG, recvWG sync.WaitGroup
-	for i := range r.sc {
-		sendWG.Add(1)
-		go func() { defer sendWG.Done(); r.sendCompletions(i) }()
-	}
-	recvWG.Add(1)
-	go func() { defer recvWG.Done(); r.recvCompletions() }()
 	stopProgress := r.startProgress()
 	stopFlush := r.startFlush()
 
 	start := time.Now()
 	err := r.produce(ctx)
-	r.snd.Close()
-	sendWG.Wait() // in RoundTrip, the send completions are the receive path's other submitters
-	r.recvMu.Lock()
-	r.recv.Close()
-	r.recvMu.Unlock()
-	recvWG.Wait()
+	// Everything inside the NIC completes: the send side first (in RoundTrip its
+	// completions feed the receive path), then the receive side.
+	r.fp.Stop()
 	elapsed := time.Since(start)
-	r.send.Wait()
-	r.recv.Wait()
 	stopProgress()
 	stopFlush()
 
@@ -420,14 +361,8 @@ func (r *run) play(ctx context.Context) (*Report, error) {
 	}
 	rep := r.report(elapsed) // before DELETE_SA: it names the SAs' crypto implementations
 	rep.Interrupted = interrupted
-	var del *nic.DeleteSA
-	for _, h := range r.handles {
-		del = &nic.DeleteSA{OffloadHandle: h, Next: del}
-	}
-	if del != nil {
-		if _, err := r.n.OIDDeleteSA(del); err != nil {
-			return nil, fmt.Errorf("DELETE_SA: %w", err)
-		}
+	if err := r.fp.Close(); err != nil { // DELETE_SA
+		return nil, err
 	}
 	if interrupted {
 		return rep, ErrInterrupted

@@ -99,7 +99,8 @@ type SACount struct {
 }
 
 func (r *run) report(elapsed time.Duration) *Report {
-	ss, rs := r.send.Stats(), r.recv.Stats()
+	fs := r.fp.Stats()
+	ss, rs := fs.Send, fs.Recv
 	p, rc := &r.prod, &r.rc
 	sc := &compCounts{lat: hdr.New()} // the send lanes' counts together
 	for i := range r.sc {
@@ -126,7 +127,7 @@ func (r *run) report(elapsed time.Duration) *Report {
 		Decrypt:     Direction{In: p.decIn, Out: rc.out, Latency: latencyOf(rc.lat)},
 		PassThrough: p.pass, PassThroughReasons: p.passReasons,
 		Drops: map[string]uint64{}, CryptoStatus: map[string]uint64{},
-		Updates: r.snd.Updates(), LargeSends: p.large, Segments: sc.segments,
+		Updates: fs.Updates, LargeSends: p.large, Segments: sc.segments,
 	}
 	if r.cfg.RoundTrip {
 		rep.Decrypt.In.Packets += sc.wire.Packets
@@ -160,11 +161,6 @@ func (r *run) report(elapsed time.Duration) *Report {
 			rep.CryptoStatus["not processed: "+stage.RxSkip(sk).String()] = v
 		}
 	}
-	for _, h := range r.handles {
-		if st, ok := r.rcv.SAStats(h); ok {
-			rep.Updates += st.Updates
-		}
-	}
 	rep.Out = Counter{Packets: r.outPkts.Load(), Bytes: r.outBytes.Load()}
 	if s := rep.Elapsed; s > 0 {
 		rep.ReadPPS = float64(rep.Read.Packets) / s
@@ -190,16 +186,7 @@ func (r *run) report(elapsed time.Duration) *Report {
 }
 
 // impl names the crypto implementations the SAs were given.
-func (r *run) impl() string {
-	t := r.n.Controller().Snapshot()
-	seen := map[string]bool{}
-	for _, h := range r.handles {
-		if s := t.Lookup(h); s != nil && s.Transform != nil {
-			seen[s.Transform.Impl()] = true
-		}
-	}
-	return strings.Join(slices.Sorted(maps.Keys(seen)), ", ")
-}
+func (r *run) impl() string { return strings.Join(r.fp.CryptoImpls(), ", ") }
 
 // WriteJSON writes the report as indented JSON.
 func (rep *Report) WriteJSON(w io.Writer) error {

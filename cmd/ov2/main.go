@@ -1,6 +1,7 @@
 // Command ov2 drives the ov2 engine: a software NIC with IPsec Offload Version 2.
 //
 //	ov2 replay [flags] [INPUT]  replay a capture through the NIC (no input: the built-in round trip)
+//	ov2 gateway [flags]         a live ESP gateway between two interfaces (a bump in the wire)
 //	ov2 bench [flags]           measure throughput and latency beside the raw AES-GCM limit
 //	ov2 caps [--config F]       print the NIC's capabilities and current configuration
 //	ov2 version                 print the version, the commit and the Go toolchain
@@ -32,6 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "replay":
 		err = replayCmd(args[1:], stdout, stderr)
+	case "gateway":
+		err = gatewayCmd(args[1:], stdout, stderr)
 	case "caps":
 		err = capsCmd(args[1:], stdout, stderr)
 	case "bench":
@@ -70,6 +73,7 @@ const usage = `usage: ov2 <command> [flags]
 
 commands:
   replay   replay a capture through the NIC (no input: the built-in round trip)
+  gateway  run the NIC as a live ESP gateway between two interfaces (a bump in the wire)
   caps     print the NIC's hardware capabilities and current configuration
   bench    measure throughput and latency beside the raw single-core AES-GCM limit
   version  print the version of ov2, the commit it was built from, and the Go toolchain

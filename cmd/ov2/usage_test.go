@@ -20,7 +20,7 @@ import (
 // output with exit 0 and nothing on standard error.
 func TestHelpOneStyle(t *testing.T) {
 	singleDash := regexp.MustCompile(`(?m)^\s+-[a-z]`)
-	for _, name := range []string{"replay", "bench", "caps"} {
+	for _, name := range []string{"replay", "bench", "caps", "gateway"} {
 		for _, h := range []string{"--help", "-h"} {
 			code, out, errOut := runCmd(name, h)
 			if code != 0 || errOut != "" {

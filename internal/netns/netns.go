@@ -259,7 +259,11 @@ func (p *Pair) InNS(ns int, f func() error) error {
 	if ns < 0 || ns > 1 {
 		return fmt.Errorf("netns: namespace index %d out of range", ns)
 	}
-	name := p.NS[ns]
+	return inNamespace(p.NS[ns], f)
+}
+
+// inNamespace runs f on a locked OS thread switched into the named namespace (see InNS).
+func inNamespace(name string, f func() error) error {
 	type result struct {
 		err   error
 		panic any

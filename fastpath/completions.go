@@ -1,0 +1,173 @@
+package fastpath
+
+import (
+	"sync/atomic"
+
+	"github.com/ov2dev/ov2/host"
+	"github.com/ov2dev/ov2/ndis"
+	"github.com/ov2dev/ov2/packet"
+)
+
+// Burst is a burst of completed packets given to a callback: from one send lane of one
+// queue (Config.Protected), or from one queue's receive side (Config.Unprotected).
+type Burst struct {
+	Queue, Lane int
+	Results     []Result
+}
+
+// Result is one completed packet. Frame, and Buf unless taken, are valid only during the
+// callback.
+type Result struct {
+	// Frame is what leaves: the link-layer header given with the packet (LinkLen bytes)
+	// followed by the sealed or clear packet (Protected), or the inner packet the host
+	// delivered (Unprotected, Verdict Delivered or Plain). Empty when Failed.
+	Frame   []byte
+	LinkLen int
+	Cookie  uint64
+	// Sealed says the packet was sealed with an SA (Protected); false for one that went
+	// through in clear.
+	Sealed bool
+	// Failed says the packet does not go on: the NIC failed it (Protected; Buf.Tx.Reason
+	// says why), or the host dropped it (Unprotected; Verdict says why).
+	Failed bool
+	// Verdict is the host's verdict on an Unprotect packet (host.Delivered, host.Plain, or a
+	// reason to drop); with CryptoStatus the NIC's result when it processed the packet.
+	Verdict      host.Verdict
+	CryptoStatus ndis.CryptoStatus
+	// Buf is the NIC's buffer: its OOB information (Tx, Rx), its Stamp. Frame is Buf's
+	// frame: for Unprotected the host decapsulated the packet in place
+	// (host.Receiver.ReceiveInPlace), so nothing is copied.
+	Buf  *packet.Buffer
+	kept bool
+}
+
+// Take keeps the buffer from being released when the callback returns: the caller owns
+// it from here (and releases it, or gives it to UnprotectBuffer).
+func (r *Result) Take() *packet.Buffer {
+	r.kept = true
+	return r.Buf
+}
+
+// laneStat counts one send lane's completions; one goroutine writes each.
+type laneStat struct {
+	sealed, clear counters
+	failed        [packet.NumReasons]atomic.Uint64
+	segments      atomic.Uint64
+	_             [64]byte
+}
+
+// rxStat counts a queue's receive side.
+type rxStat struct {
+	submitted atomic.Uint64
+	verdicts  [host.NumVerdicts]atomic.Uint64
+}
+
+// sendCompletions takes a send lane's completions and gives them to Config.Protected.
+func (q *Queue) sendCompletions(lane int) {
+	const most = 256
+	buf := make([]*packet.Buffer, most)
+	res := make([]Result, most)
+	st := &q.lanes[lane]
+	cb := q.p.cfg.Protected
+	links := q.p.cfg.LinkHeaders
+	for {
+		k, err := q.send.LaneCompletions(lane, buf)
+		if err != nil {
+			return
+		}
+		q.snd.CompletedBurst(buf[:k])
+		done := uint64(0) // packets whose send completes here (as host.Sender counts them)
+		for i, b := range buf[:k] {
+			if b.Tx.LSOSegment == b.Tx.LSOCount {
+				done++
+			}
+			r := &res[i]
+			*r = Result{Cookie: b.Cookie, Buf: b, Sealed: b.Tx.OffloadHandle != 0 || b.Tx.TunnelHandle != 0}
+			segment := b.Tx.LSOCount > 0
+			if segment {
+				st.segments.Add(1)
+			} else if links {
+				r.LinkLen = host.UnstashLink(b)
+			}
+			if b.Tx.Failed() {
+				r.Failed = true
+				st.failed[b.Tx.Reason].Add(1)
+				continue
+			}
+			r.Frame = b.Bytes()
+			n := uint64(len(r.Frame) - r.LinkLen)
+			if r.Sealed {
+				st.sealed.packets.Add(1)
+				st.sealed.bytes.Add(n)
+			} else {
+				st.clear.packets.Add(1)
+				st.clear.bytes.Add(n)
+			}
+		}
+		if cb != nil {
+			cb(Burst{Queue: q.idx, Lane: lane, Results: res[:k]})
+		}
+		for i := range res[:k] { // a buffer the callback took is not ours to touch
+			if !res[i].kept {
+				res[i].Buf.Release()
+			}
+			res[i] = Result{}
+		}
+		q.txDone.Add(done) // after the callback: what it sent has left (Reload's drain)
+	}
+}
+
+// recvCompletions takes the queue's receive completions, gives each to the host (anti-replay,
+// decapsulation in the buffer), and the results to Config.Unprotected.
+func (q *Queue) recvCompletions() {
+	const most = 64
+	buf := make([]*packet.Buffer, most)
+	res := make([]Result, most)
+	var link [host.MaxLink]byte
+	cb := q.p.cfg.Unprotected
+	links := q.p.cfg.LinkHeaders
+	for {
+		k, err := q.recv.Completions(buf)
+		if err != nil {
+			return
+		}
+		q.hostMu.Lock()
+		for i, b := range buf[:k] {
+			r := &res[i]
+			*r = Result{Cookie: b.Cookie, Buf: b}
+			// The link header comes off while the host decapsulates (which moves the
+			// packet's start), then goes back in front of what it delivers.
+			n := 0
+			if links {
+				n = host.UnstashLink(b)
+				copy(link[:n], b.Bytes())
+				b.TrimFront(n)
+			}
+			v := q.rcv.ReceiveInPlace(b)
+			r.Verdict, r.CryptoStatus = v, b.Rx.CryptoStatus
+			q.rx.verdicts[v].Add(1)
+			if v != host.Delivered && v != host.Plain {
+				r.Failed = true
+				continue
+			}
+			if v == host.Delivered {
+				q.unprotected.packets.Add(1)
+				q.unprotected.bytes.Add(uint64(b.Len()))
+			}
+			if n > 0 {
+				copy(b.Prepend(n), link[:n])
+			}
+			r.Frame, r.LinkLen = b.Bytes(), n
+		}
+		q.hostMu.Unlock()
+		if cb != nil {
+			cb(Burst{Queue: q.idx, Results: res[:k]})
+		}
+		for i := range res[:k] {
+			if !res[i].kept {
+				res[i].Buf.Release()
+			}
+			res[i] = Result{}
+		}
+	}
+}

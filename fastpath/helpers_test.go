@@ -1,0 +1,62 @@
+package fastpath_test
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/ov2dev/ov2/internal/inet"
+	"github.com/ov2dev/ov2/xfrm"
+)
+
+// udpPacket is an IPv4 or IPv6 UDP packet of n bytes from src to dst (at least 28, or
+// 48 for IPv6), with valid checksums and a payload that depends on seq.
+func udpPacket(src, dst string, n int) []byte { return udpSeq(src, dst, n, 0) }
+
+func udpSeq(src, dst string, n int, seq uint64) []byte {
+	s, d := netip.MustParseAddr(src), netip.MustParseAddr(dst)
+	var p []byte
+	hdr := 20
+	if s.Is4() {
+		p = make([]byte, n)
+		p[0], p[8], p[9] = 0x45, 64, 17
+		binary.BigEndian.PutUint16(p[2:], uint16(n))
+		copy(p[12:], s.AsSlice())
+		copy(p[16:], d.AsSlice())
+		inet.IPv4(p[:20]).SetChecksum()
+	} else {
+		hdr = 40
+		p = make([]byte, n)
+		p[0], p[6], p[7] = 0x60, 17, 64
+		binary.BigEndian.PutUint16(p[4:], uint16(n-40))
+		copy(p[8:], s.AsSlice())
+		copy(p[24:], d.AsSlice())
+	}
+	u := p[hdr:]
+	binary.BigEndian.PutUint16(u[0:], 40000)
+	binary.BigEndian.PutUint16(u[2:], 9)
+	binary.BigEndian.PutUint16(u[4:], uint16(len(u)))
+	for i := 8; i < len(u); i++ {
+		u[i] = byte(i) ^ byte(seq)
+	}
+	if len(u) >= 16 {
+		binary.BigEndian.PutUint64(u[8:], seq)
+	}
+	return p
+}
+
+// parse reads SAs in xfrm syntax or fails the test.
+func parse(t testing.TB, text string) []xfrm.State {
+	t.Helper()
+	st, err := xfrm.Parse("test.sa", strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+const (
+	key128 = "0x000102030405060708090a0b0c0d0e0f01020304"
+	key256 = "0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0fa1a2a3a4"
+)

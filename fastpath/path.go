@@ -1,0 +1,299 @@
+package fastpath
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ov2dev/ov2/host"
+	"github.com/ov2dev/ov2/nic"
+	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/sa"
+	"github.com/ov2dev/ov2/stage"
+	"github.com/ov2dev/ov2/xfrm"
+)
+
+// Path is an ESP fast path: a NIC with its SAs offloaded, and Queues queues of entry
+// points. Make one with New; Stop it to let what is inside complete; Close it.
+type Path struct {
+	cfg    Config
+	n      *nic.NIC
+	queues []*Queue
+	pol    atomic.Pointer[policy]
+
+	reloadMu sync.Mutex // one Reload (or Close) at a time
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopped  atomic.Bool
+	closed   bool
+}
+
+// New makes the NIC from cfg.NIC, binds the host to it, offloads the SAs (each outbound
+// SA through its queue's Sender, each inbound SA through its queue's Receiver, with
+// ADD_SA), and starts the paths and the completion goroutines. An SA the NIC refuses
+// fails New with an error naming the SA's file and line.
+func New(cfg Config) (*Path, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	n, err := nic.New(*cfg.NIC)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := n.Bind(nullProtocol{}); err != nil {
+		n.Close()
+		return nil, err
+	}
+	p := &Path{cfg: cfg, n: n}
+	hw := n.QueryHardwareCapabilities()
+	env := stage.Env{SAs: n.Controller(),
+		ESPAllowed: func(v6 bool) bool { return n.CurrentConfig().ESPAllowed(v6) },
+		RxCaps: func() stage.RxCaps {
+			return stage.RxCaps{IPv4Options: hw.IPv4Options, IPv6NonIPsecExtensionHeaders: hw.IPv6NonIPsecExtensionHeaders, UDPEsp: hw.UdpEsp}
+		}}
+	sc := stage.Config{Lanes: cfg.Lanes, Placement: cfg.Placement}
+	fail := func(err error) (*Path, error) {
+		for _, q := range p.queues {
+			q.send.Close()
+			q.recv.Close()
+		}
+		n.Close()
+		return nil, err
+	}
+	for i := range cfg.Queues {
+		q := &Queue{p: p, idx: i, small: packet.NewPool(packet.SmallSize), large: packet.NewPool(packet.LargeSize)}
+		if q.send, err = stage.NewSendPath(env, sc); err != nil {
+			return fail(err)
+		}
+		if q.recv, err = stage.NewRecvPath(env, sc); err != nil {
+			q.send.Close()
+			return fail(err)
+		}
+		q.snd = host.NewSender(n, q.send)
+		if q.rcv, err = host.NewReceiver(n, cfg.ReplayWindow); err != nil {
+			q.send.Close()
+			q.recv.Close()
+			return fail(err)
+		}
+		if cfg.Reserve > 0 {
+			q.snd.Reserve(cfg.Reserve)
+			q.small.Reserve(cfg.Reserve)
+		}
+		q.rxBatch = make([]*packet.Buffer, 0, rxBurst)
+		q.lanes = make([]laneStat, q.send.Lanes())
+		p.queues = append(p.queues, q)
+	}
+	pol, err := p.build(cfg.SAs, &policy{in: map[inKey]*inRule{}})
+	if err != nil {
+		return fail(err)
+	}
+	p.pol.Store(pol)
+	for _, q := range p.queues {
+		for lane := range q.send.Lanes() {
+			p.wg.Add(1)
+			go func() { defer p.wg.Done(); q.sendCompletions(lane) }()
+		}
+		q.recvDone = make(chan struct{})
+		go func() { defer close(q.recvDone); q.recvCompletions() }()
+	}
+	return p, nil
+}
+
+type nullProtocol struct{}
+
+func (nullProtocol) Status(nic.StatusIndication) {}
+
+// build offloads the SAs of states that old does not have (matched by stateKey) and
+// returns the policy of states: the old rules for the SAs in both, new ones for the rest,
+// in the order of states. On an error the SAs it added are deleted again.
+func (p *Path) build(states []xfrm.State, old *policy) (*policy, error) {
+	oldOut := map[string]*outRule{}
+	for _, o := range old.out {
+		oldOut[o.key] = o
+	}
+	oldIn := map[string]*inRule{}
+	for _, in := range old.inList {
+		oldIn[in.key] = in
+	}
+	pol := &policy{in: map[inKey]*inRule{}}
+	var added []func()
+	undo := func() {
+		for _, u := range slices.Backward(added) {
+			u()
+		}
+	}
+	seen := map[string]int{}
+	for i := range states {
+		st := &states[i]
+		key := stateKey(st)
+		if prev, ok := seen[key]; ok {
+			undo()
+			return nil, fmt.Errorf("%s:%d: SA 0x%08x: the same SA as on line %d", st.File, st.Line, st.SPI, prev)
+		}
+		seen[key] = st.Line
+		var out *outRule
+		if st.Dir != xfrm.In {
+			if out = oldOut[key]; out == nil {
+				out = newOutRule(key, st, len(p.queues))
+				q := p.queues[out.queue]
+				q.txMu.Lock()
+				h, err := q.snd.AddSA(out.cfg)
+				q.txMu.Unlock()
+				if err != nil {
+					undo()
+					return nil, fmt.Errorf("%s:%d: SA 0x%08x (outbound): %w", st.File, st.Line, st.SPI, err)
+				}
+				out.handle = h
+				added = append(added, func() { q.txMu.Lock(); q.snd.DeleteSA(h); q.txMu.Unlock() })
+			}
+			pol.out = append(pol.out, out)
+		}
+		if st.Dir != xfrm.Out {
+			k := inKey{st.SPI, st.Dst}
+			if prev := pol.in[k]; prev != nil {
+				undo()
+				return nil, fmt.Errorf("%s:%d: SA 0x%08x (inbound): SPI and destination %v already used on line %d", st.File, st.Line, st.SPI, st.Dst, prev.st.Line)
+			}
+			in := oldIn[key]
+			if in == nil {
+				in = &inRule{key: key, st: *st, cfg: st.Inbound()}
+				in.queue = QueueOf(in.cfg.Src, in.cfg.Dst, len(p.queues))
+				if out != nil {
+					in.paired = out.handle
+				}
+				q := p.queues[in.queue]
+				q.hostMu.Lock()
+				h, err := q.rcv.AddSA(in.cfg, in.paired)
+				q.hostMu.Unlock()
+				if err != nil {
+					undo()
+					return nil, fmt.Errorf("%s:%d: SA 0x%08x (inbound): %w", st.File, st.Line, st.SPI, err)
+				}
+				in.handle = h
+				added = append(added, func() { q.hostMu.Lock(); q.rcv.DeleteSA(h); q.hostMu.Unlock() })
+			}
+			pol.in[k] = in
+			pol.inList = append(pol.inList, in)
+		}
+	}
+	return pol, nil
+}
+
+// stateKey identifies an SA across reloads: everything that makes it what it is (every
+// field of the state, whatever the parser grows), not where it was written.
+func stateKey(st *xfrm.State) string {
+	c := *st
+	c.File, c.Line = "", 0
+	encap := ""
+	if c.Encap != nil {
+		encap = fmt.Sprintf("%+v", *c.Encap)
+		c.Encap = nil
+	}
+	return fmt.Sprintf("%+v|%s", c, encap)
+}
+
+// Queues returns the number of queues.
+func (p *Path) Queues() int { return len(p.queues) }
+
+// Queue returns queue i.
+func (p *Path) Queue(i int) *Queue { return p.queues[i] }
+
+// Protect is Queue(0).Protect, for a Path of one queue.
+func (p *Path) Protect(frame []byte, linkLen int, cookie uint64) (Outcome, error) {
+	return p.queues[0].Protect(frame, linkLen, cookie)
+}
+
+// Unprotect is Queue(0).Unprotect.
+func (p *Path) Unprotect(frame []byte, linkLen int, cookie uint64) error {
+	return p.queues[0].Unprotect(frame, linkLen, cookie)
+}
+
+// Flush flushes every queue (Queue.Flush).
+func (p *Path) Flush() {
+	for _, q := range p.queues {
+		q.Flush()
+	}
+}
+
+// NIC returns the NIC, for queries (capabilities, configuration, the SA table).
+func (p *Path) NIC() *nic.NIC { return p.n }
+
+// Stop ends the entry points (they return ErrClosed afterwards) and waits until every
+// packet inside the NIC has completed and reached the callbacks: first the send side
+// (whose callbacks may still give buffers to UnprotectBuffer), then the receive side.
+// Stats are final after it. It is safe to call more than once.
+func (p *Path) Stop() {
+	p.stopOnce.Do(func() {
+		p.stopped.Store(true)
+		for _, q := range p.queues {
+			q.txMu.Lock()
+			q.snd.Close()
+			q.txMu.Unlock()
+		}
+		p.wg.Wait() // send completions; they may feed the receive paths
+		for _, q := range p.queues {
+			q.rxMu.Lock()
+			q.flushRx()
+			q.recv.Close()
+			q.rxClosed = true
+			q.rxMu.Unlock()
+		}
+		for _, q := range p.queues {
+			<-q.recvDone
+			q.send.Wait()
+			q.recv.Wait()
+		}
+	})
+}
+
+// Close stops the path (Stop), deletes every SA from the NIC (DELETE_SA) and closes the
+// NIC.
+func (p *Path) Close() error {
+	p.Stop()
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	defer p.n.Close()
+	var del *nic.DeleteSA
+	for _, h := range p.handles() {
+		del = &nic.DeleteSA{OffloadHandle: h, Next: del}
+	}
+	if del != nil {
+		if _, err := p.n.OIDDeleteSA(del); err != nil && !errors.Is(err, sa.ErrStaleHandle) {
+			return fmt.Errorf("fastpath: DELETE_SA: %w", err)
+		}
+	}
+	return nil
+}
+
+// handles lists the handles of the SAs in force, outbound then inbound.
+func (p *Path) handles() []sa.Handle {
+	pol := p.pol.Load()
+	var hs []sa.Handle
+	for _, o := range pol.out {
+		hs = append(hs, o.handle)
+	}
+	for _, in := range pol.inList {
+		hs = append(hs, in.handle)
+	}
+	return hs
+}
+
+// CryptoImpls names the AES-GCM implementations the NIC chose for the SAs in force
+// (esp.Transform.Impl), sorted, each once.
+func (p *Path) CryptoImpls() []string {
+	t := p.n.Controller().Snapshot()
+	seen := map[string]bool{}
+	for _, h := range p.handles() {
+		if s := t.Lookup(h); s != nil && s.Transform != nil {
+			seen[s.Transform.Impl()] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}

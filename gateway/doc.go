@@ -1,0 +1,62 @@
+// Package gateway is the engine as a live ESP fast path between two interfaces: a bump in
+// the wire, the job of DPDK's ipsec-secgw or VPP's IPsec, built on package fastpath (the
+// NIC model, its stages and the host model) and package live (AF_PACKET rings). It is what
+// `ov2 gateway` runs; an embedder uses it the same way (New, Run, Report, Reload, Close).
+//
+//	          inside                                            outside
+//	host A ─── [ring] ─► classify ─► Protect ─► NIC seal ─────► [send] ─── ESP ───► peer
+//	       ◄── [send] ◄─ host decap ◄─ NIC open ◄─ Unprotect ◄─ classify ◄─ [ring] ◄──
+//	           (ARP, neighbour discovery, IP for no SA: bridged unchanged both ways)
+//
+// A frame from the inside whose IP packet an outbound SA matches (its selector, or in
+// transport mode its src/dst) leaves the outside sealed: transport or tunnel, IPv4 or
+// IPv6, ESP or ESP in UDP. ESP (or ESP in UDP) from the outside for an inbound SA is
+// opened, checked for replay and decapsulated, and the inner packet leaves the inside.
+// Each keeps the Ethernet header it came with (its EtherType set for the IP version that
+// leaves), so that neither side needs to know the gateway is there: it has no address.
+// Everything else is bridged unchanged, except plain traffic from the outside that an
+// inbound SA covers, which should have come protected and is dropped. Frames that fail
+// are dropped and counted by reason; Report accounts for every frame.
+//
+// # Lanes
+//
+// Each interface has Config.Lanes receive sockets, memory-mapped TPACKET_V3 rings in one
+// PACKET_FANOUT group, and lane i's worker reads member i of both groups. The groups steer
+// with a classic BPF program (fanout.go) that sends every packet to the lane owning its SA
+// (fastpath.Rules): on the inside by the outbound SAs' selectors in policy order, on the
+// outside by the inbound SAs' SPI and destination; anything else by fastpath.QueueOf its
+// addresses. One SA's packets thus meet one worker, one fast-path queue (whose host owns
+// the SA's sequence numbers and replay window) and one send socket: they stay in order. The
+// sockets ignore what this host sends (PACKET_FANOUT_FLAG_IGNORE_OUTGOING, and a check of
+// each frame's packet type), so the gateway never receives its own frames, and they keep
+// the interfaces in promiscuous mode while open.
+//
+// Sending is batched: frames bridged go out with sendmmsg straight from the receive ring
+// (package live's Sender), the NIC's results in the bursts the fast path completes.
+//
+// # MTU
+//
+// A packet that would not fit the outside MTU once sealed gets what Linux gives it: the
+// sender gets an ICMP "fragmentation needed" (IPv4) or ICMPv6 "packet too big" error with
+// the MTU that fits (icmp.go), so that path MTU discovery works. For a tunnel SA an IPv4
+// packet without DF is fragmented instead, and each fragment sealed on its own
+// (fragment.go: RFC 4459's pre-fragmentation; the destination reassembles). A transport SA
+// cannot carry IPv4 fragments (the ESP packet would take the fragment's header and look
+// like a fragment itself): they are dropped and counted, and an IPv4 packet without DF too
+// big for a transport SA gets the ICMP error like one with DF, so that the sender lowers
+// its path MTU. Everything is counted.
+//
+// # Checksums and offloads
+//
+// A frame sent with checksum offload reaches the ring with its TCP or UDP checksum not
+// filled in (TP_STATUS_CSUMNOTREADY); the gateway completes it before sealing or bridging.
+// Frames longer than the MTU (GSO/GRO aggregates from a host with segmentation offloads
+// on) are bridged when no SA covers them and the other side takes them, and otherwise
+// dropped and counted: run the hosts' interfaces with segmentation offloads off.
+//
+// # Reload
+//
+// Reload applies a new list of SAs while traffic flows (fastpath.Path.Reload: the removed
+// SAs are deleted with DELETE_SA, the added ones offloaded with ADD_SA, no packet is
+// processed with a deleted SA) and gives the fanout groups the programs for the new SAs.
+package gateway

@@ -1,0 +1,241 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ov2dev/ov2/fastpath"
+	"github.com/ov2dev/ov2/live"
+	"github.com/ov2dev/ov2/nic"
+	"github.com/ov2dev/ov2/xfrm"
+)
+
+// Config is what New needs.
+type Config struct {
+	// SAs, as `ov2 replay --sa` takes them (xfrm.ParseFile). A state without `dir` is
+	// offloaded both ways.
+	SAs []xfrm.State
+	// Inside and Outside are the interfaces: plain traffic on the inside, ESP on the
+	// outside. They need no IP address; they are put in promiscuous mode while the
+	// gateway runs.
+	Inside, Outside string
+	// Lanes is the number of lanes: fast-path queues, each with a receive socket on each
+	// interface (in one PACKET_FANOUT group per interface) and a worker; 0 means 1.
+	Lanes int
+	// NIC is the NIC's configuration; nil means nic.DefaultConfig().
+	NIC *nic.Config
+	// Recv shapes the receive rings (Promisc and IgnoreOutgoing are always set).
+	Recv live.RecvOptions
+	// QdiscBypass sends past the interfaces' queueing disciplines (PACKET_QDISC_BYPASS).
+	QdiscBypass bool
+}
+
+// Gateway is a running bump in the wire between two interfaces: see the package
+// documentation. New opens it, Run forwards until its context ends, Close releases it.
+type Gateway struct {
+	cfg        Config
+	fp         *fastpath.Path
+	lanes      []*lane
+	inRx       []*live.Receiver
+	outRx      []*live.Receiver
+	inMTU      int
+	outMTU     int
+	in, out    sideStats    // what came in on each interface
+	started    atomic.Int64 // Unix ns when Run began (Report may run on another goroutine)
+	elapsed    atomic.Int64 // ns, set when Run returns
+	stopping   atomic.Bool
+	ran        atomic.Bool
+	reloadMu   sync.Mutex
+	reloads    atomic.Uint64
+	reloadErrs atomic.Uint64
+	lastReload atomic.Pointer[ReloadInfo]
+	closeOnce  sync.Once
+}
+
+// ReloadInfo describes the last Reload.
+type ReloadInfo struct {
+	At     time.Time
+	Result fastpath.ReloadResult
+	Err    string
+}
+
+// reserve is how many packet buffers each lane makes for each direction at the start: what
+// a lane's rings hold at most (2 x 1024, a fast path lane's in- and out-ring) and some
+// bursts, so that the data path allocates nothing from its first packet (about 6 MB per
+// lane and direction).
+const reserve = 2*1024 + 512
+
+// ErrConfig is wrapped by the errors of a Config that cannot work.
+var ErrConfig = errors.New("gateway: bad configuration")
+
+// New opens the gateway: the fast path with the SAs offloaded, the interfaces' fanout
+// groups of receive sockets and the send sockets. It must run in the network namespace of
+// the interfaces. Errors name the interface or the SA.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Lanes == 0 {
+		cfg.Lanes = 1
+	}
+	switch {
+	case cfg.Inside == "" || cfg.Outside == "":
+		return nil, fmt.Errorf("%w: both an inside and an outside interface are needed", ErrConfig)
+	case cfg.Inside == cfg.Outside:
+		return nil, fmt.Errorf("%w: the inside and the outside are the same interface %q", ErrConfig, cfg.Inside)
+	case cfg.Lanes < 1 || cfg.Lanes > 64:
+		return nil, fmt.Errorf("%w: %d lanes: want 1 to 64", ErrConfig, cfg.Lanes)
+	}
+	g := &Gateway{cfg: cfg}
+	ok := false
+	defer func() {
+		if !ok {
+			g.closeSockets()
+			if g.fp != nil {
+				g.fp.Close()
+			}
+		}
+	}()
+	// Send sockets first: they check that the interfaces exist, are up and have carrier,
+	// and the fast path's callbacks use them.
+	for i := range cfg.Lanes {
+		l := newLane(g, i)
+		g.lanes = append(g.lanes, l)
+		var err error
+		opts := live.Options{QdiscBypass: cfg.QdiscBypass}
+		for _, s := range []struct {
+			iface string
+			to    **live.Sender
+		}{{cfg.Outside, &l.toOut}, {cfg.Inside, &l.toIn}, {cfg.Outside, &l.sealOut}, {cfg.Inside, &l.openIn}} {
+			if *s.to, err = live.Open(s.iface, opts); err != nil {
+				return nil, err
+			}
+		}
+		if l.efd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+			return nil, fmt.Errorf("gateway: eventfd: %w", err)
+		}
+	}
+	g.inMTU, g.outMTU = g.lanes[0].toIn.MTU(), g.lanes[0].toOut.MTU()
+
+	var err error
+	g.fp, err = fastpath.New(fastpath.Config{SAs: cfg.SAs, NIC: cfg.NIC, Queues: cfg.Lanes, Bridge: true, LinkHeaders: true,
+		MTU: g.outMTU, Reserve: reserve, Protected: g.protected, Unprotected: g.unprotected})
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range g.lanes {
+		l.q = g.fp.Queue(i)
+	}
+	rules := g.fp.Rules()
+	inProg, err := insideProgram(rules)
+	if err != nil {
+		return nil, err
+	}
+	outProg, err := outsideProgram(rules)
+	if err != nil {
+		return nil, err
+	}
+	ro := cfg.Recv
+	ro.Promisc, ro.IgnoreOutgoing = true, true
+	if g.inRx, err = live.OpenFanout(cfg.Inside, cfg.Lanes, live.FanoutOptions{Mode: live.FanoutProgram, Program: inProg}, ro); err != nil {
+		return nil, err
+	}
+	if g.outRx, err = live.OpenFanout(cfg.Outside, cfg.Lanes, live.FanoutOptions{Mode: live.FanoutProgram, Program: outProg}, ro); err != nil {
+		return nil, err
+	}
+	for i, l := range g.lanes {
+		l.inRx, l.outRx = g.inRx[i], g.outRx[i]
+	}
+	ok = true
+	return g, nil
+}
+
+// Run forwards frames until ctx is done, then stops: the workers stop taking frames (within
+// their poll interval, 100 ms), what is inside the NIC completes and is sent, and Run
+// returns. Call it once.
+func (g *Gateway) Run(ctx context.Context) error {
+	if g.ran.Swap(true) {
+		return errors.New("gateway: Run called twice")
+	}
+	start := time.Now()
+	g.started.Store(start.UnixNano())
+	var wg sync.WaitGroup
+	for _, l := range g.lanes {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.run() }()
+	}
+	<-ctx.Done()
+	g.stopping.Store(true)
+	for _, l := range g.lanes {
+		l.wake()
+	}
+	wg.Wait()
+	g.fp.Stop() // the packets inside the NIC complete and go out
+	g.elapsed.Store(int64(max(time.Since(start), 1)))
+	return nil
+}
+
+// Reload makes states the SAs in force while traffic flows (fastpath.Path.Reload: added SAs
+// are offloaded with ADD_SA, removed ones deleted with DELETE_SA once their packets inside
+// the NIC have completed), then gives the interfaces' fanout groups the programs for the new
+// SAs. On an error before the switch nothing changes.
+func (g *Gateway) Reload(states []xfrm.State) (fastpath.ReloadResult, error) {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	res, err := g.fp.Reload(states)
+	info := &ReloadInfo{At: time.Now(), Result: res}
+	if err == nil {
+		rules := g.fp.Rules()
+		var inProg, outProg []unix.SockFilter
+		if inProg, err = insideProgram(rules); err == nil {
+			if outProg, err = outsideProgram(rules); err == nil {
+				if err = g.inRx[0].SetFanoutProgram(inProg); err == nil {
+					err = g.outRx[0].SetFanoutProgram(outProg)
+				}
+			}
+		}
+	}
+	if err != nil {
+		info.Err = err.Error()
+		g.reloadErrs.Add(1)
+	} else {
+		g.reloads.Add(1)
+	}
+	g.lastReload.Store(info)
+	return res, err
+}
+
+// Close releases the sockets and the fast path (deleting the SAs from the NIC).
+func (g *Gateway) Close() error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.closeSockets()
+		if g.fp != nil {
+			err = g.fp.Close()
+		}
+	})
+	return err
+}
+
+func (g *Gateway) closeSockets() {
+	for _, r := range append(append([]*live.Receiver(nil), g.inRx...), g.outRx...) {
+		r.Stats() // keep the kernel's last counts
+		r.Close()
+	}
+	for _, l := range g.lanes {
+		for _, s := range []*live.Sender{l.toOut, l.toIn, l.sealOut, l.openIn} {
+			if s != nil {
+				s.Close()
+			}
+		}
+		if l.efd > 0 {
+			unix.Close(l.efd)
+		}
+	}
+}
+
+// Path is the fast path under the gateway, for its statistics.
+func (g *Gateway) Path() *fastpath.Path { return g.fp }

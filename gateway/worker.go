@@ -1,0 +1,309 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ov2dev/ov2/fastpath"
+	"github.com/ov2dev/ov2/host"
+	"github.com/ov2dev/ov2/live"
+	"github.com/ov2dev/ov2/packet"
+)
+
+// A lane's worker, one goroutine:
+//
+//	inside ring  ─Recv─► classify ─┬─ for an SA ──► Queue.Protect ─► NIC ─► protected() ─► sealOut ─► outside
+//	                               ├─ too big ────► ICMP error ─────────────────────────► toIn ────► inside
+//	                               └─ the rest ───► bridged as it is ──────────────────► toOut ───► outside
+//	outside ring ─Recv─► classify ─┬─ ESP for an SA ► Queue.Unprotect ─► NIC ─► host ─► unprotected() ─► openIn ─► inside
+//	                               ├─ plain, covered by an SA ► dropped (counted)
+//	                               └─ the rest ───► bridged as it is ──────────────────► toIn ────► inside
+//
+// The worker owns its two receivers and the senders toOut and toIn; the fast path's
+// completion goroutines of the lane's queue own sealOut and openIn. Frames bridged are sent
+// straight from the ring (the bytes stay in the ring until the next Recv); everything else
+// is copied once, into the NIC's buffers.
+
+const (
+	framesPerRecv = 256
+	pollMs        = 100 // the longest a worker sleeps before it looks at the stop flag
+	arenaSize     = 64 << 10
+)
+
+type lane struct {
+	g     *Gateway
+	idx   int
+	q     *fastpath.Queue
+	inRx  *live.Receiver
+	outRx *live.Receiver
+	// Senders: toOut and toIn for the worker, sealOut and openIn for the callbacks.
+	toOut, toIn, sealOut, openIn *live.Sender
+	efd                          int
+
+	frames  []live.Frame
+	toOutB  [][]byte // frames to send out of the outside (bridged)
+	toInB   [][]byte // frames to send out of the inside (bridged, ICMP errors)
+	arena   []byte   // frames the worker builds (ICMP errors, re-tagged copies) until sent
+	scratch []byte   // one fragment or one re-tagged frame being handed to the fast path
+	in, out batchCounts
+
+	cbOut, cbIn [][]byte // the callbacks' batches
+}
+
+func newLane(g *Gateway, i int) *lane {
+	return &lane{g: g, idx: i, efd: -1,
+		frames: make([]live.Frame, framesPerRecv),
+		toOutB: make([][]byte, 0, framesPerRecv), toInB: make([][]byte, 0, framesPerRecv),
+		arena: make([]byte, 0, arenaSize), scratch: make([]byte, packet.LargeSize),
+		cbOut: make([][]byte, 0, 256), cbIn: make([][]byte, 0, 256)}
+}
+
+// wake makes the worker look at the stop flag now.
+func (l *lane) wake() {
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	unix.Write(l.efd, one[:])
+}
+
+func (l *lane) run() {
+	pfd := []unix.PollFd{
+		{Fd: int32(l.inRx.Fd()), Events: unix.POLLIN},
+		{Fd: int32(l.outRx.Fd()), Events: unix.POLLIN},
+		{Fd: int32(l.efd), Events: unix.POLLIN},
+	}
+	var drain [8]byte
+	for !l.g.stopping.Load() {
+		busy := false
+		if n, err := l.inRx.Recv(l.frames, 0); err == nil && n > 0 {
+			busy = true
+			l.fromInside(l.frames[:n])
+		}
+		if n, err := l.outRx.Recv(l.frames, 0); err == nil && n > 0 {
+			busy = true
+			l.fromOutside(l.frames[:n])
+		}
+		if !busy {
+			unix.Poll(pfd, pollMs)
+			if pfd[2].Revents != 0 {
+				unix.Read(l.efd, drain[:])
+			}
+		}
+	}
+}
+
+// fromInside handles a batch of frames from the inside ring.
+func (l *lane) fromInside(frames []live.Frame) {
+	c := &l.in
+	for i := range frames {
+		fr := &frames[i]
+		inc(&c.received, fr.Len)
+		data, ok := l.whole(fr, c)
+		if !ok {
+			continue
+		}
+		f := ParseFrame(data)
+		if f.Kind == KindOther {
+			l.bridge(&l.toOutB, data, f, l.g.outMTU, c, false)
+			continue
+		}
+		if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
+			completeChecksum(data[f.LinkLen:], f)
+		}
+		frame := data[:f.LinkLen+f.IPLen]
+		if f.IPLen > l.g.inMTU {
+			// Longer than the interface's MTU: an aggregated frame (GSO/GRO) from a host
+			// with segmentation offloads on. For no SA a bridge passes it if the other
+			// side takes it.
+			if _, match := l.q.Match(frame[f.LinkLen:]); match {
+				c.drops[DropGSO]++
+			} else {
+				l.bridge(&l.toOutB, data, f, l.g.outMTU, c, true)
+			}
+			continue
+		}
+		if f.Kind == KindIPv4 && binary.BigEndian.Uint16(frame[f.LinkLen+6:])&0x3fff != 0 {
+			// A fragment: transport mode would copy its fragment fields into the ESP
+			// packet's header, which the far side would take for a fragment of ESP.
+			if out, match := l.q.Match(frame[f.LinkLen:]); match && !out.Tunnel {
+				c.drops[DropFragment]++
+				continue
+			}
+		}
+		out, err := l.q.Protect(frame, f.LinkLen, 0)
+		switch {
+		case err == nil:
+			inc(&c.toNIC, f.IPLen)
+		case err == fastpath.ErrNoSA:
+			l.bridge(&l.toOutB, data, f, l.g.outMTU, c, true)
+		case err == fastpath.ErrMTU:
+			l.tooBig(frame, f, out)
+		default:
+			c.drops[dropReason(err)]++
+		}
+	}
+	l.flushSide(c, &l.g.in)
+}
+
+// fromOutside handles a batch of frames from the outside ring.
+func (l *lane) fromOutside(frames []live.Frame) {
+	c := &l.out
+	for i := range frames {
+		fr := &frames[i]
+		inc(&c.received, fr.Len)
+		data, ok := l.whole(fr, c)
+		if !ok {
+			continue
+		}
+		f := ParseFrame(data)
+		if f.Kind == KindOther {
+			l.bridge(&l.toInB, data, f, l.g.inMTU, c, false)
+			continue
+		}
+		if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
+			completeChecksum(data[f.LinkLen:], f)
+		}
+		err := l.q.Unprotect(data[:f.LinkLen+f.IPLen], f.LinkLen, 0)
+		switch {
+		case err == nil:
+			inc(&c.toNIC, f.IPLen)
+		case err == fastpath.ErrNoSA:
+			l.bridge(&l.toInB, data, f, l.g.inMTU, c, true)
+		default:
+			c.drops[dropReason(err)]++
+		}
+	}
+	l.flushSide(c, &l.g.out)
+}
+
+// whole returns the frame's bytes, with the VLAN tag the device took off put back (in the
+// arena), or false (counted) when the ring could not hold all of it.
+//
+// It also makes sure that the arena has room for what the frame may need (its re-tagged
+// copy, an ICMP error), sending what is pending first if not, so that nothing handling the
+// frame has to empty the arena while the frame may still be in it.
+func (l *lane) whole(fr *live.Frame, c *batchCounts) ([]byte, bool) {
+	if need := len(fr.Data) + vlanTagLen + maxICMPFrame; len(l.arena)+need > cap(l.arena) {
+		l.sendBatches()
+		if need > cap(l.arena) {
+			l.arena = make([]byte, 0, need) // a frame larger than the arena: rare
+		}
+	}
+	if fr.Len > len(fr.Data) || len(fr.Data) < ethHdrLen {
+		c.drops[DropTruncated]++
+		return nil, false
+	}
+	if fr.Status&unix.TP_STATUS_VLAN_VALID == 0 || len(fr.Data) < ethHdrLen {
+		return fr.Data, true
+	}
+	tpid := uint16(etherVLAN)
+	if fr.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && fr.VLANTPID != 0 {
+		tpid = fr.VLANTPID
+	}
+	start := len(l.arena)
+	l.arena = append(l.arena, fr.Data[:12]...)
+	l.arena = binary.BigEndian.AppendUint16(l.arena, tpid)
+	l.arena = binary.BigEndian.AppendUint16(l.arena, fr.VLANTCI)
+	l.arena = append(l.arena, fr.Data[12:]...)
+	return l.arena[start:len(l.arena):len(l.arena)], true
+}
+
+// bridge queues a frame to be sent out of the other interface as it is, unless it is
+// longer than that interface takes.
+func (l *lane) bridge(batch *[][]byte, data []byte, f Frame, mtu int, c *batchCounts, ip bool) {
+	link := max(f.LinkLen, ethHdrLen)
+	if len(data)-link > mtu && (f.Kind == KindOther || f.IPLen > mtu) {
+		c.drops[DropTooBig]++
+		return
+	}
+	inc(&c.bridged, len(data))
+	if ip {
+		inc(&c.bridgedIP, len(data))
+	}
+	*batch = append(*batch, data)
+	if len(*batch) == cap(*batch) {
+		l.sendBatches()
+	}
+}
+
+// tooBig answers a packet that would not fit the outside MTU once sealed: for a tunnel
+// SA, an IPv4 packet without DF is fragmented and each fragment sealed on its own (the
+// destination reassembles them); otherwise the sender gets an ICMP error with the MTU that
+// fits, and sends smaller packets (a transport SA cannot carry fragments: see DropFragment).
+func (l *lane) tooBig(frame []byte, f Frame, out fastpath.Outcome) {
+	c := &l.in
+	ip := frame[f.LinkLen:]
+	if out.Tunnel && f.Kind == KindIPv4 && binary.BigEndian.Uint16(ip[6:])&0x4000 == 0 {
+		inc(&c.fragmented, f.IPLen)
+		for k := 0; ; k++ {
+			n := fragment4(l.scratch, frame, f, out.Fits, k)
+			if n == 0 {
+				break
+			}
+			if _, err := l.q.Protect(l.scratch[:n], f.LinkLen, 0); err != nil {
+				c.drops[dropReason(err)]++
+				c.fragErrs++
+				continue
+			}
+			c.fragments++
+		}
+		return
+	}
+	mtu := out.Fits
+	if f.Kind == KindIPv6 && mtu < minMTU6 {
+		c.drops[DropBelowMinMTU]++
+		return
+	}
+	start := len(l.arena) // whole made room
+	buf := l.arena[start : start+maxICMPFrame]
+	n := tooBigError(buf, frame, f, mtu)
+	if n == 0 {
+		c.drops[DropNoICMP]++
+		return
+	}
+	l.arena = l.arena[:start+n]
+	inc(&c.icmp, f.IPLen)
+	l.toInB = append(l.toInB, l.arena[start:start+n:start+n])
+	if len(l.toInB) == cap(l.toInB) {
+		l.sendBatches()
+	}
+}
+
+// flushSide sends what the batch gathered, hands the fast path its partial bursts, and
+// adds the batch's counts to the side's.
+func (l *lane) flushSide(c *batchCounts, s *sideStats) {
+	l.sendBatches()
+	l.q.Flush()
+	c.flush(s)
+}
+
+// sendBatches sends the bridged frames and the ICMP errors gathered so far.
+func (l *lane) sendBatches() {
+	sendAll(l.toOut, l.toOutB, &l.g.in.sentErr)
+	sendAll(l.toIn, l.toInB, &l.g.out.sentErr)
+	clear(l.toOutB)
+	clear(l.toInB)
+	l.toOutB, l.toInB, l.arena = l.toOutB[:0], l.toInB[:0], l.arena[:0]
+}
+
+// dropReason maps an error of the fast path's entry points to a drop reason.
+func dropReason(err error) Reason {
+	switch {
+	case errors.Is(err, fastpath.ErrPolicy):
+		return DropPolicy
+	case errors.Is(err, fastpath.ErrWrongQueue):
+		return DropWrongLane
+	case errors.Is(err, fastpath.ErrClosed):
+		return DropStopping
+	case errors.Is(err, host.ErrSeqExhausted):
+		return DropSeqExhausted
+	case errors.Is(err, host.ErrOffloadDisabled):
+		return DropOffloadOff
+	case errors.Is(err, host.ErrTooBig), errors.Is(err, packet.ErrTooBig):
+		return DropNoBuffer
+	case errors.Is(err, host.ErrUnsupported):
+		return DropUnsupported
+	}
+	return DropMalformed
+}

@@ -1,0 +1,472 @@
+//go:build linux
+
+package live
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The receive side: an AF_PACKET socket with a TPACKET_V3 ring mapped into the process.
+//
+//	kernel (softirq) ─copies each frame─► [block 0][block 1]...[block n-1] ─Recv─► caller
+//	                                        retired when full or after Timeout
+//
+// The kernel fills one block at a time with as many frames as fit, then retires it to user
+// space (TP_STATUS_USER) when it is full or when RecvOptions.Timeout passes, whichever comes
+// first. Recv hands out the frames of retired blocks in order, as slices of the ring itself
+// (no copy, no allocation); a block goes back to the kernel (TP_STATUS_KERNEL) when its last
+// frame has been handed out and the caller calls Recv again or Release. The caller therefore
+// uses a frame's bytes only until its next Recv or Release: copy what must outlive that.
+//
+// A frame the ring has no room for is dropped by the kernel and counted
+// (RecvStats.KernelDrops, from PACKET_STATISTICS), never lost unseen.
+
+const (
+	defaultBlockSize = 1 << 18 // 256 KiB: ~170 frames of 1500 bytes
+	defaultBlocks    = 64
+	defaultTimeout   = time.Millisecond
+
+	// tpacketHdrLen is TPACKET_ALIGN(sizeof(struct tpacket3_hdr)): the struct sockaddr_ll
+	// that the kernel writes behind each frame header starts here.
+	tpacketHdrLen = 48
+	// sllPktTypeOff is sll_pkttype's offset in struct sockaddr_ll.
+	sllPktTypeOff = 10
+	// blockHdrStatusOff is the offset of bh1.block_status in struct tpacket_block_desc.
+	blockHdrStatusOff = 8
+)
+
+// Packet types (sll_pkttype), as the kernel classifies a frame.
+const (
+	PacketHost      = unix.PACKET_HOST      // to this host's address
+	PacketBroadcast = unix.PACKET_BROADCAST // to the link's broadcast address
+	PacketMulticast = unix.PACKET_MULTICAST // to a multicast address
+	PacketOtherHost = unix.PACKET_OTHERHOST // to another host (seen in promiscuous mode)
+	PacketOutgoing  = unix.PACKET_OUTGOING  // sent by this host
+)
+
+// RecvOptions configure OpenReceiver.
+type RecvOptions struct {
+	// BlockSize is the size of one ring block in bytes, a multiple of the page size; 0 means
+	// 256 KiB. A frame larger than a block (minus its header) is cut to fit (Frame.Len
+	// keeps its length on the wire).
+	BlockSize int
+	// Blocks is the number of blocks in the ring; 0 means 64 (16 MiB with the default
+	// size). Frames that arrive while every block waits for the caller are dropped by the
+	// kernel and counted in RecvStats.KernelDrops.
+	Blocks int
+	// Timeout is how long the kernel fills a block before it retires it to the caller
+	// although it is not full (tp_retire_blk_tov, in whole milliseconds); 0 means 1 ms. It
+	// bounds the wait a frame adds at a low rate; at a high rate blocks fill first.
+	Timeout time.Duration
+	// Promisc puts the interface in promiscuous mode for as long as the socket is open
+	// (PACKET_MR_PROMISC: the kernel counts each such socket and restores the mode when
+	// the last one closes), so that frames for other hosts' addresses reach it.
+	Promisc bool
+	// IgnoreOutgoing leaves out frames that this host sends out of the interface
+	// (PACKET_IGNORE_OUTGOING, or in a fanout group PACKET_FANOUT_FLAG_IGNORE_OUTGOING); Recv
+	// also skips any outgoing frame the kernel still delivers, counting it in
+	// RecvStats.Outgoing. A bridge sets it so that what it sends is not received again.
+	IgnoreOutgoing bool
+}
+
+func (o *RecvOptions) normalize() error {
+	page := unix.Getpagesize()
+	if o.BlockSize == 0 {
+		o.BlockSize = defaultBlockSize
+	}
+	if o.Blocks == 0 {
+		o.Blocks = defaultBlocks
+	}
+	if o.Timeout == 0 {
+		o.Timeout = defaultTimeout
+	}
+	switch {
+	case o.BlockSize < page || o.BlockSize%page != 0 || o.BlockSize > 1<<30:
+		return fmt.Errorf("block size %d: want a multiple of the page size (%d), at most 1 GiB", o.BlockSize, page)
+	case o.Blocks < 2 || o.Blocks > 1<<16:
+		return fmt.Errorf("%d blocks: want 2 to 65536", o.Blocks)
+	case int64(o.BlockSize)*int64(o.Blocks) > 1<<32-1:
+		return fmt.Errorf("ring of %d blocks of %d bytes: larger than 4 GiB", o.Blocks, o.BlockSize)
+	case o.Timeout < time.Millisecond || o.Timeout > time.Minute:
+		return fmt.Errorf("block timeout %v: want 1ms to 1m", o.Timeout)
+	}
+	return nil
+}
+
+// Frame is one received frame. Data aliases the ring: it is valid until the next Recv or
+// Release on the Receiver that returned it.
+type Frame struct {
+	// Data is the frame from its link-layer header, as much of it as the ring holds.
+	Data []byte
+	// Len is the frame's length as received; more than len(Data) when the ring cut it.
+	Len int
+	// Status is the frame's TP_STATUS_* bits: unix.TP_STATUS_CSUMNOTREADY (the transport
+	// checksum is not filled in yet: a frame sent by this host, or forwarded, with checksum
+	// offload), TP_STATUS_VLAN_VALID (VLANTCI holds a tag the device removed), ...
+	Status uint32
+	// VLANTCI and VLANTPID are the 802.1Q tag the device took off the frame, when Status
+	// has TP_STATUS_VLAN_VALID (VLANTPID when it also has TP_STATUS_VLAN_TPID_VALID).
+	VLANTCI, VLANTPID uint16
+	// PktType is how the kernel classified the frame: PacketHost, PacketOtherHost, ...
+	PktType uint8
+	// Stamp is when the kernel received the frame, in Unix nanoseconds (the realtime
+	// clock; for a frame sent on the interface, when it was sent).
+	Stamp int64
+}
+
+// RecvStats count what a Receiver has done since it was opened.
+type RecvStats struct {
+	Packets, Bytes uint64 // frames handed out by Recv, and their lengths (Len)
+	Blocks         uint64 // ring blocks taken from the kernel
+	Truncated      uint64 // frames the ring cut (Len > len(Data)); they are handed out too
+	Outgoing       uint64 // outgoing frames skipped with IgnoreOutgoing (not in Packets)
+	// KernelPackets and KernelDrops are the kernel's counts for the socket
+	// (PACKET_STATISTICS, summed over the reads): frames it passed to the ring, and frames it
+	// dropped because the ring was full. They are read when Stats is called.
+	KernelPackets, KernelDrops uint64
+	// KernelFreezes counts the times the ring had no free block (tp_freeze_q_cnt).
+	KernelFreezes uint64
+}
+
+// Receiver receives Ethernet frames from one interface through an AF_PACKET socket and a
+// TPACKET_V3 ring. Recv, Release, Wait and Close are used by one goroutine at a time;
+// Stats, Name, Index, MTU and Fd may be called from any goroutine.
+type Receiver struct {
+	fd     int
+	name   string
+	index  int
+	mtu    int
+	opts   RecvOptions
+	ring   []byte
+	closed atomic.Bool
+
+	block  int // the block being read, or the next one to wait for
+	held   bool
+	next   int // offset of the next frame in the held block
+	remain int // frames of the held block not handed out yet
+
+	packets, bytes, blocks, truncated, outgoing atomic.Uint64
+	kernelPackets, kernelDrops, kernelFreezes   atomic.Uint64
+	statsMu                                     atomic.Bool // one Stats reader at a time reads the kernel counters
+
+	pfd [1]unix.PollFd
+}
+
+// OpenReceiver opens a receiving AF_PACKET socket on iface with a TPACKET_V3 ring. The
+// interface must exist and be up; it needs CAP_NET_RAW (and CAP_NET_ADMIN for Promisc).
+// The socket belongs to the network namespace of the calling thread.
+func OpenReceiver(iface string, o RecvOptions) (*Receiver, error) {
+	r, err := newReceiver(iface, o, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.start(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// newReceiver makes the socket and the ring, bound to the interface. With quiet, a socket
+// filter that accepts nothing is attached first, so that no frame lands in the ring before
+// the caller is ready (a fanout group being assembled); start removes it.
+func newReceiver(iface string, o RecvOptions, quiet bool) (*Receiver, error) {
+	if err := o.normalize(); err != nil {
+		return nil, fmt.Errorf("live: interface %q: %w", iface, err)
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("live: interface %q: opening an AF_PACKET socket needs CAP_NET_RAW (run as root or grant the capability): %w", iface, err)
+		}
+		return nil, fmt.Errorf("live: interface %q: socket(AF_PACKET, SOCK_RAW): %w", iface, err)
+	}
+	r := &Receiver{fd: fd, name: iface, opts: o}
+	if err := r.setup(quiet); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Receiver) errf(format string, args ...any) error {
+	return fmt.Errorf("live: interface %q: "+format, append([]any{r.name}, args...)...)
+}
+
+func (r *Receiver) setup(quiet bool) error {
+	if len(r.name) == 0 || len(r.name) >= unix.IFNAMSIZ {
+		return r.errf("no such network interface")
+	}
+	ifr, err := unix.NewIfreq(r.name)
+	if err != nil {
+		return r.errf("%w", err)
+	}
+	if err := unix.IoctlIfreq(r.fd, unix.SIOCGIFINDEX, ifr); err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return r.errf("no such network interface")
+		}
+		return r.errf("SIOCGIFINDEX: %w", err)
+	}
+	r.index = int(ifr.Uint32())
+	flags, err := ifFlags(r.fd, r.name)
+	if err != nil {
+		return err
+	}
+	if flags&unix.IFF_UP == 0 {
+		return fmt.Errorf("live: interface %q is down", r.name)
+	}
+	ifr, _ = unix.NewIfreq(r.name)
+	if err := unix.IoctlIfreq(r.fd, unix.SIOCGIFMTU, ifr); err != nil {
+		return r.errf("SIOCGIFMTU: %w", err)
+	}
+	r.mtu = int(ifr.Uint32())
+	if _, err := hardwareAddr(r.fd, r.name); err != nil {
+		return err
+	}
+	if quiet {
+		if err := attachDropAll(r.fd); err != nil {
+			return r.errf("SO_ATTACH_FILTER: %w", err)
+		}
+	}
+	if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return r.errf("PACKET_VERSION TPACKET_V3: %w", err)
+	}
+	o := &r.opts
+	req := unix.TpacketReq3{
+		Block_size: uint32(o.BlockSize), Block_nr: uint32(o.Blocks),
+		// V3 packs frames of any size into a block; the frame fields only have to be
+		// consistent with the blocks.
+		Frame_size: uint32(o.BlockSize), Frame_nr: uint32(o.Blocks),
+		Retire_blk_tov: uint32(o.Timeout / time.Millisecond),
+	}
+	if err := unix.SetsockoptTpacketReq3(r.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return r.errf("PACKET_RX_RING (%d blocks of %d bytes): %w", o.Blocks, o.BlockSize, err)
+	}
+	ring, err := unix.Mmap(r.fd, 0, o.BlockSize*o.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_LOCKED|unix.MAP_POPULATE)
+	if err != nil {
+		// MAP_LOCKED needs RLIMIT_MEMLOCK room; the ring works unlocked too.
+		ring, err = unix.Mmap(r.fd, 0, o.BlockSize*o.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return r.errf("mmap of the receive ring (%d bytes): %w", o.BlockSize*o.Blocks, err)
+		}
+	}
+	r.ring = ring
+	if o.IgnoreOutgoing {
+		// Not an error where the kernel lacks it (before Linux 4.20): Recv skips them.
+		unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+	}
+	if err := unix.Bind(r.fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: r.index}); err != nil {
+		return r.errf("bind: %w", err)
+	}
+	if o.Promisc {
+		mreq := unix.PacketMreq{Ifindex: int32(r.index), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(r.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+			return r.errf("promiscuous mode (PACKET_ADD_MEMBERSHIP): %w", err)
+		}
+	}
+	r.pfd[0] = unix.PollFd{Fd: int32(r.fd), Events: unix.POLLIN | unix.POLLERR}
+	return nil
+}
+
+// start lets frames in: it removes the quiet filter, if any. Frames the kernel offered
+// while it was attached were refused by the filter, not queued.
+func (r *Receiver) start() error {
+	if err := unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return r.errf("SO_DETACH_FILTER: %w", err)
+	}
+	return nil
+}
+
+// attachDropAll attaches a classic BPF socket filter that accepts no frame.
+func attachDropAll(fd int) error {
+	prog := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}
+	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
+		&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// Name returns the interface name given at Open.
+func (r *Receiver) Name() string { return r.name }
+
+// Index returns the interface index.
+func (r *Receiver) Index() int { return r.index }
+
+// MTU returns the interface MTU read at Open.
+func (r *Receiver) MTU() int { return r.mtu }
+
+// Fd returns the socket, for a caller that waits on several receivers with poll(2): it is
+// readable (POLLIN) when a block is ready.
+func (r *Receiver) Fd() int { return r.fd }
+
+// blockStatus is the block's bh1.block_status word, which the kernel and the caller hand
+// back and forth: the kernel sets TP_STATUS_USER after it has written the block, the caller
+// TP_STATUS_KERNEL after it has read it. The atomic loads and stores order the accesses to
+// the block's contents around the hand-over (the kernel pairs them with smp_wmb/smp_rmb).
+func (r *Receiver) blockStatus(i int) *uint32 {
+	return (*uint32)(unsafe.Pointer(&r.ring[i*r.opts.BlockSize+blockHdrStatusOff]))
+}
+
+// Ready reports whether Recv has a frame to return without waiting.
+func (r *Receiver) Ready() bool {
+	return r.held || atomic.LoadUint32(r.blockStatus(r.block))&unix.TP_STATUS_USER != 0
+}
+
+// Recv moves up to len(dst) frames into dst and returns how many. It waits up to timeout
+// for a block when none is ready (0: not at all; negative: without limit); it returns 0,
+// nil when the time passes. The frames' bytes are valid until the next Recv or Release.
+// Recv does not allocate.
+func (r *Receiver) Recv(dst []Frame, timeout time.Duration) (int, error) {
+	if r.closed.Load() {
+		return 0, r.errf("%w", net.ErrClosed)
+	}
+	if r.held && r.remain == 0 {
+		r.Release()
+	}
+	if !r.held {
+		if atomic.LoadUint32(r.blockStatus(r.block))&unix.TP_STATUS_USER == 0 {
+			if timeout == 0 {
+				return 0, nil
+			}
+			if err := r.Wait(timeout); err != nil {
+				return 0, err
+			}
+			if atomic.LoadUint32(r.blockStatus(r.block))&unix.TP_STATUS_USER == 0 {
+				return 0, nil
+			}
+		}
+		r.take()
+	}
+	n := 0
+	base := r.block * r.opts.BlockSize
+	for n < len(dst) && r.remain > 0 {
+		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&r.ring[base+r.next]))
+		off := base + r.next
+		r.remain--
+		if r.remain > 0 {
+			r.next += int(h.Next_offset)
+		}
+		pktType := r.ring[off+tpacketHdrLen+sllPktTypeOff]
+		if pktType == PacketOutgoing && r.opts.IgnoreOutgoing {
+			r.outgoing.Add(1)
+			continue
+		}
+		mac := off + int(h.Mac)
+		f := &dst[n]
+		f.Data = r.ring[mac : mac+int(h.Snaplen) : mac+int(h.Snaplen)]
+		f.Len = int(h.Len)
+		f.Status = h.Status
+		f.VLANTCI, f.VLANTPID = uint16(h.Hv1.Vlan_tci), h.Hv1.Vlan_tpid
+		f.PktType = pktType
+		f.Stamp = int64(h.Sec)*1e9 + int64(h.Nsec)
+		if h.Len > h.Snaplen {
+			r.truncated.Add(1)
+		}
+		r.bytes.Add(uint64(h.Len))
+		n++
+	}
+	r.packets.Add(uint64(n))
+	return n, nil
+}
+
+// take makes the ready block r.block the held one.
+func (r *Receiver) take() {
+	base := r.block * r.opts.BlockSize
+	bh := (*unix.TpacketHdrV1)(unsafe.Pointer(&r.ring[base+blockHdrStatusOff]))
+	r.held = true
+	r.remain = int(bh.Num_pkts)
+	r.next = int(bh.Offset_to_first_pkt)
+	r.blocks.Add(1)
+}
+
+// Release gives the held block back to the kernel, even if some of its frames were not
+// handed out yet (they are skipped: use it when stopping). Frames from Recv are invalid
+// afterwards.
+func (r *Receiver) Release() {
+	if !r.held {
+		return
+	}
+	atomic.StoreUint32(r.blockStatus(r.block), unix.TP_STATUS_KERNEL)
+	r.held = false
+	r.remain = 0
+	r.block = (r.block + 1) % r.opts.Blocks
+}
+
+// Wait waits up to timeout (negative: without limit) until a block is ready. It returns
+// nil when one is ready or the time has passed.
+func (r *Receiver) Wait(timeout time.Duration) error {
+	ms := -1
+	if timeout >= 0 {
+		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+	}
+	deadline := time.Now().Add(timeout)
+	for !r.Ready() {
+		_, err := unix.Poll(r.pfd[:], ms)
+		if err != nil && err != unix.EINTR {
+			return r.errf("poll: %w", err)
+		}
+		if r.pfd[0].Revents&unix.POLLERR != 0 {
+			// A pending socket error (the device went away): report it.
+			if v, err := unix.GetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && v != 0 {
+				return r.errf("%w", unix.Errno(v))
+			}
+		}
+		if timeout >= 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return nil
+			}
+			ms = int((left + time.Millisecond - 1) / time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// Stats returns the counters so far; it reads the kernel's (PACKET_STATISTICS, which
+// reset on each read and are summed here).
+func (r *Receiver) Stats() RecvStats {
+	if !r.closed.Load() && r.statsMu.CompareAndSwap(false, true) {
+		if st, err := unix.GetsockoptTpacketStatsV3(r.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			// tp_packets counts every frame offered to the socket, dropped ones too.
+			r.kernelPackets.Add(uint64(st.Packets - st.Drops))
+			r.kernelDrops.Add(uint64(st.Drops))
+			r.kernelFreezes.Add(uint64(st.Freeze_q_cnt))
+		}
+		r.statsMu.Store(false)
+	}
+	return RecvStats{
+		Packets: r.packets.Load(), Bytes: r.bytes.Load(), Blocks: r.blocks.Load(),
+		Truncated: r.truncated.Load(), Outgoing: r.outgoing.Load(),
+		KernelPackets: r.kernelPackets.Load(), KernelDrops: r.kernelDrops.Load(), KernelFreezes: r.kernelFreezes.Load(),
+	}
+}
+
+// Close unmaps the ring and closes the socket (leaving promiscuous mode and the fanout
+// group). Frames still in the ring are discarded.
+func (r *Receiver) Close() error {
+	if r.closed.Load() {
+		return r.errf("%w", net.ErrClosed)
+	}
+	r.Stats() // keep the kernel's last counts
+	if r.closed.Swap(true) {
+		return r.errf("%w", net.ErrClosed)
+	}
+	var first error
+	if r.ring != nil {
+		if err := unix.Munmap(r.ring); err != nil {
+			first = r.errf("munmap: %w", err)
+		}
+		r.ring = nil
+	}
+	if err := unix.Close(r.fd); err != nil && first == nil {
+		first = r.errf("close: %w", err)
+	}
+	return first
+}

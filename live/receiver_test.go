@@ -1,0 +1,313 @@
+//go:build linux
+
+package live_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ov2dev/ov2/internal/netns"
+	"github.com/ov2dev/ov2/live"
+)
+
+// openReceiver opens a Receiver on Link[i] inside namespace i, closed when the test ends.
+func openReceiver(t *testing.T, p *netns.Pair, i int, o live.RecvOptions) *live.Receiver {
+	t.Helper()
+	var r *live.Receiver
+	if err := p.InNS(i, func() (err error) { r, err = live.OpenReceiver(p.Link[i], o); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// recvAll receives until want frames came (or hangGuard passes) and returns copies of them.
+func recvAll(t *testing.T, r *live.Receiver, want int) [][]byte {
+	t.Helper()
+	var got [][]byte
+	fs := make([]live.Frame, 64)
+	deadline := time.Now().Add(hangGuard)
+	for len(got) < want && time.Now().Before(deadline) {
+		n, err := r.Recv(fs, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs[:n] {
+			if f.Len != len(f.Data) {
+				t.Fatalf("frame %d: Len %d, %d bytes held", len(got), f.Len, len(f.Data))
+			}
+			got = append(got, bytes.Clone(f.Data))
+		}
+	}
+	return got
+}
+
+// Every frame sent arrives once, in order, byte for byte, and the counters agree with the
+// kernel's: 20,000 frames of 60 to 1514 bytes through a ring of 1 MiB that the test keeps
+// draining.
+func TestRecvExact(t *testing.T) {
+	e := newEnv(t, 1500, live.Options{})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 1 << 16, Blocks: 16, Promisc: true, IgnoreOutgoing: true})
+	const total = 20_000
+	frames := make([][]byte, total)
+	var bytesSent uint64
+	for i := range frames {
+		frames[i] = make([]byte, 60+(i*97)%(1514-60+1))
+		udpFrame(frames[i], e.peer, e.s.HardwareAddr(), uint64(i))
+		bytesSent += uint64(len(frames[i]))
+	}
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < total; i += 100 { // a pace the reader keeps up with: no drops expected
+			if _, err := e.s.Send(frames[i : i+100]); err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		done <- nil
+	}()
+	got := recvAll(t, r, total)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := r.Stats()
+	if len(got) != total {
+		t.Fatalf("received %d of %d frames; stats %+v", len(got), total, st)
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], frames[i]) {
+			t.Fatalf("frame %d differs: got %d bytes, sent %d (seq %d)", i, len(got[i]), len(frames[i]), binary.BigEndian.Uint64(got[i][42:]))
+		}
+	}
+	if st.Packets != total || st.Bytes != bytesSent || st.KernelPackets != total || st.KernelDrops != 0 || st.Truncated != 0 || st.Outgoing != 0 {
+		t.Errorf("stats %+v: want %d packets, %d bytes, kernel %d, no drops", st, total, bytesSent, total)
+	}
+	if st.Blocks == 0 || st.Blocks > total {
+		t.Errorf("%d blocks for %d frames", st.Blocks, total)
+	}
+}
+
+// A ring that is not read fills up: the kernel drops what does not fit and counts it, and
+// what it kept plus what it dropped is exactly what was sent.
+func TestRecvKernelDrops(t *testing.T) {
+	e := newEnv(t, 1500, live.Options{})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 4096, Blocks: 4})
+	const total = 1000
+	frames := make([][]byte, total)
+	for i := range frames {
+		frames[i] = make([]byte, 1000)
+		udpFrame(frames[i], e.peer, e.s.HardwareAddr(), uint64(i))
+	}
+	if _, err := e.s.Send(frames); err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	fs := make([]live.Frame, 64)
+	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); {
+		st := r.Stats()
+		if st.KernelPackets+st.KernelDrops >= total && !r.Ready() {
+			// Everything was offered; wait one block timeout for a partly filled block.
+			time.Sleep(10 * time.Millisecond)
+			if !r.Ready() {
+				break
+			}
+		}
+		n, err := r.Recv(fs, 10*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += n
+	}
+	st := r.Stats()
+	if st.KernelDrops == 0 || uint64(got) != st.Packets || st.KernelPackets != st.Packets || st.Packets+st.KernelDrops != total {
+		t.Errorf("received %d; stats %+v: want received + kernel drops = %d, some drops", got, st, total)
+	}
+	t.Logf("ring of 4 blocks of 4 KiB: %d frames kept, %d dropped by the kernel, %d freezes", st.Packets, st.KernelDrops, st.KernelFreezes)
+}
+
+// With IgnoreOutgoing a receiver does not see what its own host sends on the interface;
+// without it, it does, marked PacketOutgoing.
+func TestRecvIgnoreOutgoing(t *testing.T) {
+	e := newEnv(t, 1500, live.Options{})
+	quiet := openReceiver(t, e.p, 0, live.RecvOptions{IgnoreOutgoing: true})
+	all := openReceiver(t, e.p, 0, live.RecvOptions{})
+	f := make([]byte, 100)
+	udpFrame(f, e.peer, e.s.HardwareAddr(), 1)
+	if _, err := e.s.Send([][]byte{f}); err != nil {
+		t.Fatal(err)
+	}
+	got := recvAll(t, all, 1)
+	if len(got) != 1 || !bytes.Equal(got[0], f) {
+		t.Fatalf("without IgnoreOutgoing: got %d frames, want the one sent", len(got))
+	}
+	// A frame from the far end arrives at both; the sent one only at all.
+	var far *live.Sender
+	if err := e.p.InNS(1, func() (err error) { far, err = live.Open(e.p.Link[1], live.Options{}); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer far.Close()
+	g := make([]byte, 120)
+	udpFrame(g, e.s.HardwareAddr(), far.HardwareAddr(), 2)
+	if _, err := far.Send([][]byte{g}); err != nil {
+		t.Fatal(err)
+	}
+	got = recvAll(t, quiet, 1)
+	if len(got) != 1 || !bytes.Equal(got[0], g) {
+		t.Fatalf("with IgnoreOutgoing: got %d frames (%x), want only the far end's", len(got), got)
+	}
+	fs := make([]live.Frame, 4)
+	if n, _ := quiet.Recv(fs, 20*time.Millisecond); n != 0 {
+		t.Errorf("with IgnoreOutgoing: %d more frames", n)
+	}
+	if st := quiet.Stats(); st.Packets != 1 {
+		t.Errorf("stats %+v: want 1 packet", st)
+	}
+}
+
+// Promiscuous mode is on while a Promisc receiver is open and off after it closes; frames
+// for another host's MAC address reach it, marked PacketOtherHost.
+func TestRecvPromisc(t *testing.T) {
+	e := newEnv(t, 1500, live.Options{})
+	promisc := func() bool {
+		out, err := e.p.Cmd(1, "cat", "/sys/class/net/"+e.p.Link[1]+"/flags").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := strconv.ParseUint(strings.TrimSpace(string(out)), 0, 32)
+		if err != nil {
+			t.Fatalf("flags %q: %v", out, err)
+		}
+		return v&unix.IFF_PROMISC != 0
+	}
+	if promisc() {
+		t.Fatal("promiscuous before any receiver")
+	}
+	var r *live.Receiver
+	if err := e.p.InNS(1, func() (err error) {
+		r, err = live.OpenReceiver(e.p.Link[1], live.RecvOptions{Promisc: true})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !promisc() {
+		t.Error("not promiscuous with a Promisc receiver open")
+	}
+	f := make([]byte, 100)
+	udpFrame(f, net.HardwareAddr{0x02, 9, 9, 9, 9, 9}, e.s.HardwareAddr(), 7)
+	if _, err := e.s.Send([][]byte{f}); err != nil {
+		t.Fatal(err)
+	}
+	fs := make([]live.Frame, 4)
+	n := 0
+	for deadline := time.Now().Add(hangGuard); n == 0 && time.Now().Before(deadline); {
+		var err error
+		if n, err = r.Recv(fs, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 1 || fs[0].PktType != live.PacketOtherHost || !bytes.Equal(fs[0].Data, f) {
+		t.Errorf("got %d frames, type %d; want the frame for another host (type %d)", n, fs[0].PktType, live.PacketOtherHost)
+	}
+	r.Close()
+	if promisc() {
+		t.Error("still promiscuous after Close")
+	}
+	if _, err := r.Recv(fs, 0); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Recv after Close: %v, want net.ErrClosed", err)
+	}
+}
+
+// A frame larger than a block is cut to the block and handed out with its full length.
+func TestRecvTruncated(t *testing.T) {
+	e := newEnv(t, 9000, live.Options{})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 4096, Blocks: 4})
+	f := make([]byte, 6000)
+	udpFrame(f, e.peer, e.s.HardwareAddr(), 3)
+	if _, err := e.s.Send([][]byte{f}); err != nil {
+		t.Fatal(err)
+	}
+	fs := make([]live.Frame, 4)
+	n := 0
+	for deadline := time.Now().Add(hangGuard); n == 0 && time.Now().Before(deadline); {
+		var err error
+		if n, err = r.Recv(fs, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 1 || fs[0].Len != 6000 || len(fs[0].Data) >= 6000 || !bytes.Equal(fs[0].Data, f[:len(fs[0].Data)]) {
+		t.Fatalf("got %d frames: Len %d, %d bytes held; want one of 6000 bytes, cut", n, fs[0].Len, len(fs[0].Data))
+	}
+	if st := r.Stats(); st.Truncated != 1 {
+		t.Errorf("stats %+v: want 1 truncated", st)
+	}
+}
+
+// Recv does not allocate.
+func TestRecvAllocs(t *testing.T) {
+	e := newEnv(t, 1500, live.Options{})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{})
+	frames := make([][]byte, 64)
+	for i := range frames {
+		frames[i] = make([]byte, 200)
+		udpFrame(frames[i], e.peer, e.s.HardwareAddr(), uint64(i))
+	}
+	fs := make([]live.Frame, 64)
+	allocs := testing.AllocsPerRun(50, func() {
+		if _, err := e.s.Send(frames); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < len(frames); {
+			n, err := r.Recv(fs, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += n
+		}
+	})
+	// Send allocates nothing either (TestSendAllocs), so the whole round is Recv's.
+	if allocs != 0 {
+		t.Errorf("Send+Recv allocate %v times per round, want 0", allocs)
+	}
+}
+
+func TestOpenReceiverErrors(t *testing.T) {
+	p := netns.NewPair(t, 1500)
+	for _, c := range []struct {
+		iface string
+		o     live.RecvOptions
+		want  string
+	}{
+		{"nope0", live.RecvOptions{}, `live: interface "nope0": no such network interface`},
+		{"", live.RecvOptions{}, `live: interface "": no such network interface`},
+		{p.Link[0], live.RecvOptions{BlockSize: 1000}, `block size 1000: want a multiple of the page size`},
+		{p.Link[0], live.RecvOptions{Blocks: 1}, `1 blocks: want 2 to 65536`},
+		{p.Link[0], live.RecvOptions{Timeout: time.Microsecond}, `block timeout 1µs: want 1ms to 1m`},
+	} {
+		err := p.InNS(0, func() error {
+			r, err := live.OpenReceiver(c.iface, c.o)
+			if err == nil {
+				r.Close()
+			}
+			return err
+		})
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.want)) {
+			t.Errorf("OpenReceiver(%q, %+v): %v, want %q", c.iface, c.o, err, c.want)
+		}
+	}
+	if out, err := p.Cmd(0, "ip", "link", "set", p.Link[0], "down").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	err := p.InNS(0, func() error { _, err := live.OpenReceiver(p.Link[0], live.RecvOptions{}); return err })
+	if err == nil || err.Error() != `live: interface "`+p.Link[0]+`" is down` {
+		t.Errorf("down interface: %v", err)
+	}
+}
