@@ -36,6 +36,7 @@ func newLoopNIC(t testing.TB, nc nic.Config, cfg stage.Config, policy stage.Dele
 	t.Cleanup(n.Close)
 	hw := n.QueryHardwareCapabilities()
 	env := stage.Env{SAs: n.Controller(), ESPAllowed: func(v6 bool) bool { return n.CurrentConfig().ESPAllowed(v6) },
+		AHAllowed: func(v6 bool) bool { return n.CurrentConfig().AHAllowed(v6) },
 		DeleteReq: policy,
 		RxCaps: func() stage.RxCaps {
 			return stage.RxCaps{IPv4Options: hw.IPv4Options, IPv6NonIPsecExtensionHeaders: hw.IPv6NonIPsecExtensionHeaders, UDPEsp: hw.UdpEsp}
