@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/host"
+	"github.com/ov2dev/ov2/internal/counts"
 	"github.com/ov2dev/ov2/live"
 	"github.com/ov2dev/ov2/ndis"
 	"github.com/ov2dev/ov2/packet"
@@ -265,19 +264,19 @@ func (r *Report) Print(w io.Writer) {
 				s.SPI, s.Src, s.Dst, s.Mode, s.Lane, s.Where, s.Packets, s.Bytes, s.NextSeq)
 		default:
 			fmt.Fprintf(w, "    in  0x%08x %s -> %s, lane %d (%s): %d packets %d bytes delivered, CryptoStatus:%s, replayed %d, too old %d\n",
-				s.SPI, s.Src, s.Dst, s.Lane, s.Where, s.Packets, s.Bytes, orNone(reasons(s.CryptoStatus)), s.Replayed, s.TooOld)
+				s.SPI, s.Src, s.Dst, s.Lane, s.Where, s.Packets, s.Bytes, orNone(counts.Reasons(s.CryptoStatus)), s.Replayed, s.TooOld)
 		}
 	}
 	if len(r.CryptoStatus) == 0 {
 		fmt.Fprintf(w, "  CryptoStatus: none (nothing went through the receive path)\n")
 	} else {
-		fmt.Fprintf(w, "  CryptoStatus:%s\n", reasons(r.CryptoStatus))
+		fmt.Fprintf(w, "  CryptoStatus:%s\n", counts.Reasons(r.CryptoStatus))
 	}
 	var drops uint64
 	for _, v := range r.Drops {
 		drops += v
 	}
-	fmt.Fprintf(w, "  drops: %d%s\n", drops, reasons(r.Drops))
+	fmt.Fprintf(w, "  drops: %d%s\n", drops, counts.Reasons(r.Drops))
 	fmt.Fprintf(w, "  UPDATE_SA (ESN high half): %d; SA reloads: %d (%d failed)\n", r.Updates, r.Reloads, r.ReloadErrors)
 	switch {
 	case r.Running:
@@ -294,26 +293,4 @@ func orNone(s string) string {
 		return " none"
 	}
 	return s
-}
-
-// reasons formats counts by reason, largest first, as " (a 3, b 1)"; "" when empty.
-func reasons(m map[string]uint64) string {
-	if len(m) == 0 {
-		return ""
-	}
-	keys := slices.Sorted(maps.Keys(m))
-	slices.SortStableFunc(keys, func(a, b string) int {
-		switch {
-		case m[a] > m[b]:
-			return -1
-		case m[a] < m[b]:
-			return 1
-		}
-		return 0
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
 }

@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/host"
+	"github.com/ov2dev/ov2/internal/counts"
 	"github.com/ov2dev/ov2/internal/hdr"
 	"github.com/ov2dev/ov2/ndis"
 	"github.com/ov2dev/ov2/packet"
@@ -213,16 +212,16 @@ func (rep *Report) Print(w io.Writer) {
 	if rep.LargeSends > 0 {
 		fmt.Fprintf(w, "  large sends (TCP too big for a buffer, LSO + IPsec): %d, cut into %d segments\n", rep.LargeSends, rep.Segments)
 	}
-	fmt.Fprintf(w, "  passed through (not through the NIC): %d packets%s\n", rep.PassThrough.Packets, reasons(rep.PassThroughReasons))
+	fmt.Fprintf(w, "  passed through (not through the NIC): %d packets%s\n", rep.PassThrough.Packets, counts.Reasons(rep.PassThroughReasons))
 	fmt.Fprintf(w, "  out:          %10d packets %14d bytes\n", rep.Out.Packets, rep.Out.Bytes)
 	fmt.Fprintf(w, "  rate: %.0f packets/s read; out %.3f Mpps, %.3f Gbit/s in %.3fs\n",
 		rep.ReadPPS, rep.OutPPS/1e6, rep.OutGbps, rep.Elapsed)
 	if len(rep.CryptoStatus) == 0 {
 		fmt.Fprintf(w, "  CryptoStatus: none (nothing went through the receive path)\n")
 	} else {
-		fmt.Fprintf(w, "  CryptoStatus:%s\n", reasons(rep.CryptoStatus))
+		fmt.Fprintf(w, "  CryptoStatus:%s\n", counts.Reasons(rep.CryptoStatus))
 	}
-	fmt.Fprintf(w, "  drops: %d%s\n", sum(rep.Drops), reasons(rep.Drops))
+	fmt.Fprintf(w, "  drops: %d%s\n", counts.Sum(rep.Drops), counts.Reasons(rep.Drops))
 	fmt.Fprintf(w, "  UPDATE_SA (ESN high half): %d\n", rep.Updates)
 	for _, d := range []struct {
 		name string
@@ -246,34 +245,4 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "round trip: %s (%d/%d packets decrypted and equal to the input, %d differ%s)\n",
 			verdict, rt.Equal, rep.Encrypt.In.Packets-rep.LargeSends, rt.Differ, segs)
 	}
-}
-
-func sum(m map[string]uint64) uint64 {
-	var n uint64
-	for _, v := range m {
-		n += v
-	}
-	return n
-}
-
-// reasons formats counts by reason, largest first, as " (a 3, b 1)"; "" when empty.
-func reasons(m map[string]uint64) string {
-	if len(m) == 0 {
-		return ""
-	}
-	keys := slices.Sorted(maps.Keys(m))
-	slices.SortStableFunc(keys, func(a, b string) int {
-		switch {
-		case m[a] > m[b]:
-			return -1
-		case m[a] < m[b]:
-			return 1
-		}
-		return 0
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
 }
