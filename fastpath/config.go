@@ -17,6 +17,10 @@ type Config struct {
 	// outbound SAs form the policy in this order: the first whose selector (or, in transport
 	// mode without a selector, src/dst) matches a packet carries it.
 	SAs []xfrm.State
+	// Bundles are ESP+AH bundles of SAs, as xfrm.ParseConfig makes them of `ip xfrm
+	// policy` lines (indexes in SAs): each is one SA, in the place of its ESP state, that
+	// seals with ESP and then AH over the result, and on receive checks AH, then opens ESP.
+	Bundles []xfrm.Bundle
 	// NIC is the NIC's configuration; nil means nic.DefaultConfig().
 	NIC *nic.Config
 	// Queues is the number of queues (see the package documentation); 0 means 1.

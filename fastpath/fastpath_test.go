@@ -231,18 +231,32 @@ func TestQueues(t *testing.T) {
 // MTU: Protect refuses exactly the packets that would not fit once sealed, and Fits is the
 // longest that does, for every kind of overhead.
 func TestMTU(t *testing.T) {
+	const (
+		cbc    = `enc 'cbc(aes)' 0x000102030405060708090a0b0c0d0e0f auth-trunc 'hmac(sha256)' 0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f 128`
+		hmac1  = `auth 'hmac(sha1)' 0x000102030405060708090a0b0c0d0e0f10111213`
+		bundle = `src 192.0.2.1 dst 198.51.100.1 proto esp spi 0x309 reqid 9 ` + cbc + "\n" +
+			`src 192.0.2.1 dst 198.51.100.1 proto ah spi 0x30a reqid 9 ` + hmac1 + "\n" +
+			`ip xfrm policy add src 192.0.2.1/32 dst 198.51.100.1/32 dir out tmpl proto esp reqid 9 tmpl proto ah reqid 9`
+	)
 	for _, c := range []struct {
 		name, sa, src, dst string
+		step               int // the padding step: the longest sealed packet is within it of the MTU
 	}{
-		{"transport-v4", `src 192.0.2.1 dst 198.51.100.1 proto esp spi 0x301 aead 'rfc4106(gcm(aes))' ` + key128 + ` 128`, "192.0.2.1", "198.51.100.1"},
-		{"natt-v4-icv8", `src 192.0.2.1 dst 198.51.100.1 proto esp spi 0x302 aead 'rfc4106(gcm(aes))' ` + key128 + ` 64 encap espinudp 4500 4500 0.0.0.0`, "192.0.2.1", "198.51.100.1"},
-		{"tunnel-v6-over-v4", `src 192.0.2.1 dst 203.0.113.9 proto esp spi 0x303 mode tunnel aead 'rfc4106(gcm(aes))' ` + key128 + ` 128 sel src 2001:db8:1::/48 dst 2001:db8:2::/48`, "2001:db8:1::1", "2001:db8:2::1"},
-		{"transport-v6", `src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x304 aead 'rfc4106(gcm(aes))' ` + key128 + ` 128`, "2001:db8::1", "2001:db8::2"},
+		{"transport-v4", `src 192.0.2.1 dst 198.51.100.1 proto esp spi 0x301 aead 'rfc4106(gcm(aes))' ` + key128 + ` 128`, "192.0.2.1", "198.51.100.1", 4},
+		{"natt-v4-icv8", `src 192.0.2.1 dst 198.51.100.1 proto esp spi 0x302 aead 'rfc4106(gcm(aes))' ` + key128 + ` 64 encap espinudp 4500 4500 0.0.0.0`, "192.0.2.1", "198.51.100.1", 4},
+		{"tunnel-v6-over-v4", `src 192.0.2.1 dst 203.0.113.9 proto esp spi 0x303 mode tunnel aead 'rfc4106(gcm(aes))' ` + key128 + ` 128 sel src 2001:db8:1::/48 dst 2001:db8:2::/48`, "2001:db8:1::1", "2001:db8:2::1", 4},
+		{"transport-v6", `src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x304 aead 'rfc4106(gcm(aes))' ` + key128 + ` 128`, "2001:db8::1", "2001:db8::2", 4},
+		{"cbc-transport-v4", `src 192.0.2.1 dst 198.51.100.1 proto esp spi 0x305 ` + cbc, "192.0.2.1", "198.51.100.1", 16},
+		{"cbc-tunnel-v6", `src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x306 mode tunnel ` + cbc + ` sel src 2001:db8:1::/48 dst 2001:db8:2::/48`, "2001:db8:1::1", "2001:db8:2::1", 16},
+		{"ah-transport-v4", `src 192.0.2.1 dst 198.51.100.1 proto ah spi 0x307 ` + hmac1, "192.0.2.1", "198.51.100.1", 1},
+		{"ah-tunnel-v6", `src 2001:db8::1 dst 2001:db8::2 proto ah spi 0x308 mode tunnel ` + hmac1 + ` sel src 2001:db8:1::/48 dst 2001:db8:2::/48`, "2001:db8:1::1", "2001:db8:2::1", 1},
+		{"esp-ah-bundle-v4", bundle, "192.0.2.1", "198.51.100.1", 16},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			const mtu = 1400
 			var col collector
-			p, err := fastpath.New(col.config(fastpath.Config{SAs: parse(t, c.sa), MTU: mtu}))
+			sas := parseConfig(t, c.sa)
+			p, err := fastpath.New(col.config(fastpath.Config{SAs: sas.States, Bundles: sas.Bundles, MTU: mtu}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,8 +296,8 @@ func TestMTU(t *testing.T) {
 			for _, f := range col.sealed {
 				longest = max(longest, len(f))
 			}
-			if longest > mtu || longest < mtu-3 {
-				t.Errorf("longest sealed packet %d bytes, MTU %d (want within the 4-byte padding step)", longest, mtu)
+			if longest > mtu || longest <= mtu-c.step {
+				t.Errorf("longest sealed packet %d bytes, MTU %d (want within the %d-byte padding step)", longest, mtu, c.step)
 			}
 			t.Logf("MTU %d: %d-byte packets fit (sealed %d)", mtu, fits, longest)
 		})

@@ -56,6 +56,16 @@ func parse(t testing.TB, text string) []xfrm.State {
 	return st
 }
 
+// parseConfig reads SAs of any suite and policies (xfrm.ParseConfig).
+func parseConfig(t testing.TB, text string) *xfrm.Config {
+	t.Helper()
+	c, err := xfrm.ParseConfig("test.sa", strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 const (
 	key128 = "0x000102030405060708090a0b0c0d0e0f01020304"
 	key256 = "0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0fa1a2a3a4"

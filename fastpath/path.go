@@ -51,6 +51,7 @@ func New(cfg Config) (*Path, error) {
 	hw := n.QueryHardwareCapabilities()
 	env := stage.Env{SAs: n.Controller(),
 		ESPAllowed: func(v6 bool) bool { return n.CurrentConfig().ESPAllowed(v6) },
+		AHAllowed:  func(v6 bool) bool { return n.CurrentConfig().AHAllowed(v6) },
 		RxCaps: func() stage.RxCaps {
 			return stage.RxCaps{IPv4Options: hw.IPv4Options, IPv6NonIPsecExtensionHeaders: hw.IPv6NonIPsecExtensionHeaders, UDPEsp: hw.UdpEsp}
 		}}
@@ -86,7 +87,7 @@ func New(cfg Config) (*Path, error) {
 		q.lanes = make([]laneStat, q.send.Lanes())
 		p.queues = append(p.queues, q)
 	}
-	pol, err := p.build(cfg.SAs, &policy{in: map[inKey]*inRule{}})
+	pol, err := p.build(cfg.SAs, cfg.Bundles, &policy{in: map[inKey]*inRule{}})
 	if err != nil {
 		return fail(err)
 	}
@@ -108,8 +109,13 @@ func (nullProtocol) Status(nic.StatusIndication) {}
 
 // build offloads the SAs of states that old does not have (matched by stateKey) and
 // returns the policy of states: the old rules for the SAs in both, new ones for the rest,
-// in the order of states. On an error the SAs it added are deleted again.
-func (p *Path) build(states []xfrm.State, old *policy) (*policy, error) {
+// in the order of states. Each bundle makes its two states one SA (ESP, then AH over it),
+// in the place of its ESP state. On an error the SAs it added are deleted again.
+func (p *Path) build(states []xfrm.State, bundles []xfrm.Bundle, old *policy) (*policy, error) {
+	ahOf, err := bundleMap(states, bundles)
+	if err != nil {
+		return nil, err
+	}
 	oldOut := map[string]*outRule{}
 	for _, o := range old.out {
 		oldOut[o.key] = o
@@ -128,23 +134,37 @@ func (p *Path) build(states []xfrm.State, old *policy) (*policy, error) {
 	seen := map[string]int{}
 	for i := range states {
 		st := &states[i]
+		ahIdx, bundled := ahOf[i]
+		if bundled && ahIdx < 0 {
+			continue // the AH state of a bundle: offloaded with its ESP state
+		}
+		var ahSt *xfrm.State
 		key := stateKey(st)
+		what := fmt.Sprintf("SA 0x%08x", st.SPI)
+		if bundled {
+			ahSt = &states[ahIdx]
+			key += "&" + stateKey(ahSt)
+			what = fmt.Sprintf("bundle of ESP SA 0x%08x and AH SA 0x%08x (line %d)", st.SPI, ahSt.SPI, ahSt.Line)
+		}
 		if prev, ok := seen[key]; ok {
 			undo()
-			return nil, fmt.Errorf("%s:%d: SA 0x%08x: the same SA as on line %d", st.File, st.Line, st.SPI, prev)
+			return nil, fmt.Errorf("%s:%d: %s: the same SA as on line %d", st.File, st.Line, what, prev)
 		}
 		seen[key] = st.Line
 		var out *outRule
 		if st.Dir != xfrm.In {
 			if out = oldOut[key]; out == nil {
-				out = newOutRule(key, st, len(p.queues))
+				if out, err = newOutRule(key, st, ahSt, len(p.queues)); err != nil {
+					undo()
+					return nil, fmt.Errorf("%s:%d: %s (outbound): %w", st.File, st.Line, what, err)
+				}
 				q := p.queues[out.queue]
 				q.txMu.Lock()
 				h, err := q.snd.AddSA(out.cfg)
 				q.txMu.Unlock()
 				if err != nil {
 					undo()
-					return nil, fmt.Errorf("%s:%d: SA 0x%08x (outbound): %w", st.File, st.Line, st.SPI, err)
+					return nil, fmt.Errorf("%s:%d: %s (outbound): %w", st.File, st.Line, what, err)
 				}
 				out.handle = h
 				added = append(added, func() { q.txMu.Lock(); q.snd.DeleteSA(h); q.txMu.Unlock() })
@@ -152,14 +172,22 @@ func (p *Path) build(states []xfrm.State, old *policy) (*policy, error) {
 			pol.out = append(pol.out, out)
 		}
 		if st.Dir != xfrm.Out {
+			// On the wire the outermost header names the SA: AH's SPI for a bundle.
 			k := inKey{st.SPI, st.Dst}
+			if ahSt != nil {
+				k.spi = ahSt.SPI
+			}
 			if prev := pol.in[k]; prev != nil {
 				undo()
-				return nil, fmt.Errorf("%s:%d: SA 0x%08x (inbound): SPI and destination %v already used on line %d", st.File, st.Line, st.SPI, st.Dst, prev.st.Line)
+				return nil, fmt.Errorf("%s:%d: %s (inbound): SPI and destination %v already used on line %d", st.File, st.Line, what, st.Dst, prev.st.Line)
 			}
 			in := oldIn[key]
 			if in == nil {
 				in = &inRule{key: key, st: *st, cfg: st.Inbound()}
+				if ahSt != nil {
+					a := ahSt.Inbound()
+					in.cfg.AH = &a
+				}
 				in.queue = QueueOf(in.cfg.Src, in.cfg.Dst, len(p.queues))
 				if out != nil {
 					in.paired = out.handle
@@ -170,7 +198,7 @@ func (p *Path) build(states []xfrm.State, old *policy) (*policy, error) {
 				q.hostMu.Unlock()
 				if err != nil {
 					undo()
-					return nil, fmt.Errorf("%s:%d: SA 0x%08x (inbound): %w", st.File, st.Line, st.SPI, err)
+					return nil, fmt.Errorf("%s:%d: %s (inbound): %w", st.File, st.Line, what, err)
 				}
 				in.handle = h
 				added = append(added, func() { q.hostMu.Lock(); q.rcv.DeleteSA(h); q.hostMu.Unlock() })
@@ -180,6 +208,32 @@ func (p *Path) build(states []xfrm.State, old *policy) (*policy, error) {
 		}
 	}
 	return pol, nil
+}
+
+// bundleMap checks bundles against states and maps each bundled state's index to its AH
+// state's index (an ESP state) or -1 (an AH state).
+func bundleMap(states []xfrm.State, bundles []xfrm.Bundle) (map[int]int, error) {
+	m := map[int]int{}
+	for i, b := range bundles {
+		if b.ESP < 0 || b.ESP >= len(states) || b.AH < 0 || b.AH >= len(states) {
+			return nil, fmt.Errorf("fastpath: bundle %d names states %d and %d of %d", i, b.ESP, b.AH, len(states))
+		}
+		e, a := &states[b.ESP], &states[b.AH]
+		if e.Proto != xfrm.ESP || a.Proto != xfrm.AH {
+			return nil, fmt.Errorf("%s:%d: bundle of SA 0x%08x (%v) and SA 0x%08x (%v, line %d): want ESP, then AH", e.File, e.Line, e.SPI, e.Proto, a.SPI, a.Proto, a.Line)
+		}
+		if _, dup := m[b.ESP]; dup {
+			return nil, fmt.Errorf("%s:%d: SA 0x%08x is in two bundles", e.File, e.Line, e.SPI)
+		}
+		if _, dup := m[b.AH]; dup {
+			return nil, fmt.Errorf("%s:%d: SA 0x%08x is in two bundles", a.File, a.Line, a.SPI)
+		}
+		if e.Dir != a.Dir {
+			return nil, fmt.Errorf("%s:%d: bundle of SA 0x%08x (dir %v) and SA 0x%08x (dir %v, line %d): different directions", e.File, e.Line, e.SPI, e.Dir, a.SPI, a.Dir, a.Line)
+		}
+		m[b.ESP], m[b.AH] = b.AH, -1
+	}
+	return m, nil
 }
 
 // stateKey identifies an SA across reloads: everything that makes it what it is (every

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"sync/atomic"
 
-	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/host"
 	"github.com/ov2dev/ov2/sa"
 	"github.com/ov2dev/ov2/xfrm"
@@ -55,10 +54,8 @@ type outRule struct {
 	handle sa.Handle
 	in     counters // packets given to Protect and sealed with it (plain lengths)
 
-	// Sealing overhead, for the MTU check.
 	tunnel bool
-	outer  int // tunnel: the outer IP header
-	extra  int // UDP-ESP header, ESP header and IV, ICV
+	size   host.SealedSize // sealed lengths, for the MTU check
 }
 
 // inKey is the receive-side lookup key of an inbound SA: SPI and destination.
@@ -95,25 +92,19 @@ func (p *policy) match(src, dst netip.Addr) *outRule {
 	return nil
 }
 
-func newOutRule(key string, st *xfrm.State, queues int) *outRule {
+func newOutRule(key string, st, ahSt *xfrm.State, queues int) (*outRule, error) {
 	cfg := st.Outbound()
-	o := &outRule{key: key, st: *st, cfg: cfg, tunnel: cfg.Mode == host.Tunnel}
+	if ahSt != nil {
+		a := ahSt.Outbound()
+		cfg.AH = &a
+	}
+	size, err := host.NewSealedSize(cfg)
+	if err != nil {
+		return nil, err
+	}
+	o := &outRule{key: key, st: *st, cfg: cfg, tunnel: cfg.Mode == host.Tunnel, size: size}
 	o.queue = outQueue(&cfg, queues)
-	icv := cfg.ICVLen
-	if icv == 0 {
-		icv = 16
-	}
-	o.extra = esp.HeaderLen + esp.IVLen + icv
-	if cfg.NATT {
-		o.extra += 8
-	}
-	if o.tunnel {
-		o.outer = 20
-		if cfg.Src.Is6() {
-			o.outer = 40
-		}
-	}
-	return o
+	return o, nil
 }
 
 // outQueue is the queue of an outbound SA: QueueOf its selector's addresses, or in
@@ -126,32 +117,12 @@ func outQueue(c *host.SAConfig, queues int) int {
 }
 
 // sealed is the length of an IP packet of n bytes, whose IP header is hdr bytes, once
-// sealed with o (R-TX-4 framing: RFC 4303 padding to 4 bytes, then the trailer).
-func (o *outRule) sealed(n, hdr int) int {
-	outer, payload := hdr, n-hdr
-	if o.tunnel {
-		outer, payload = o.outer, n
-	}
-	return outer + o.extra + payload + esp.PadLen(payload) + esp.TrailerLen
-}
+// sealed with o.
+func (o *outRule) sealed(n, hdr int) int { return o.size.Len(n, hdr) }
 
 // fits is the length of the longest IP packet with an IP header of hdr bytes that o seals
 // into at most mtu bytes (0 if none does).
-func (o *outRule) fits(mtu, hdr int) int {
-	outer := hdr
-	if o.tunnel {
-		outer = o.outer
-	}
-	room := mtu - outer - o.extra // for payload, padding and the 2-byte trailer
-	payload := room&^3 - esp.TrailerLen
-	if payload < 0 {
-		return 0
-	}
-	if o.tunnel {
-		return payload
-	}
-	return hdr + payload
-}
+func (o *outRule) fits(mtu, hdr int) int { return o.size.Fits(mtu, hdr) }
 
 // addrs reads the version, source, destination and header length of an IP packet, as far
 // as the policy needs them; the host checks the rest. ok is false when it is not one.

@@ -315,11 +315,18 @@ func (p *Path) checkLink(linkLen, frameLen int) error {
 // plain either).
 func (p *Path) inbound(ip []byte) (in *inRule, plain bool) {
 	l := rxparse.Parse(ip)
-	if (l.Kind != rxparse.KindESP && l.Kind != rxparse.KindUDPESP) || l.DstLen == 0 {
+	spi := l.SPI
+	switch {
+	case l.Kind == rxparse.KindAH:
+		spi = rxparse.ParseAH(ip, l).SPI
+	case l.Kind != rxparse.KindESP && l.Kind != rxparse.KindUDPESP:
 		return nil, l.Kind == rxparse.KindPlain
 	}
+	if l.DstLen == 0 {
+		return nil, false
+	}
 	dst, _ := netip.AddrFromSlice(ip[l.DstOff : l.DstOff+l.DstLen])
-	return p.pol.Load().in[inKey{l.SPI, dst}], false
+	return p.pol.Load().in[inKey{spi, dst}], false
 }
 
 // covered says whether an inbound SA's selector covers a plain packet (Config.Bridge).

@@ -34,15 +34,22 @@ var DrainTimeout = time.Second
 //     (DELETE_SA), outbound and inbound.
 //
 // SAs in both keep everything (sequence numbers, windows, counters). When Reload returns,
-// no packet is sealed or opened with a removed SA.
+// no packet is sealed or opened with a removed SA. Reload(states) is
+// ReloadBundles(states, nil).
 func (p *Path) Reload(states []xfrm.State) (ReloadResult, error) {
+	return p.ReloadBundles(states, nil)
+}
+
+// ReloadBundles is Reload for states and the ESP+AH bundles of them (Config.Bundles). A
+// bundle is one SA, which stays in force when both its states and the pairing do.
+func (p *Path) ReloadBundles(states []xfrm.State, bundles []xfrm.Bundle) (ReloadResult, error) {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
 	if p.closed || p.stopped.Load() {
 		return ReloadResult{}, ErrClosed
 	}
 	old := p.pol.Load()
-	pol, err := p.build(states, old)
+	pol, err := p.build(states, bundles, old)
 	if err != nil {
 		return ReloadResult{}, err
 	}

@@ -134,9 +134,12 @@ func fanoutStates(t testing.TB, n int, rng *rand.Rand) []xfrm.State {
 		}
 		seen[src+dst] = true
 		line := fmt.Sprintf("src %s dst %s proto esp spi 0x%x aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128", src, dst, 0x100+i)
-		switch rng.IntN(4) {
+		switch rng.IntN(5) {
 		case 1:
 			line += " encap espinudp 4500 4500 0.0.0.0"
+		case 3:
+			line = strings.Replace(line, "proto esp", "proto ah", 1)
+			line = strings.Replace(line, "aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128", "auth 'hmac(sha1)' 0x0102030405060708090a0b0c0d0e0f1011121314", 1)
 		case 2:
 			p := 8
 			if v6 {
@@ -146,11 +149,11 @@ func fanoutStates(t testing.TB, n int, rng *rand.Rand) []xfrm.State {
 		}
 		fmt.Fprintln(&b, line)
 	}
-	st, err := xfrm.Parse("fanout.sa", strings.NewReader(b.String()))
+	c, err := xfrm.ParseConfig("fanout.sa", strings.NewReader(b.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return c.States
 }
 
 // The fanout programs steer every packet to the queue the fast path gives it: on the
@@ -186,8 +189,11 @@ func TestFanoutProgramsAgree(t *testing.T) {
 					src, dst = st.Sel.Src.Addr(), st.Sel.Dst.Addr()
 				}
 				ip = plainPacket(src, dst, rng)
-			case 1: // ESP for the SA
+			case 1: // ESP (or AH) for the SA
 				ip = espPacket(st.Src, st.Dst, st.SPI, st.Encap != nil, rng)
+				if st.Proto == xfrm.AH {
+					ip = ahPacket(st.Src, st.Dst, st.SPI, rng)
+				}
 			case 2: // ESP for no SA
 				ip = espPacket(st.Src, st.Dst, 0x7777, rng.IntN(2) == 0, rng)
 			default: // random addresses
@@ -205,11 +211,17 @@ func TestFanoutProgramsAgree(t *testing.T) {
 			if got := int(runBPF(t, in, ip, et) % uint32(lanes)); got != want {
 				t.Fatalf("round %d packet %d: inside program says lane %d, the fast path %d\nrules %+v\npacket %x", round, k, got, want, rules, ip)
 			}
-			// Outside: the inbound SA's queue, or the addresses'.
+			// Outside: the inbound SA's queue, or the addresses'. An AH packet goes by its
+			// addresses, which is its SA's queue: an inbound SA's queue is QueueOf its own
+			// addresses, the packet's outer ones.
 			want = fastpath.QueueOf(src, dst, lanes)
-			if l := rxparse.Parse(ip); l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP {
+			if l := rxparse.Parse(ip); l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP || l.Kind == rxparse.KindAH {
+				spi := l.SPI
+				if l.Kind == rxparse.KindAH {
+					spi = rxparse.ParseAH(ip, l).SPI
+				}
 				for _, r := range rules.In {
-					if r.SPI == l.SPI && r.Dst == dst {
+					if r.SPI == spi && r.Dst == dst {
 						want = r.Queue
 					}
 				}
@@ -269,6 +281,14 @@ func plainPacket(src, dst netip.Addr, rng *rand.Rand) []byte {
 	}
 	body := make([]byte, 20)
 	return append(ipHeader(src, dst, 6, len(body), rng), body...)
+}
+
+// ahPacket is an AH packet (HMAC-SHA1-96: 24 bytes of AH) for spi with a few bytes after it.
+func ahPacket(src, dst netip.Addr, spi uint32, rng *rand.Rand) []byte {
+	ah := make([]byte, 24+16)
+	ah[0], ah[1] = 17, 4 // next header UDP; (24/4)-2
+	binary.BigEndian.PutUint32(ah[4:], spi)
+	return append(ipHeader(src, dst, 51, len(ah), rng), ah...)
 }
 
 func espPacket(src, dst netip.Addr, spi uint32, udp bool, rng *rand.Rand) []byte {

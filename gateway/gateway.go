@@ -18,9 +18,12 @@ import (
 
 // Config is what New needs.
 type Config struct {
-	// SAs, as `ov2 replay --sa` takes them (xfrm.ParseFile). A state without `dir` is
-	// offloaded both ways.
+	// SAs, as `ov2 replay --sa` takes them (xfrm.ParseConfigFile: every suite). A state
+	// without `dir` is offloaded both ways.
 	SAs []xfrm.State
+	// Bundles are the ESP+AH bundles the policies of the SA file make of SAs
+	// (xfrm.Config.Bundles).
+	Bundles []xfrm.Bundle
 	// Inside and Outside are the interfaces: plain traffic on the inside, ESP on the
 	// outside. They need no IP address; they are put in promiscuous mode while the
 	// gateway runs.
@@ -121,7 +124,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.inMTU, g.outMTU = g.lanes[0].toIn.MTU(), g.lanes[0].toOut.MTU()
 
 	var err error
-	g.fp, err = fastpath.New(fastpath.Config{SAs: cfg.SAs, NIC: cfg.NIC, Queues: cfg.Lanes, Bridge: true, LinkHeaders: true,
+	g.fp, err = fastpath.New(fastpath.Config{SAs: cfg.SAs, Bundles: cfg.Bundles, NIC: cfg.NIC, Queues: cfg.Lanes, Bridge: true, LinkHeaders: true,
 		MTU: g.outMTU, Reserve: reserve, Protected: g.protected, Unprotected: g.unprotected})
 	if err != nil {
 		return nil, err
@@ -181,11 +184,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Reload makes states the SAs in force while traffic flows (fastpath.Path.Reload: added SAs
 // are offloaded with ADD_SA, removed ones deleted with DELETE_SA once their packets inside
 // the NIC have completed), then gives the interfaces' fanout groups the programs for the new
-// SAs. On an error before the switch nothing changes.
-func (g *Gateway) Reload(states []xfrm.State) (fastpath.ReloadResult, error) {
+// SAs. On an error before the switch nothing changes. bundles are the ESP+AH bundles of
+// states (Config.Bundles).
+func (g *Gateway) Reload(states []xfrm.State, bundles []xfrm.Bundle) (fastpath.ReloadResult, error) {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
-	res, err := g.fp.Reload(states)
+	res, err := g.fp.ReloadBundles(states, bundles)
 	info := &ReloadInfo{At: time.Now(), Result: res}
 	if err == nil {
 		rules := g.fp.Rules()

@@ -4,48 +4,18 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/host"
 	"github.com/ov2dev/ov2/sa"
 	"github.com/ov2dev/ov2/stage"
 	"github.com/ov2dev/ov2/xfrm"
 )
 
-// hostConfig is the host configuration of an xfrm state of any suite (ParseConfig):
-// State.Outbound or State.Inbound, which fill the AES-GCM/GMAC fields, addresses, mode,
-// selector, NAT-T, ESN and the starting sequence number, plus the suite fields they leave
-// out (Proto, AES-CBC/NULL, the HMAC and its key). This is the code replay and fastpath
-// need (xfrm imports host, so host cannot import xfrm).
+// hostConfig is the host configuration of an xfrm state of any suite (ParseConfig).
 func hostConfig(st *xfrm.State, out bool) host.SAConfig {
-	c := st.Inbound()
 	if out {
-		c = st.Outbound()
+		return st.Outbound()
 	}
-	if st.Proto == xfrm.AH {
-		c.Proto = host.AH
-	}
-	// A listing prints "sel src 0.0.0.0/0 dst 0.0.0.0/0" for a state without a selector;
-	// as a host.Selector it would match every packet, so a transport SA would take traffic
-	// for other peers. Both sides /0 means none.
-	if s := c.Selector; s.Src.IsValid() && s.Dst.IsValid() && s.Src.Bits() == 0 && s.Dst.Bits() == 0 {
-		c.Selector = host.Selector{}
-	}
-	switch st.Enc {
-	case xfrm.EncAESCBC:
-		c.Alg, c.Key = esp.AESCBC, append([]byte(nil), st.EncKey...)
-	case xfrm.EncNull:
-		c.Alg, c.Key = esp.NULL, nil
-	}
-	switch st.Auth {
-	case xfrm.AuthSHA1:
-		c.Integrity = esp.HMACSHA1_96
-	case xfrm.AuthSHA256:
-		c.Integrity = esp.HMACSHA256_128
-	}
-	if st.Auth != xfrm.NoAuth {
-		c.AuthKey, c.ICVLen = append([]byte(nil), st.AuthKey...), 0
-	}
-	return c
+	return st.Inbound()
 }
 
 // offloadConfig offloads every state of a ParseConfig result, each ESP+AH bundle as one

@@ -25,7 +25,7 @@ func FuzzReplay(f *testing.F) {
 	f.Fuzz(func(t *testing.T, capture []byte) {
 		rec := &recorder{}
 		rep, err := Run(context.Background(), BytesInput("fuzz", capture),
-			Config{SAs: sas, NIC: nic.DefaultConfig(), Lanes: 1, Output: rec})
+			Config{SAs: sas.States, Bundles: sas.Bundles, NIC: nic.DefaultConfig(), Lanes: 1, Output: rec})
 		if err != nil {
 			if rep != nil {
 				t.Fatal("a report with an error")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,9 +47,9 @@ func interopSA(s *xfrm.State, first uint64) interop.SA {
 
 // interopSAs are the SAs of the interop tests: the demo's, except that the ESN SA starts 100
 // below 2^32 so that two passes over the sample cross into the high half.
-func interopSAs(t testing.TB) []xfrm.State {
+func interopSAs(t testing.TB) *xfrm.Config {
 	text := strings.ReplaceAll(DemoSAs, "0xffffd8f0", "0xffffff9c")
-	sas, err := xfrm.Parse("interop.sa", strings.NewReader(text))
+	sas, err := xfrm.ParseConfig("interop.sa", strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,8 @@ func interopSAs(t testing.TB) []xfrm.State {
 // ESN across 2^32 included).
 func TestInteropOvEncryptsPeersDecrypt(t *testing.T) {
 	interop.Require(t, interop.ToolTshark, interop.ToolScapy, interop.ToolCryptography)
-	sas := interopSAs(t)
+	cfg := interopSAs(t)
+	sas := cfg.States
 	dir := t.TempDir()
 	out := filepath.Join(dir, "ov2-esp.pcap")
 	w, err := pcap.Create(out, pcap.LinkTypeEthernet, 65535)
@@ -69,7 +71,7 @@ func TestInteropOvEncryptsPeersDecrypt(t *testing.T) {
 	}
 	const loops = 2
 	rep, err := Run(context.Background(), BytesInput("sample", SampleCapture),
-		Config{SAs: sas, NIC: nic.DefaultConfig(), Lanes: 2, Loops: loops, Output: PcapOutput{W: w}})
+		Config{SAs: sas, Bundles: cfg.Bundles, NIC: nic.DefaultConfig(), Lanes: 2, Loops: loops, Output: PcapOutput{W: w}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +81,12 @@ func TestInteropOvEncryptsPeersDecrypt(t *testing.T) {
 	if rep.Encrypt.Out.Packets != loops*sampleSA || rep.Updates != 1 {
 		t.Fatalf("encrypted %d packets, %d UPDATE_SA; want %d and 1", rep.Encrypt.Out.Packets, rep.Updates, loops*sampleSA)
 	}
-	perSPI := map[uint32]int{0x1001: 84, 0x2001: 80, 0x3001: 83, 0x4001: 80, 0x5001: 83}
+	perSPI := map[uint32]int{0x1001: 55, 0x2001: 55, 0x3001: 55, 0x4001: 55, 0x5001: 54}
 	var all, gcm []interop.SA
 	for i := range sas {
+		if _, bundled := cfg.BundleOf(i); bundled || sas[i].Alg == 0 {
+			continue // the other suites: below
+		}
 		first := sas[i].OSeq + 1
 		all = append(all, interopSA(&sas[i], first))
 		if !sas[i].ESN && sas[i].Alg == esp.AESGCM {
@@ -107,10 +112,101 @@ func TestInteropOvEncryptsPeersDecrypt(t *testing.T) {
 			}
 		}
 	}
-	tsharkWant := map[uint32]int{0x3001: 83, 0x4001: 80, 0x5001: 83}
+	tsharkWant := map[uint32]int{0x3001: 55, 0x4001: 55, 0x5001: 54}
 	check("tshark", interop.VerifyTshark(t, out, gcm), tsharkWant)
 	check("scapy", interop.VerifyScapy(t, out, all), perSPI)
 	check("python-cryptography", interop.VerifyPyca(t, out, all), perSPI)
+
+	// The demo's other suites: AES-CBC + HMAC-SHA-256-128 (0x6001) and AH HMAC-SHA1-96
+	// (0x7001) through scapy's SecurityAssociation, and the ESP+AH bundle (AH 0x8002 over ESP
+	// 0x8001) through bundle_scapy.py; each packet's decapsulated bytes are what the
+	// sample's packet carried after its IP header.
+	byDst := map[string][][]byte{}
+	for _, p := range samplePackets(t) {
+		byDst[p.dst] = append(byDst[p.dst], p.payload)
+	}
+	suiteSA := func(spi uint32) interop.SuiteSA {
+		for i := range sas {
+			if sas[i].SPI == spi {
+				return suitePeer(&sas[i])
+			}
+		}
+		t.Fatalf("no SA 0x%08x in the demo", spi)
+		return interop.SuiteSA{}
+	}
+	checkSuite := func(name, dst string, spi uint32, res []interop.Result) {
+		t.Helper()
+		var inner [][]byte
+		for _, r := range res {
+			if r.SPI != spi {
+				continue
+			}
+			if !r.OK {
+				t.Errorf("%s: packet %d (seq %#x): %s", name, r.Index, r.Seq, r.Reason)
+				continue
+			}
+			inner = append(inner, r.Inner)
+		}
+		want := byDst[dst]
+		if len(inner) != loops*len(want) {
+			t.Fatalf("%s: %d packets verified, want %d", name, len(inner), loops*len(want))
+		}
+		for k, got := range inner {
+			if !bytes.Equal(got, want[k%len(want)]) {
+				t.Fatalf("%s: packet %d decapsulates to\n% x\nwant\n% x", name, k, got, want[k%len(want)])
+			}
+		}
+	}
+	res := interop.VerifySuitesScapy(t, out, []interop.SuiteSA{suiteSA(0x6001), suiteSA(0x7001)})
+	checkSuite("scapy AES-CBC", "198.51.100.5", 0x6001, res)
+	checkSuite("scapy AH", "198.51.100.6", 0x7001, res)
+	bres := interop.VerifyBundleScapy(t, out, interop.BundleSA{ESP: suiteSA(0x8001), AH: suiteSA(0x8002)})
+	checkSuite("scapy ESP+AH", "198.51.100.7", 0x8001, bres) // the ESP SPI, once AH checked
+}
+
+// suitePeer is an SA of the suites beyond AES-GCM as suites_scapy.py takes it (no ESN).
+func suitePeer(s *xfrm.State) interop.SuiteSA {
+	a := interop.SuiteSA{Proto: s.Proto.String(), SPI: s.SPI, Dst: s.Dst, AuthKey: s.AuthKey}
+	switch s.Auth {
+	case xfrm.AuthSHA1:
+		a.Auth = "hmac-sha1-96"
+	case xfrm.AuthSHA256:
+		a.Auth = "hmac-sha256-128"
+	}
+	switch {
+	case s.Enc == xfrm.EncAESCBC:
+		a.Enc, a.EncKey = "aes-cbc", s.EncKey
+	case s.Enc == xfrm.EncNull:
+		a.Enc = "null"
+	}
+	return a
+}
+
+// samplePacket is one IPv4 packet of the sample capture: its destination and what follows
+// its IP header.
+type samplePacket struct {
+	dst     string
+	payload []byte
+}
+
+func samplePackets(t testing.TB) []samplePacket {
+	path := filepath.Join(t.TempDir(), "sample.pcap")
+	if err := os.WriteFile(path, SampleCapture, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	frames, err := interop.ReadPcap(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []samplePacket
+	for _, ip := range frames { // IP packets (ReadPcap takes the Ethernet header off)
+		if len(ip) < 20 || ip[0]>>4 != 4 {
+			continue // IPv6, ARP
+		}
+		hl := int(ip[0]&15) * 4
+		out = append(out, samplePacket{dst: net.IP(ip[16:20]).String(), payload: ip[hl:]})
+	}
+	return out
 }
 
 // ESP made by scapy decrypts 100% with ov2, and what the host delivers equals scapy's

@@ -95,8 +95,10 @@ func (r *run) produce(ctx context.Context) error {
 			cookie := cookieOf(rec.Index-1, id)
 
 			l := rxparse.Parse(ip)
-			if (l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP) && l.DstLen > 0 {
+			if (l.Kind == rxparse.KindESP || l.Kind == rxparse.KindUDPESP || l.Kind == rxparse.KindAH) && l.DstLen > 0 {
 				switch err := r.q.Unprotect(ip, 0, cookie); {
+				case errors.Is(err, fastpath.ErrNoSA) && l.Kind == rxparse.KindAH:
+					r.passThrough(&pass, rec, "AH for no inbound SA")
 				case errors.Is(err, fastpath.ErrNoSA):
 					r.passThrough(&pass, rec, "ESP for no inbound SA")
 				case errors.Is(err, packet.ErrTooBig):

@@ -49,6 +49,7 @@ func BytesInput(name string, capture []byte) Input {
 // Config is what a run needs besides its input.
 type Config struct {
 	SAs       []xfrm.State
+	Bundles   []xfrm.Bundle // ESP+AH bundles of SAs (xfrm.Config.Bundles): one SA each
 	NIC       nic.Config
 	Lanes     int             // lanes per path (0: 1)
 	Placement stage.Placement // stage placement of each lane
@@ -249,20 +250,14 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 // lanes), which offloads the SAs: an SA without a direction both ways, as on Linux.
 func (r *run) setup() error {
 	nc := r.cfg.NIC
-	fp, err := fastpath.New(fastpath.Config{SAs: r.cfg.SAs, NIC: &nc, Lanes: r.cfg.Lanes, Placement: r.cfg.Placement,
+	fp, err := fastpath.New(fastpath.Config{SAs: r.cfg.SAs, Bundles: r.cfg.Bundles, NIC: &nc, Lanes: r.cfg.Lanes, Placement: r.cfg.Placement,
 		Protected: r.sendCompletions, Unprotected: r.recvCompletions})
 	if err != nil {
 		return err
 	}
 	r.fp, r.q = fp, fp.Queue(0)
-	for i := range r.cfg.SAs {
-		if r.cfg.SAs[i].Dir != xfrm.In {
-			r.outCount++
-		}
-		if r.cfg.SAs[i].Dir != xfrm.Out {
-			r.inCount++
-		}
-	}
+	rules := fp.Rules()
+	r.outCount, r.inCount = len(rules.Out), len(rules.In)
 	return nil
 }
 

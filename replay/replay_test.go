@@ -14,6 +14,7 @@ import (
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 
+	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/nic"
 	"github.com/ov2dev/ov2/pcap"
 )
@@ -59,12 +60,13 @@ func demoConfig(t testing.TB) (Input, Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return in, Config{SAs: sas, NIC: nic.DefaultConfig(), Lanes: 2}
+	return in, Config{SAs: sas.States, Bundles: sas.Bundles, NIC: nic.DefaultConfig(), Lanes: 2}
 }
 
-// Per pass over the sample: 410 packets for the 5 SAs, 80 for no SA, 10 ARP.
+// Per pass over the sample: 436 packets for the 8 SAs (55 each for 0x1001 to 0x4001, 54
+// each for 0x5001, 0x6001, 0x7001 and the ESP+AH bundle), 54 for no SA, 10 ARP.
 const (
-	sampleSA, sampleClear, sampleARP = 410, 80, 10
+	sampleSA, sampleClear, sampleARP = 436, 54, 10
 	sampleTotal                      = sampleSA + sampleClear + sampleARP
 )
 
@@ -111,7 +113,7 @@ func TestDemoRoundTrip(t *testing.T) {
 	if want := map[string]uint64{"not IP": n(sampleARP)}; !maps.Equal(rep.PassThroughReasons, want) {
 		t.Errorf("pass-through reasons %v, want %v", rep.PassThroughReasons, want)
 	}
-	if rep.SAs.Outbound != 5 || rep.SAs.Inbound != 5 {
+	if rep.SAs.Outbound != 8 || rep.SAs.Inbound != 8 {
 		t.Errorf("SAs %+v", rep.SAs)
 	}
 	// The sealed frames keep the capture's Ethernet header with the right ethertype.
@@ -129,9 +131,11 @@ func TestDemoRoundTrip(t *testing.T) {
 			protos[et]++
 		}
 	}
-	// IPv4: ESP for 0x1001, 0x2001, 0x3001; UDP for NAT-T (0x5001) and the clear UDP share;
-	// IPv6 ESP for 0x4001; ARP.
-	if protos[50] != int(n(84+80+83)) || protos[0x600|50] != int(n(80)) || protos[uint16(layers.EthernetTypeARP)] != int(n(10)) {
+	// IPv4: ESP for 0x1001, 0x2001, 0x3001 and 0x6001 (AES-CBC); AH for 0x7001 and the
+	// ESP+AH bundle (AH outermost); UDP for NAT-T (0x5001) and the clear UDP share (19 of
+	// the 54); IPv6 ESP for 0x4001; ARP.
+	if protos[50] != int(n(55+55+55+54)) || protos[51] != int(n(54+54)) || protos[17] != int(n(54+19)) ||
+		protos[0x600|50] != int(n(55)) || protos[uint16(layers.EthernetTypeARP)] != int(n(10)) {
 		t.Errorf("frames by protocol %v", protos)
 	}
 }
@@ -191,7 +195,8 @@ func readAll(t testing.TB, capture []byte) [][]byte {
 }
 
 // Faults in an ESP capture are counted with their reasons: a corrupted ICV (CryptoStatus
-// and a host drop), a duplicate (the host's anti-replay), and nothing else.
+// and a host drop), an AH packet whose IP identification (covered by AH's ICV) changed on
+// the way, a duplicate (the host's anti-replay), and nothing else.
 func TestDecryptFaults(t *testing.T) {
 	in, cfg := demoConfig(t)
 	enc := &recorder{}
@@ -206,28 +211,38 @@ func TestDecryptFaults(t *testing.T) {
 			idx = append(idx, i)
 		}
 	}
-	if len(idx) != 80 {
-		t.Fatalf("%d frames of SA 0x2001, want 80", len(idx))
+	if len(idx) != 55 {
+		t.Fatalf("%d frames of SA 0x2001, want 55", len(idx))
+	}
+	ahIdx := slices.IndexFunc(enc.frames, func(f []byte) bool {
+		return binary.BigEndian.Uint16(f[12:]) == 0x0800 && f[14+9] == 51 && binary.BigEndian.Uint32(f[34+4:]) == 0x7001
+	})
+	if ahIdx < 0 {
+		t.Fatal("no AH frame of SA 0x7001")
 	}
 	frames := slices.Clone(enc.frames)
 	bad := bytes.Clone(frames[idx[0]])
 	bad[len(bad)-1] ^= 1 // last ICV byte
 	frames[idx[0]] = bad
+	badAH := bytes.Clone(frames[ahIdx])
+	badAH[14+4] ^= 0x80 // the IP identification, which AH covers
+	inet.IPv4(badAH[14:34]).SetChecksum()
+	frames[ahIdx] = badAH
 	frames = append(frames, frames[idx[1]]) // a duplicate at the end
 	cfg.Output = &recorder{}
 	rep, err := Run(context.Background(), BytesInput("faulty", pcapOf(t, frames)), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDrops := map[string]uint64{"host: crypto-failed": 1, "host: replayed": 1}
+	wantDrops := map[string]uint64{"host: crypto-failed": 2, "host: replayed": 1}
 	if !maps.Equal(rep.Drops, wantDrops) {
 		t.Errorf("drops %v, want %v", rep.Drops, wantDrops)
 	}
-	wantStatus := map[string]uint64{"CRYPTO_SUCCESS": sampleSA, "CRYPTO_TRANSPORT_ESP_AUTH_FAILED": 1}
+	wantStatus := map[string]uint64{"CRYPTO_SUCCESS": sampleSA - 1, "CRYPTO_TRANSPORT_ESP_AUTH_FAILED": 1, "CRYPTO_TRANSPORT_AH_AUTH_FAILED": 1}
 	if !maps.Equal(rep.CryptoStatus, wantStatus) {
 		t.Errorf("CryptoStatus %v, want %v", rep.CryptoStatus, wantStatus)
 	}
-	if rep.Decrypt.In.Packets != sampleSA+1 || rep.Decrypt.Out.Packets != sampleSA-1 || !rep.Balanced {
+	if rep.Decrypt.In.Packets != sampleSA+1 || rep.Decrypt.Out.Packets != sampleSA-2 || !rep.Balanced {
 		t.Errorf("decrypt %+v, balanced %v", rep.Decrypt, rep.Balanced)
 	}
 }

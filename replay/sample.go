@@ -25,13 +25,14 @@ var DemoSAs string
 // for the ESN SA to cross 2^32 and for the rates to mean something.
 const DemoLoops = 400
 
-// Demo returns the input and SAs of the built-in round trip.
-func Demo() (Input, []xfrm.State, error) {
-	sas, err := xfrm.Parse("demo.sa", strings.NewReader(DemoSAs))
+// Demo returns the input and SAs of the built-in round trip: the states of DemoSAs and
+// the ESP+AH bundle its policy makes.
+func Demo() (Input, *xfrm.Config, error) {
+	cfg, err := xfrm.ParseConfig("demo.sa", strings.NewReader(DemoSAs))
 	if err != nil {
 		return Input{}, nil, err
 	}
-	return BytesInput("built-in sample capture", SampleCapture), sas, nil
+	return BytesInput("built-in sample capture", SampleCapture), cfg, nil
 }
 
 // sampleStart is the time of the sample capture's first packet.

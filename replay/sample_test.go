@@ -21,19 +21,29 @@ var (
 )
 
 // sampleFlows are the sample's traffic: source, destination, and what the demo SAs do.
-var sampleFlows = []struct{ src, dst string }{
+var sampleFlows = []flow{
 	{"192.0.2.1", "198.51.100.2"}, // SA 0x1001, GCM-128 ESN
 	{"192.0.2.1", "198.51.100.3"}, // SA 0x2001, GMAC
 	{"10.1.0.5", "10.2.0.7"},      // SA 0x3001, GCM-256 tunnel
 	{"2001:db8::1", "2001:db8:1::2"},
 	{"192.0.2.1", "198.51.100.4"}, // SA 0x5001, NAT-T
 	{"192.0.2.1", "203.0.113.50"}, // no SA: clear
+	{"192.0.2.1", "198.51.100.5"}, // SA 0x6001, AES-CBC-128 + HMAC-SHA-256-128
+	{"192.0.2.1", "198.51.100.6"}, // SA 0x7001, AH HMAC-SHA1-96
+	{"192.0.2.1", "198.51.100.7"}, // SAs 0x8001 + 0x8002, ESP+AH bundle
 }
 
 var sampleSizes = []int{64, 128, 576, 1000, 1400, 1500}
 
+// flow is a capture's traffic between two hosts.
+type flow struct{ src, dst string }
+
 // buildSample makes the sample capture, the same bytes every time.
-func buildSample(t testing.TB) []byte {
+func buildSample(t testing.TB) []byte { return buildCapture(t, sampleFlows, 500) }
+
+// buildCapture makes a capture of n Ethernet frames: every 50th is ARP, the others take the
+// flows in turn, each flow taking UDP, TCP and ICMP and the sample sizes in turn.
+func buildCapture(t testing.TB, flows []flow, n int) []byte {
 	var out bytes.Buffer
 	w := pcapgo.NewWriter(&out)
 	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
@@ -41,7 +51,7 @@ func buildSample(t testing.TB) []byte {
 	}
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	ts := sampleStart
-	for i := 0; i < 500; i++ {
+	for i := 0; i < n; i++ {
 		buf := gopacket.NewSerializeBuffer()
 		var ls []gopacket.SerializableLayer
 		if i%50 == 49 { // ARP: not IP, passes through
@@ -53,9 +63,11 @@ func buildSample(t testing.TB) []byte {
 					DstProtAddress: net.ParseIP("192.0.2.254").To4()},
 			}
 		} else {
-			f := sampleFlows[i%len(sampleFlows)]
+			f := flows[i%len(flows)]
 			src, dst := net.ParseIP(f.src), net.ParseIP(f.dst)
-			size := sampleSizes[(i/len(sampleFlows))%len(sampleSizes)]
+			// Each flow takes each transport (UDP, TCP, ICMP) and each size in turn.
+			round := i / len(flows)
+			size := sampleSizes[(round/3)%len(sampleSizes)]
 			eth := &layers.Ethernet{SrcMAC: macA, DstMAC: macB}
 			var ipl gopacket.NetworkLayer
 			hdrLen := 20
@@ -72,7 +84,7 @@ func buildSample(t testing.TB) []byte {
 				payload = append(payload, byte(i*7+k))
 			}
 			var l4 gopacket.SerializableLayer
-			switch (i / 3) % 3 {
+			switch round % 3 {
 			case 0:
 				u := &layers.UDP{SrcPort: 40000 + layers.UDPPort(i%100), DstPort: 9}
 				u.SetNetworkLayerForChecksum(ipl)

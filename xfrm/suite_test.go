@@ -3,9 +3,12 @@ package xfrm
 import (
 	"bytes"
 	"encoding/hex"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/host"
 )
 
@@ -279,5 +282,58 @@ func TestSuiteStrings(t *testing.T) {
 	gcm.ICVLen = 12
 	if got := gcm.SuiteName(); got != "ESP AES-GCM-256 (12-byte ICV)" {
 		t.Errorf("SuiteName() = %q", got)
+	}
+}
+
+// State.Outbound and State.Inbound give the host form of every suite of testdata/suites.sa:
+// protocol, cipher and key, integrity and its key, the ICV length left for the host to fill
+// (0 for the HMAC suites), and no selector for the listing's "sel src 0.0.0.0/0 dst
+// 0.0.0.0/0"; the tunnel SA keeps the selector its policy gave it.
+func TestHostConfigOfSuites(t *testing.T) {
+	cfg, err := ParseConfigFile("testdata/suites.sa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := func(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
+	want := map[uint32]host.SAConfig{
+		0x1101: {Alg: esp.AESGCM, Key: rep(0x11, 16), Salt: [4]byte{0xa1, 0xa2, 0xa3, 0xa4}, ICVLen: 16},
+		0x1201: {Alg: esp.AESGMAC, Key: rep(0x12, 32), Salt: [4]byte{0xb1, 0xb2, 0xb3, 0xb4}, ICVLen: 16},
+		0x1301: {Alg: esp.AESCBC, Key: rep(0x13, 16), Integrity: esp.HMACSHA1_96, AuthKey: rep(0x31, 20)},
+		0x1401: {Alg: esp.AESCBC, Key: rep(0x14, 32), Integrity: esp.HMACSHA256_128, AuthKey: rep(0x41, 32), ESN: true, Mode: host.Tunnel,
+			Selector: host.Selector{Src: netip.MustParsePrefix("10.1.0.0/16"), Dst: netip.MustParsePrefix("10.14.0.0/16")}},
+		0x1501: {Alg: esp.NULL, Integrity: esp.HMACSHA256_128, AuthKey: rep(0x51, 32)},
+		0x1601: {Alg: esp.NULL, Integrity: esp.HMACSHA1_96, AuthKey: rep(0x61, 20)},
+		0x1701: {Proto: host.AH, Integrity: esp.HMACSHA1_96, AuthKey: rep(0x71, 20)},
+		0x1801: {Alg: esp.AESCBC, Key: rep(0x18, 24), Integrity: esp.HMACSHA256_128, AuthKey: rep(0x81, 32),
+			Selector: host.Selector{Src: netip.MustParsePrefix("192.0.2.1/32"), Dst: netip.MustParsePrefix("198.51.100.18/32")}},
+		0x1802: {Proto: host.AH, Integrity: esp.HMACSHA256_128, AuthKey: rep(0x82, 32),
+			Selector: host.Selector{Src: netip.MustParsePrefix("192.0.2.1/32"), Dst: netip.MustParsePrefix("198.51.100.18/32")}},
+	}
+	if len(cfg.States) != len(want) {
+		t.Fatalf("%d states, want %d", len(cfg.States), len(want))
+	}
+	for i := range cfg.States {
+		s := &cfg.States[i]
+		w, ok := want[s.SPI]
+		if !ok {
+			t.Fatalf("unexpected SPI 0x%08x", s.SPI)
+		}
+		w.SPI, w.Src, w.Dst = s.SPI, s.Src, s.Dst
+		if w.Mode == 0 {
+			w.Mode = host.Transport
+		}
+		for _, c := range []struct {
+			name  string
+			got   host.SAConfig
+			start uint64
+		}{{"Outbound", s.Outbound(), s.OSeq + 1}, {"Inbound", s.Inbound(), s.Seq + 1}} {
+			w.StartSeq = c.start
+			if len(c.got.Key) == 0 {
+				c.got.Key = nil // no key: nil or empty
+			}
+			if !reflect.DeepEqual(c.got, w) {
+				t.Errorf("SPI 0x%08x %s:\n got %+v\nwant %+v", s.SPI, c.name, c.got, w)
+			}
+		}
 	}
 }

@@ -76,9 +76,12 @@ type State struct {
 }
 
 // Outbound is the host configuration to send on the SA: it starts at the sequence number
-// after the last one sent (OSeq+1). host.SAConfig describes an ESP state with an aead only:
-// for any other state (Enc, Auth or AH) its Alg is 0, which the host refuses; such states
-// are for callers that read Proto, Enc, EncKey, Auth, AuthKey and AuthTrunc themselves.
+// after the last one sent (OSeq+1). A selector of /0 on both sides is none (the listing's
+// form of no selector). Every suite ParseConfig reads has its host form: an
+// aead state's Alg, Key, Salt and ICVLen; an enc+auth state's Alg esp.AESCBC or esp.NULL
+// with Key (EncKey) and Integrity and AuthKey (Auth, AuthKey); an AH state's Proto host.AH
+// with Integrity and AuthKey. An ESP+AH bundle is the ESP state's config with AH set to the
+// AH state's (Config.BundleOf).
 func (s *State) Outbound() host.SAConfig {
 	c := s.config()
 	c.StartSeq = s.OSeq + 1
@@ -106,6 +109,30 @@ func (s *State) config() host.SAConfig {
 		Dst:          s.Dst,
 		Selector:     s.Sel,
 		ReplayWindow: s.ReplayWindow,
+	}
+	// A listing prints "sel src 0.0.0.0/0 dst 0.0.0.0/0" for a state added without a
+	// selector. As a host.Selector it would match every packet, and a transport SA would
+	// take the traffic of every other SA after it; both sides /0 is no selector.
+	if sel := c.Selector; sel.Src.IsValid() && sel.Dst.IsValid() && sel.Src.Bits() == 0 && sel.Dst.Bits() == 0 {
+		c.Selector = host.Selector{}
+	}
+	if s.Proto == AH {
+		c.Proto = host.AH
+	}
+	switch s.Enc {
+	case EncAESCBC:
+		c.Alg, c.Key = esp.AESCBC, append([]byte(nil), s.EncKey...)
+	case EncNull:
+		c.Alg, c.Key = esp.NULL, nil
+	}
+	switch s.Auth {
+	case AuthSHA1:
+		c.Integrity = esp.HMACSHA1_96
+	case AuthSHA256:
+		c.Integrity = esp.HMACSHA256_128
+	}
+	if s.Auth != NoAuth {
+		c.AuthKey, c.ICVLen = append([]byte(nil), s.AuthKey...), 0
 	}
 	if s.Encap != nil {
 		c.NATT = true

@@ -40,5 +40,9 @@ func capsCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES:\n  %v\n", n.QueryHardwareCapabilities())
 	cur := n.QueryCurrentConfig()
 	fmt.Fprintf(stdout, "OID_TCP_OFFLOAD_CURRENT_CONFIG:\n  %v\n  IPv4-only: Ah=%v Esp=%v\n", cur.IPsecV2, cur.IPv4Ah, cur.IPv4Esp)
+	fmt.Fprintf(stdout, "suites offloaded (current configuration):\n")
+	for _, s := range cur.IPsecV2.Suites() {
+		fmt.Fprintf(stdout, "  %s\n", s)
+	}
 	return nil
 }

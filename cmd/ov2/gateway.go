@@ -47,7 +47,7 @@ examples:
 func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 	c := newCommand("gateway", "--sa FILE --inside IFACE --outside IFACE [flags]", gatewayAbout, gatewayFooter, stdout, stderr)
 	fs := c.fs
-	saFile := fs.String("sa", "", "SAs in `FILE`, in ip xfrm state syntax (as ov2 replay --sa); read again on SIGHUP")
+	saFile := fs.String("sa", "", "SAs and policies in `FILE`, as ov2 replay --sa takes them; read again on SIGHUP")
 	inside := fs.String("inside", "", "the plain side's interface `IFACE`")
 	outside := fs.String("outside", "", "the ESP side's interface `IFACE`")
 	lanes := fs.Int("lanes", 1, "`N` lanes: receive sockets per interface in a PACKET_FANOUT group, each with its worker and fast-path queue")
@@ -80,11 +80,11 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sas, err := xfrm.ParseFile(*saFile)
+	sas, err := xfrm.ParseConfigFile(*saFile)
 	if err != nil {
 		return err
 	}
-	if len(sas) == 0 {
+	if len(sas.States) == 0 {
 		return fmt.Errorf("%s: no SAs", *saFile)
 	}
 	var ln net.Listener
@@ -94,7 +94,7 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		defer ln.Close()
 	}
-	g, err := gateway.New(gateway.Config{SAs: sas, Inside: *inside, Outside: *outside, Lanes: *lanes, NIC: &nicCfg, QdiscBypass: *bypass,
+	g, err := gateway.New(gateway.Config{SAs: sas.States, Bundles: sas.Bundles, Inside: *inside, Outside: *outside, Lanes: *lanes, NIC: &nicCfg, QdiscBypass: *bypass,
 		Recv: live.RecvOptions{BlockSize: *blockKB << 10, Blocks: *blocks}})
 	if err != nil {
 		return err
@@ -125,7 +125,7 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	fmt.Fprintf(stderr, "ov2 gateway: %s <-> %s, %d SA(s) from %s, %d lane(s); SIGHUP reloads the SAs, SIGINT or SIGTERM stops\n",
-		*inside, *outside, len(sas), *saFile, *lanes)
+		*inside, *outside, len(sas.States), *saFile, *lanes)
 	if ln != nil {
 		fmt.Fprintf(stderr, "ov2 gateway: metrics at http://%s/metrics\n", ln.Addr())
 	}
@@ -181,15 +181,15 @@ loop:
 
 // reload reads the SA file again and applies it, saying what changed.
 func reload(g *gateway.Gateway, file string, stderr io.Writer) {
-	sas, err := xfrm.ParseFile(file)
-	if err == nil && len(sas) == 0 {
+	sas, err := xfrm.ParseConfigFile(file)
+	if err == nil && len(sas.States) == 0 {
 		err = fmt.Errorf("%s: no SAs", file)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "\nov2 gateway: SIGHUP: %v; the SAs in force are unchanged\n", err)
 		return
 	}
-	res, err := g.Reload(sas)
+	res, err := g.Reload(sas.States, sas.Bundles)
 	if err != nil {
 		fmt.Fprintf(stderr, "\nov2 gateway: SIGHUP: reloading %s: %v\n", file, err)
 		return

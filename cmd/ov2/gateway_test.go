@@ -182,7 +182,10 @@ func TestGatewaySIGHUP(t *testing.T) {
 	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
 	capt := tp.StartCapture(t, "g2", "out")
 	tp.Ping(t, "a", tp.B, 2)
-	flow := tp.StartTransfer(t, tp.B, 5003, 16<<20, 2*time.Millisecond)
+	// 256 chunks of 64 KB, 10 ms apart: at least 2.56 s, so that the three reloads (600 ms
+	// of sleeps and the gateways' answers) fall inside the transfer even on a busy machine
+	// (with 2 ms, a loaded CI machine once finished the transfer on the old SAs).
+	flow := tp.StartTransfer(t, tp.B, 5003, 16<<20, 10*time.Millisecond)
 
 	var lastReload time.Time
 	for i, step := range [][]string{

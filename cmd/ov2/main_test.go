@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,7 +19,7 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 // boundary with UPDATE_SA, and reports non-zero throughput.
 func TestReplayBuiltInRoundTrip(t *testing.T) {
 	// The default is 400 passes over the 500-packet sample: the ESN SA crosses 2^32 after
-	// 10,000 of its packets (84 per pass), so both sides issue one UPDATE_SA. Under the race
+	// 10,000 of its packets (55 per pass), so both sides issue one UPDATE_SA. Under the race
 	// detector, 30 passes, which do not reach 2^32.
 	args, loops, updates := []string{"replay", "--lanes", "2"}, 400, 2
 	if raceEnabled {
@@ -27,15 +29,15 @@ func TestReplayBuiltInRoundTrip(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	enc := 410 * loops
+	enc := 436 * loops
 	for _, want := range []string{
 		fmt.Sprintf("ov2 replay: built-in sample capture, %d loop(s), 2 lane(s) each way (fused), pacing: top speed", loops),
-		"SAs: 5 outbound, 5 inbound",
+		"SAs: 8 outbound, 8 inbound",
 		fmt.Sprintf("read:         %10d packets", 500*loops),
 		fmt.Sprintf("encrypt:  in  %10d packets", enc),
 		fmt.Sprintf("out %10d packets", enc),
 		fmt.Sprintf("decrypt:  in  %10d packets", enc),
-		fmt.Sprintf("clear (no SA, through the NIC unchanged): %d packets", 80*loops),
+		fmt.Sprintf("clear (no SA, through the NIC unchanged): %d packets", 54*loops),
 		fmt.Sprintf("passed through (not through the NIC): %d packets (not IP %d)", 10*loops, 10*loops),
 		fmt.Sprintf("CryptoStatus: (CRYPTO_SUCCESS %d)", enc),
 		"drops: 0\n",
@@ -59,6 +61,22 @@ func TestCaps(t *testing.T) {
 		!strings.Contains(out, "EncryptionAlgorithms=NONE|AES_GCM_128|AES_GCM_192|AES_GCM_256") ||
 		!strings.Contains(out, "SaOffloadCapacity=1024") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	// The suites: every one by default; a config that switches AH and the null and CBC
+	// ciphers off leaves AES-GCM only (GMAC is the NONE cipher with a GMAC integrity).
+	for _, want := range []string{"suites offloaded (current configuration):\n  ESP AES-GCM-128\n",
+		"  ESP AES-CBC-256 + HMAC-SHA-256-128\n", "  ESP NULL + HMAC-SHA1-96\n", "  AH HMAC-SHA1-96\n", "  ESP+AH\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("caps lacks %q:\n%s", want, out)
+		}
+	}
+	conf := filepath.Join(t.TempDir(), "noah.conf")
+	if err := os.WriteFile(conf, []byte("Ah = 0\nAhEspCombined = 0\nEncryptionAlgorithms = AES_GCM_128|AES_GCM_256\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCmd("caps", "--config", conf); code != 0 ||
+		!strings.HasSuffix(out, "suites offloaded (current configuration):\n  ESP AES-GCM-128\n  ESP AES-GCM-256\n") {
+		t.Errorf("caps --config %s: exit %d\n%s%s", conf, code, out, errOut)
 	}
 	if code, out, _ := runCmd("help"); code != 0 || !strings.Contains(out, "commands:") {
 		t.Errorf("help: exit %d %q", code, out)

@@ -252,7 +252,7 @@ func TestReplayOutStdout(t *testing.T) {
 	if code, _ := s.wait(t); code != 0 {
 		t.Fatalf("exit %d\n%s", code, s.stderr.Bytes())
 	}
-	if !strings.Contains(s.stderr.String(), "round trip: OK (410/410") || !strings.Contains(s.stderr.String(), "wrote standard output (pcap, 500 packets)") {
+	if !strings.Contains(s.stderr.String(), "round trip: OK (436/436") || !strings.Contains(s.stderr.String(), "wrote standard output (pcap, 500 packets)") {
 		t.Fatalf("report on stderr:\n%s", s.stderr.Bytes())
 	}
 	r, err := pcap.NewReader("stdout", bytes.NewReader(s.stdout.Bytes()))

@@ -19,14 +19,18 @@ import (
 	"github.com/ov2dev/ov2/xfrm"
 )
 
-const replayAbout = `Replays a capture through the NIC. ESP (or ESP in UDP) for an inbound SA (SPI and
+const replayAbout = `Replays a capture through the NIC. ESP, ESP in UDP or AH for an inbound SA (SPI and
 destination) goes through the receive path and the host decapsulates it; a plain IP packet
 for an outbound SA (its selector, or its src/dst) goes through the send path; IP packets for
 no SA go through the NIC in clear; anything else (ARP, ESP for no SA) passes through. Every
 packet is counted in the report.
 
-With no input, the built-in sample capture is encrypted with the demo SAs, decrypted back,
-and checked packet for packet (the round trip).`
+SAs of every suite the NIC offloads: ESP with AES-GCM or AES-GMAC, ESP with AES-CBC or NULL
+encryption and HMAC-SHA1-96 or HMAC-SHA-256-128, AH with either HMAC, and ESP+AH bundles,
+which an ip xfrm policy whose templates are ESP then AH (one reqid) makes of two states.
+
+With no input, the built-in sample capture is encrypted with the demo SAs (one of each
+kind), decrypted back, and checked packet for packet (the round trip).`
 
 const replayFooter = `Interrupting: Ctrl-C (SIGINT) or SIGTERM stops the run within a second. The packets
 already inside the NIC complete, the report of what was done is printed (marked
@@ -44,7 +48,7 @@ examples:
 func replayCmd(args []string, stdout, stderr io.Writer) error {
 	c := newCommand("replay", "[flags] [INPUT.pcap|INPUT.pcapng]", replayAbout, replayFooter, stdout, stderr)
 	fs := c.fs
-	saFile := fs.String("sa", "", "SAs in `FILE`, in ip xfrm state syntax (default: the built-in demo SAs)")
+	saFile := fs.String("sa", "", "SAs and policies in `FILE`, as ip xfrm state and ip xfrm policy commands or listings: AES-GCM, AES-GMAC, AES-CBC or NULL with HMAC-SHA1/SHA-256, AH, ESP+AH bundles (default: the built-in demo SAs)")
 	outFile := fs.String("out", "", "write what the host delivers to the capture `FILE` (- for standard output, the report then going to standard error); a device or FIFO is written in place, a symlink's target replaced, an input refused")
 	iface := fs.String("iface", "", "send what the host delivers out the network interface `IFACE` (AF_PACKET)")
 	fs.Bool("topspeed", false, "as fast as possible (the default)")
@@ -101,7 +105,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var in replay.Input
-	var sas []xfrm.State
+	var sas *xfrm.Config
 	demo := fs.NArg() == 0
 	if demo {
 		in, sas, err = replay.Demo()
@@ -119,10 +123,10 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *saFile != "" {
-		if sas, err = xfrm.ParseFile(*saFile); err != nil {
+		if sas, err = xfrm.ParseConfigFile(*saFile); err != nil {
 			return err
 		}
-		if len(sas) == 0 {
+		if len(sas.States) == 0 {
 			return fmt.Errorf("%s: no SAs", *saFile)
 		}
 	}
@@ -186,7 +190,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *keys != "" {
-		if err := writeAtomic(*keys, func(w io.Writer) error { return xfrm.WriteWiresharkKeys(w, sas) }); err != nil {
+		if err := writeAtomic(*keys, func(w io.Writer) error { return xfrm.WriteWiresharkKeys(w, sas.States) }); err != nil {
 			return err
 		}
 	}
@@ -201,7 +205,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		defer lo.Close()
 		outs = append(outs, lo)
 	}
-	cfg := replay.Config{SAs: sas, NIC: nicCfg, Lanes: *lanes, Placement: pl, Pace: pace, Loops: *loops,
+	cfg := replay.Config{SAs: sas.States, Bundles: sas.Bundles, NIC: nicCfg, Lanes: *lanes, Placement: pl, Pace: pace, Loops: *loops,
 		RoundTrip: *roundTrip, OneLink: oneLink, MSS: *mss}
 	switch len(outs) {
 	case 0:

@@ -37,7 +37,8 @@ func TestBadInput(t *testing.T) {
 	wifiPath := write("wifi.pcap", wifi)
 	badSA := write("bad.sa", []byte("# two SAs\nsrc 192.0.2.1 dst 198.51.100.2 proto esp spi 0xZZ mode transport aead 'rfc4106(gcm(aes))' 0x11111111111111111111111111111111a1a2a3a4 128\n"))
 	shortKey := write("short.sa", []byte("src 192.0.2.1 dst 198.51.100.2 proto esp spi 0x10 mode transport\\\n  aead 'rfc4106(gcm(aes))' 0x1111111111111111a1a2a3a4 128\n"))
-	cbc := write("cbc.sa", []byte("\n\nsrc 192.0.2.1 dst 198.51.100.2 proto esp spi 0x10 mode transport enc 'cbc(aes)' 0x11111111111111111111111111111111\n"))
+	des := write("des.sa", []byte("\n\nsrc 192.0.2.1 dst 198.51.100.2 proto esp spi 0x10 mode transport enc 'cbc(des3_ede)' 0x111111111111111111111111111111111111111111111111 auth 'hmac(sha1)' 0x1111111111111111111111111111111111111111\n"))
+	noAuth := write("noauth.sa", []byte("src 192.0.2.1 dst 198.51.100.2 proto esp spi 0x10 mode transport enc 'cbc(aes)' 0x11111111111111111111111111111111\n"))
 	out := filepath.Join(dir, "out.pcap")
 
 	cases := []struct {
@@ -51,7 +52,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"replay", "--out", out, wifiPath}, 1, "(105)"},
 		{[]string{"replay", "--out", out, "--sa", badSA, sample}, 1, `bad.sa:2: field "spi"`},
 		{[]string{"replay", "--out", out, "--sa", shortKey, sample}, 1, `short.sa:2: field "aead"`},
-		{[]string{"replay", "--out", out, "--sa", cbc, sample}, 1, `cbc.sa:3: field "enc"`},
+		{[]string{"replay", "--out", out, "--sa", des, sample}, 1, `des.sa:3: field "enc": cbc(des3_ede) (3DES) is never offloaded`},
+		{[]string{"replay", "--out", out, "--sa", noAuth, sample}, 1, `noauth.sa:1: field "auth": missing: enc cbc(aes) needs auth or auth-trunc`},
 		{[]string{"replay", "--sa", filepath.Join(dir, "nope.sa")}, 1, "nope.sa"},
 		{[]string{"replay", "--pps", "0"}, 2, `ov2 replay: --pps "0": want a positive number`},
 		{[]string{"replay", "--pps", "fast"}, 2, `ov2 replay: --pps "fast": want a positive number`},
