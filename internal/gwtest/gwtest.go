@@ -119,9 +119,16 @@ type Running struct {
 // StartGateway opens a gateway between "in" and "out" in role's namespace and runs it.
 func (tp *Topo) StartGateway(t testing.TB, role string, sas []xfrm.State, lanes int) *Running {
 	t.Helper()
+	return tp.StartGatewayConfig(t, role, &xfrm.Config{States: sas}, lanes)
+}
+
+// StartGatewayConfig is StartGateway for the states and ESP+AH bundles of an
+// xfrm.ParseConfig result.
+func (tp *Topo) StartGatewayConfig(t testing.TB, role string, sas *xfrm.Config, lanes int) *Running {
+	t.Helper()
 	var g *gateway.Gateway
 	if err := tp.N.InNS(role, func() (err error) {
-		g, err = gateway.New(gateway.Config{SAs: sas, Inside: "in", Outside: "out", Lanes: lanes})
+		g, err = gateway.New(gateway.Config{SAs: sas.States, Bundles: sas.Bundles, Inside: "in", Outside: "out", Lanes: lanes})
 		return err
 	}); err != nil {
 		t.Fatal(err)
