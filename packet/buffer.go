@@ -38,14 +38,32 @@ var ErrTooBig = errors.New("packet: data larger than the buffer's capacity")
 // Buffer is one packet: a frame inside a backing array with headroom and tailroom, and its
 // send and receive OOB information. See the package documentation for the layout.
 //
+// Its fields are laid out by who writes them, on four 64-byte cache lines (a Buffer is
+// 256 bytes, a size class whose objects start on a line), so that the cores a packet
+// passes through do not write into each other's lines, and a buffer shares no line with
+// the next one in memory (the data path has several in flight on different cores):
+//
+//	line 0  backing, head, tail; Tx up to Status    the host: the frame and its request
+//	line 1  Tx.Status, Tx.Reason, Meta              the NIC, on the send and receive paths
+//	line 2  Rx                                      the NIC, on the receive path
+//	line 3  Stamp, Cookie, the pool's fields        the host: Submit, its cookie, Get/Put
+//
+// TestBufferLayout checks it.
+//
 // A Buffer must not be copied: its identity is what the pool tracks.
 type Buffer struct {
+	backing []byte // never reallocated: its address is what makes the buffer reusable
+	head    int32  // start of the frame in backing
+	tail    int32  // end of the frame in backing
+
 	// Tx is the send OOB information; the host fills it, the NIC sets Status and Reason.
 	Tx TxInfo
-	// Rx is the receive OOB information; the NIC fills it before indicating the packet.
-	Rx RxInfo
 	// Meta is the NIC's scratch between its stages; hosts ignore it.
 	Meta Meta
+
+	// Rx is the receive OOB information; the NIC fills it before indicating the packet.
+	Rx RxInfo
+	_  [lineSize - rxInfoSize]byte
 
 	// Stamp is when the packet entered the NIC (Submit), in nanoseconds on the clock of
 	// packet.Now; completion minus Stamp is the packet's latency through the NIC.
@@ -55,12 +73,20 @@ type Buffer struct {
 	// the NIC. Reset clears it.
 	Cookie uint64
 
-	backing []byte // never reallocated: its address is what makes the buffer reusable
-	head    int    // start of the frame in backing
-	tail    int    // end of the frame in backing
-	pool    *Pool  // where Release returns the buffer; nil for NewBuffer
-	inPool  atomic.Bool
+	pool   *Pool // where Release returns the buffer; nil for NewBuffer
+	inPool atomic.Bool
+	_      [lineSize - 28]byte
 }
+
+// maxDataSize is the largest data capacity of a buffer: head and tail are 32-bit.
+const maxDataSize = 1<<30 - DefaultHeadroom - DefaultTailroom
+
+// lineSize is the cache line the layout of Buffer is planned for; rxInfoSize is the size of
+// RxInfo, which has line 2 to itself.
+const (
+	lineSize   = 64
+	rxInfoSize = 24
+)
 
 // NewBuffer makes a buffer that belongs to no pool, with room for dataSize bytes of data
 // plus the default headroom and tailroom. It is for tests and one-off packets; the data
@@ -68,6 +94,9 @@ type Buffer struct {
 func NewBuffer(dataSize int) *Buffer {
 	if dataSize < 0 {
 		panic(fmt.Sprintf("packet: NewBuffer(%d): negative size", dataSize))
+	}
+	if dataSize > maxDataSize {
+		panic(fmt.Sprintf("packet: NewBuffer(%d): larger than the most a buffer holds, %d", dataSize, maxDataSize))
 	}
 	b := &Buffer{backing: make([]byte, DefaultHeadroom+dataSize+DefaultTailroom)}
 	b.Reset()
@@ -80,13 +109,13 @@ func NewBuffer(dataSize int) *Buffer {
 func (b *Buffer) Bytes() []byte { return b.backing[b.head:b.tail] }
 
 // Len is the length of the frame.
-func (b *Buffer) Len() int { return b.tail - b.head }
+func (b *Buffer) Len() int { return int(b.tail - b.head) }
 
 // Headroom is how many bytes Prepend can still add.
-func (b *Buffer) Headroom() int { return b.head }
+func (b *Buffer) Headroom() int { return int(b.head) }
 
 // Tailroom is how many bytes Append can still add.
-func (b *Buffer) Tailroom() int { return len(b.backing) - b.tail }
+func (b *Buffer) Tailroom() int { return len(b.backing) - int(b.tail) }
 
 // Cap is the data capacity: the longest frame SetData accepts. It excludes the default
 // headroom and tailroom, which stay free for the headers and trailers ESP adds.
@@ -101,19 +130,21 @@ func (b *Buffer) Prepend(n int) []byte {
 	if uint(n) > uint(b.head) {
 		b.outOfRange(opPrepend, n)
 	}
-	b.head -= n
-	return b.backing[b.head : b.head+n : b.head+n]
+	b.head -= int32(n)
+	h := int(b.head)
+	return b.backing[h : h+n : h+n]
 }
 
 // Append grows the frame at the back by n bytes and returns them, with capacity n like
 // Prepend. It panics if n is negative or more than Tailroom(), for the same reason as
 // Prepend.
 func (b *Buffer) Append(n int) []byte {
-	if uint(n) > uint(len(b.backing)-b.tail) {
+	t := int(b.tail)
+	if uint(n) > uint(len(b.backing)-t) {
 		b.outOfRange(opAppend, n)
 	}
-	b.tail += n
-	return b.backing[b.tail-n : b.tail : b.tail]
+	b.tail = int32(t + n)
+	return b.backing[t : t+n : t+n]
 }
 
 // TrimFront removes n bytes from the front of the frame, giving them back to the headroom
@@ -122,7 +153,7 @@ func (b *Buffer) TrimFront(n int) {
 	if uint(n) > uint(b.tail-b.head) {
 		b.outOfRange(opTrimFront, n)
 	}
-	b.head += n
+	b.head += int32(n)
 }
 
 // TrimBack removes n bytes from the back of the frame, giving them back to the tailroom
@@ -132,17 +163,17 @@ func (b *Buffer) TrimBack(n int) {
 	if uint(n) > uint(b.tail-b.head) {
 		b.outOfRange(opTrimBack, n)
 	}
-	b.tail -= n
+	b.tail -= int32(n)
 }
 
 // SetLen makes the frame the first n bytes from its current start. It is how a transform
 // that wrote through Bytes() into the tailroom publishes the new length. It panics if n is
 // negative or more than Len()+Tailroom().
 func (b *Buffer) SetLen(n int) {
-	if uint(n) > uint(len(b.backing)-b.head) {
+	if uint(n) > uint(len(b.backing)-int(b.head)) {
 		b.outOfRange(opSetLen, n)
 	}
-	b.tail = b.head + n
+	b.tail = b.head + int32(n)
 }
 
 // Reset empties the frame at the default headroom and zeroes the OOB information, giving
@@ -154,7 +185,7 @@ func (b *Buffer) Reset() {
 	b.Rx = RxInfo{}
 	b.Meta = Meta{}
 	b.Stamp, b.Cookie = 0, 0
-	b.head = min(DefaultHeadroom, len(b.backing))
+	b.head = int32(min(DefaultHeadroom, len(b.backing)))
 	b.tail = b.head
 }
 
@@ -165,7 +196,7 @@ func (b *Buffer) SetData(p []byte) error {
 	if len(p) > b.Cap() {
 		return fmt.Errorf("%w: %d bytes, capacity %d", ErrTooBig, len(p), b.Cap())
 	}
-	b.tail = b.head + copy(b.backing[b.head:], p)
+	b.tail = b.head + int32(copy(b.backing[b.head:], p))
 	return nil
 }
 

@@ -40,11 +40,17 @@ type TxInfo struct {
 	// MSS is LsoV2Transmit.MSS (20 bits): the segment size the NIC cuts the TCP payload
 	// into. 0 means no large send (R-TX-6).
 	MSS uint32
-	// Status is the send completion status the NIC sets (R-TX-3); zero is success.
-	Status ndis.Status
 	// TcpHeaderOffset is LsoV2Transmit.TcpHeaderOffset (10 bits): where the TCP header
 	// starts, in bytes from the start of the frame.
 	TcpHeaderOffset uint16
+	// LSOSegment and LSOCount are set by the NIC on the segments it cuts from a large
+	// send: segment LSOSegment (1-based) of LSOCount. NDIS completes the large send once;
+	// here the segments come back to the host, and the last one stands for that
+	// completion. Both are 0 on packets that are not segments.
+	//
+	// They are set on buffers the NIC itself takes from its segment pool, never on the
+	// host's, so they sit with the fields the host writes.
+	LSOSegment, LSOCount uint16
 	// AhHeaderOffset is the offset of the AH header from the start of the IP header, in
 	// 4-byte units; 0 when there is no AH.
 	AhHeaderOffset uint8
@@ -57,13 +63,17 @@ type TxInfo struct {
 	// PadLength is how many bytes of padding the host appended. With LSO the NIC discards
 	// them (R-TX-6).
 	PadLength uint8
+
+	// The fields above are the host's (and, on a segment, the NIC's as it makes it); the
+	// ones below the NIC writes as it completes the host's packet. The padding puts Status
+	// 32 bytes into TxInfo, which is where packet.Buffer's layout wants the NIC's part to
+	// begin: on a cache line of its own (see Buffer).
+	_ [2]byte
+
+	// Status is the send completion status the NIC sets (R-TX-3); zero is success.
+	Status ndis.Status
 	// Reason says why a send failed, for counters and traces; ReasonNone on success.
 	Reason Reason
-	// LSOSegment and LSOCount are set by the NIC on the segments it cuts from a large
-	// send: segment LSOSegment (1-based) of LSOCount. NDIS completes the large send once;
-	// here the segments come back to the host, and the last one stands for that
-	// completion. Both are 0 on packets that are not segments.
-	LSOSegment, LSOCount uint16
 }
 
 // HeaderWord packs the ESP header info as

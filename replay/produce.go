@@ -14,15 +14,17 @@ import (
 	"github.com/ov2dev/ov2/pcap"
 )
 
-// produce reads the input Loops times and hands every packet to its path.
+// produce hands every packet of the input to its path, Loops times. The input is read
+// once: the later loops replay it from memory (memcapture.go).
 func (r *run) produce(ctx context.Context) error {
 	pc := &pacer{p: r.cfg.Pace}
 	defer r.q.Flush()
 	pass := make([]Frame, 0, 1)
 	var firstLink pcap.LinkType
 	haveLink := false
+	var held heldCapture // the capture, read once and replayed from memory on later loops
 	for loop := 0; loop < r.cfg.Loops; loop++ {
-		rd, err := r.in.Open()
+		rd, err := r.openLoop(loop, &held)
 		if err != nil {
 			return err
 		}
@@ -30,6 +32,7 @@ func (r *run) produce(ctx context.Context) error {
 		for {
 			rec, err := rd.Next()
 			if err == io.EOF {
+				held.complete = loop == 0 || held.complete
 				break
 			}
 			if err != nil {

@@ -77,6 +77,7 @@ func benchSend(b *testing.B, size, lanes int, pl stage.Placement) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
+	report := procCPUPerOp(b)
 	sent := 0
 	var tmp [64]*packet.Buffer
 	for sent < b.N {
@@ -99,6 +100,7 @@ func benchSend(b *testing.B, size, lanes int, pl stage.Placement) {
 	}
 	<-done
 	b.StopTimer()
+	report()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpps")
 	if st := r.path.Stats(); st.FailedTotal() != 0 || !st.Balanced() {
 		b.Fatalf("stats %+v", st)
@@ -121,12 +123,14 @@ func BenchmarkRawSeal(b *testing.B) {
 			s := new(esp.Scratch)
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
+			report := cpuPerOp(b)
 			for b.Loop() {
 				esp.PutIV(body, 1)
 				if _, err := tr.Seal(s, body, 0); err != nil {
 					b.Fatal(err)
 				}
 			}
+			report()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpps")
 		})
 	}

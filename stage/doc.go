@@ -15,11 +15,19 @@
 //   - A stage is a function on a Burst. It never allocates per packet and never returns an
 //     error for one packet: it marks that packet failed (TxInfo.Status, TxInfo.Reason) and
 //     moves on; later stages skip failed packets; the complete stage counts every packet.
-//   - A stage that uses SAs brackets its burst with its own sa.Reader (Begin/End) and looks
-//     the SA up again by handle: a handle is cheap to look up (a slot index and a
-//     generation check), and a stage never holds an SA across a ring or a blocking call,
-//     so DELETE_SA never waits on a full ring, and a deleted SA is never used after
-//     DELETE_SA returns (R-SA-5).
+//   - A lane goroutine holds one sa.Reader read section (Begin/End) around the stages it
+//     runs on a burst, not one per stage, and leaves it before anything that may wait (a
+//     full ring, the LSO stage's flushes; that stage takes sections of its own). The SA
+//     the lookup stage found travels with the burst to the seal or open stage when they
+//     run in the same section (Burst.carry: same table, same SAs); otherwise that stage
+//     looks the SA up again by handle, which is cheap (a slot index and a generation
+//     check). A stage never holds an SA across a ring or a blocking call, so DELETE_SA
+//     never waits on a full ring, and a deleted SA is never used after DELETE_SA returns
+//     (R-SA-5).
+//   - Counters are added up during a burst and published once per burst: the lane's with
+//     one atomic add per counter, each SA's (sa.State.Packets, Bytes) with one per SA part
+//     (saCounts), before the burst leaves the stage, so they are exact whenever the path
+//     is idle and include every packet the host has been given back.
 //   - Per-packet facts one stage finds and a later one needs (header offsets, the sequence
 //     number chosen) travel on the packet itself, in packet.Meta, so the same stages run
 //     whatever the placement.
@@ -30,7 +38,9 @@
 //
 // Placement is separate from logic. Fused runs every stage of a lane on one goroutine
 // (run-to-completion, like a VPP worker); Split runs classify+lookup, LSO, and seal+complete
-// on three goroutines per lane joined by SPSC rings (like DPDK's packet framework). Lanes
+// on three goroutines per lane joined by SPSC rings (like DPDK's packet framework). Either
+// way classify and lookup run in one pass over a burst (txFront), and so do seal and
+// complete (txBack); a burst with no large send skips the LSO stage. Lanes
 // give the multi-core scale: Submit picks a packet's lane by hashing its SA handle, so all
 // packets of one SA go through one lane and stay in order (SPEC section 6). Which placement
 // wins is a measurement, kept in the benchmarks; the design notes (DESIGN.md) expect fused

@@ -13,16 +13,38 @@ import (
 	"github.com/ov2dev/ov2/sa"
 )
 
-// step is a stage that maps a burst to itself: it marks packets, never drops them.
-type step interface{ process(b *Burst) }
+// step is a stage that maps a burst to itself: it marks packets, never drops them. tb is
+// the SA table of the read section its goroutine holds around the steps of a burst (one
+// section for all of them, so one Reader.Begin a burst, not one a stage): SAs found in it
+// stay valid until the steps return, and never longer (an SA is never held across a ring).
+type step interface{ process(b *Burst, tb *sa.Table) }
+
+// saUser is a step that says whether it looks SAs up; a step that does not implement it is
+// taken to. A group whose steps look none up takes no read section (its tb is nil).
+type saUser interface{ usesSAs() bool }
+
+// usesSAs reports whether any of the steps looks SAs up.
+func usesSAs(steps []step) bool {
+	for _, s := range steps {
+		if u, ok := s.(saUser); !ok || u.usesSAs() {
+			return true
+		}
+	}
+	return false
+}
 
 // expander is a stage that may turn one packet into several (the LSO segmenter): it
-// writes into out and calls flush whenever out is full.
+// writes into out and calls flush whenever out is full. It runs outside the group's read
+// section, because flush may wait for room in a ring.
 type expander interface {
+	// expands reports whether any packet of b is one it expands; if none is, the group
+	// passes the burst on as it is, without running the expander.
+	expands(b *Burst) bool
 	expand(in, out *Burst, flush func())
 }
 
-// readerUser is a stage that looks SAs up; its group gives it the group goroutine's Reader.
+// readerUser is a stage that takes read sections of its own (the expander, which runs
+// outside the group's); its group gives it the group goroutine's Reader.
 type readerUser interface{ useReader(r *sa.Reader) }
 
 // group is what one goroutine of a lane runs: pre steps, then an optional expander, then
@@ -43,6 +65,10 @@ type Config struct {
 	// (poll mode): lower latency at part load, paid for in CPU time. 0 parks after a short
 	// spin, which costs nothing while idle.
 	Poll time.Duration
+
+	// manual starts no goroutines: the lanes run only when turnLanes is called, on the
+	// caller's goroutine (the benchmarks of one lane's own cost, with nothing else running).
+	manual bool
 }
 
 func (c *Config) normalize() error {
@@ -102,9 +128,10 @@ type path struct {
 }
 
 type lane struct {
-	rings  []*ring.Ring[*packet.Buffer] // rings[0] is the lane's in-ring, rings[len-1] its out-ring
-	groups []group
-	done   atomic.Bool // the out-ring is closed
+	rings   []*ring.Ring[*packet.Buffer] // rings[0] is the lane's in-ring, rings[len-1] its out-ring
+	groups  []group
+	runners []*groupRunner // manual paths only
+	done    atomic.Bool    // the out-ring is closed
 }
 
 // newPath builds and starts the lanes; build makes one lane's groups (fused: one group,
@@ -124,13 +151,12 @@ func newPath(ctl *sa.Controller, cfg Config, key func(*packet.Buffer) uint64, bu
 		for gi := range l.groups {
 			r := ctl.NewReader()
 			g := &l.groups[gi]
-			for _, s := range append(append([]step(nil), g.pre...), g.post...) {
-				if u, ok := s.(readerUser); ok {
-					u.useReader(r)
-				}
-			}
 			if u, ok := g.exp.(readerUser); ok {
 				u.useReader(r)
+			}
+			if cfg.manual {
+				l.runners = append(l.runners, p.newGroupRunner(l, gi, r))
+				continue
 			}
 			p.wg.Add(1)
 			go p.run(l, gi, r)
@@ -139,42 +165,92 @@ func newPath(ctl *sa.Controller, cfg Config, key func(*packet.Buffer) uint64, bu
 	return p
 }
 
+// groupRunner runs one group of a lane, a burst at a time, between rings gi and gi+1. It
+// holds one SA read section around the steps of each burst, and leaves it before anything
+// that may wait (a full ring, the expander's flushes).
+type groupRunner struct {
+	p             *path
+	g             *group
+	r             *sa.Reader
+	out           *ring.Ring[*packet.Buffer]
+	b, emitted    Burst
+	preSA, postSA bool
+	flushEmitted  func()
+}
+
+func (p *path) newGroupRunner(l *lane, gi int, r *sa.Reader) *groupRunner {
+	g := &l.groups[gi]
+	x := &groupRunner{p: p, g: g, r: r, out: l.rings[gi+1], preSA: usesSAs(g.pre), postSA: usesSAs(g.post)}
+	x.flushEmitted = x.flush
+	return x
+}
+
+// flush runs the post steps on what the expander emitted and passes it on.
+func (x *groupRunner) flush() {
+	var tb *sa.Table
+	if x.postSA {
+		tb = x.r.Begin()
+	}
+	for _, s := range x.g.post {
+		s.process(&x.emitted, tb)
+	}
+	if x.postSA {
+		x.r.End()
+	}
+	x.p.put(x.out, &x.emitted)
+}
+
+// burst runs the group on the n packets in x.b.Pkts and passes them on.
+func (x *groupRunner) burst(n int) {
+	g, b := x.g, &x.b
+	b.N = n
+	held := x.preSA || (x.postSA && g.exp == nil)
+	var tb *sa.Table
+	if held {
+		tb = x.r.Begin()
+	}
+	for _, s := range g.pre {
+		s.process(b, tb)
+	}
+	if g.exp == nil || !g.exp.expands(b) {
+		// Nothing to expand: the burst goes on as it is, in the same read section, so the
+		// SAs its lookup found are carried to the post steps.
+		if x.postSA && !held {
+			tb, held = x.r.Begin(), true
+		}
+		for _, s := range g.post {
+			s.process(b, tb)
+		}
+		if held {
+			x.r.End()
+		}
+		x.p.put(x.out, b)
+		return
+	}
+	if held {
+		x.r.End()
+	}
+	g.exp.expand(b, &x.emitted, x.flushEmitted)
+	if x.emitted.N > 0 {
+		x.flush()
+	}
+	b.Reset()
+}
+
 // run is one goroutine of a lane: group gi between rings gi and gi+1.
 func (p *path) run(l *lane, gi int, r *sa.Reader) {
 	defer p.wg.Done()
 	defer r.Close()
-	g := &l.groups[gi]
-	in, out := l.rings[gi], l.rings[gi+1]
-	var b, emitted Burst
-	flush := func() {
-		for _, s := range g.post {
-			s.process(&emitted)
-		}
-		p.put(out, &emitted)
-	}
+	x := p.newGroupRunner(l, gi, r)
+	in := l.rings[gi]
 	for {
-		n, err := in.DequeueWait(b.Pkts[:p.cfg.Burst])
+		n, err := in.DequeueWait(x.b.Pkts[:p.cfg.Burst])
 		if err != nil {
 			break
 		}
-		b.N = n
-		for _, s := range g.pre {
-			s.process(&b)
-		}
-		if g.exp == nil {
-			for _, s := range g.post {
-				s.process(&b)
-			}
-			p.put(out, &b)
-			continue
-		}
-		g.exp.expand(&b, &emitted, flush)
-		if emitted.N > 0 {
-			flush()
-		}
-		b.Reset()
+		x.burst(n)
 	}
-	out.Close()
+	x.out.Close()
 	if gi == len(l.groups)-1 {
 		l.done.Store(true)
 		p.signal()
@@ -199,9 +275,14 @@ func (p *path) signal() {
 }
 
 // laneOf picks a packet's lane from its key (an SA handle or SPI), so that one SA's packets
-// stay on one lane and in order. The key function always runs: on receive it is the
-// classifier.
-func (p *path) laneOf(b *packet.Buffer) int { return LaneOf(p.key(b), len(p.lanes)) }
+// stay on one lane and in order. With one lane there is nothing to pick, and the key (on
+// receive, a parse of the packet's headers on the submitting core) is not computed.
+func (p *path) laneOf(b *packet.Buffer) int {
+	if len(p.lanes) == 1 {
+		return 0
+	}
+	return LaneOf(p.key(b), len(p.lanes))
+}
 
 // LaneOf is the lane, of lanes, that a path gives a packet with this key: its SA handle on
 // the send path, its SPI on the receive path. A host that wants its SAs spread evenly over
@@ -218,6 +299,20 @@ func LaneOf(key uint64, lanes int) int {
 // called with each lane's share.
 func (p *path) submit(pkts []*packet.Buffer, counted func(lane, n int)) {
 	now := packet.Now() // one clock read per burst: every packet of it enters the NIC now
+	if len(p.lanes) == 1 {
+		// One lane: no lane to pick, and no staging: the packets go into its ring in
+		// bursts as they are.
+		for _, b := range pkts {
+			b.Stamp = now
+		}
+		for len(pkts) > 0 {
+			n := min(len(pkts), p.cfg.Burst)
+			counted(0, n)
+			p.lanes[0].rings[0].EnqueueWait(pkts[:n])
+			pkts = pkts[n:]
+		}
+		return
+	}
 	for _, b := range pkts {
 		b.Stamp = now
 		i := p.laneOf(b)
@@ -324,13 +419,6 @@ func (p *path) drained() bool {
 // Lanes is the number of lanes.
 func (p *path) Lanes() int { return len(p.lanes) }
 
-// Every stage that looks SAs up must receive its group's Reader: a stage that stopped
-// implementing readerUser would run with a nil Reader.
-var (
-	_ readerUser = (*txLookup)(nil)
-	_ readerUser = (*txLSO)(nil)
-	_ readerUser = (*txSeal)(nil)
-	_ readerUser = (*rxLookup)(nil)
-	_ readerUser = (*rxOpen)(nil)
-	_ readerUser = (*rxComplete)(nil)
-)
+// The expander takes its own read sections and must receive its group's Reader: if it
+// stopped implementing readerUser it would run with a nil Reader.
+var _ readerUser = (*txLSO)(nil)

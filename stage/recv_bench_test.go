@@ -108,6 +108,7 @@ func benchRecv(b *testing.B, size, lanes int, pl stage.Placement) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
+	report := procCPUPerOp(b)
 	for sent := 0; sent < b.N; {
 		for k := back.DequeueBurst(tmp[:]); k > 0; k = back.DequeueBurst(tmp[:]) {
 			free.EnqueueBurst(tmp[:k])
@@ -127,6 +128,7 @@ func benchRecv(b *testing.B, size, lanes int, pl stage.Placement) {
 	}
 	<-done
 	b.StopTimer()
+	report()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpps")
 	if st := path.Stats(); failed != 0 || !st.Balanced() || st.Status[ndis.CryptoSuccess] != st.Received {
 		b.Fatalf("%d failed; stats %+v", failed, st)
@@ -146,12 +148,14 @@ func BenchmarkRawOpen(b *testing.B) {
 			s := new(esp.Scratch)
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
+			report := cpuPerOp(b)
 			for b.Loop() {
 				copy(f, sealed)
 				if _, err := tr.Open(s, f[20:], 0); err != nil {
 					b.Fatal(err)
 				}
 			}
+			report()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpps")
 		})
 	}

@@ -8,12 +8,13 @@ import (
 
 // RecvPath is the NIC's receive side:
 //
-//	wire ─Submit─► classify (at entry, picks the lane by SPI) ─► [lane in-ring] ─► SA lookup
+//	wire ─Submit─► (picks the lane by SPI) ─► [lane in-ring] ─► classify ─► SA lookup
 //	     ─► AH verify, ESP open ─► OOB annotate ─► [lane out-ring] ─Completions─► indicate to the host
 //
 // One goroutine (the wire side) calls Submit and Close; another calls Poll or Completions,
 // which return every packet, processed or not, with its receive OOB (R-RX-5). Fused runs a
-// lane's stages on one goroutine; Split runs lookup, open and annotate on three.
+// lane's stages on one goroutine; Split runs classify and lookup (one pass), open, and
+// annotate on three.
 type RecvPath struct {
 	*path
 	stats []*rxLaneStats
@@ -28,7 +29,7 @@ func NewRecvPath(env Env, cfg Config) (*RecvPath, error) {
 	build := func(int) []group {
 		st := new(rxLaneStats)
 		r.stats = append(r.stats, st)
-		lookup := &rxLookup{env: &env}
+		lookup := &rxLookup{env: &env} // classifies each packet, then looks it up
 		open := &rxOpen{scratch: new(esp.Scratch), ah: new(ah.Scratch)}
 		complete := &rxComplete{policy: env.DeleteReq, stats: st}
 		if cfg.Placement == Fused {
@@ -36,7 +37,7 @@ func NewRecvPath(env Env, cfg Config) (*RecvPath, error) {
 		}
 		return []group{{pre: []step{lookup}}, {pre: []step{open}}, {pre: []step{complete}}}
 	}
-	r.path = newPath(env.SAs, cfg, classifyRx, build)
+	r.path = newPath(env.SAs, cfg, rxLaneKey, build)
 	return r, nil
 }
 

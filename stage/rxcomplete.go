@@ -9,26 +9,24 @@ import (
 // rxComplete is the OOB annotator's last part: the SaDeleteReq policy (R-RX-7) and the
 // counters. Every packet leaves it to be indicated to the host (R-RX-5), processed or not.
 type rxComplete struct {
-	r      *sa.Reader
 	policy DeletePolicy
 	stats  *rxLaneStats
 }
 
-func (c *rxComplete) useReader(r *sa.Reader) { c.r = r }
+// usesSAs: the stage looks SAs up only for a SaDeleteReq policy.
+func (c *rxComplete) usesSAs() bool { return c.policy != (DeletePolicy{}) }
 
-func (c *rxComplete) process(b *Burst) {
+func (c *rxComplete) process(b *Burst, tb *sa.Table) {
 	st := c.stats
-	var tb *sa.Table
-	if c.policy != (DeletePolicy{}) {
-		tb = c.r.Begin()
-		defer c.r.End()
+	if !c.usesSAs() {
+		tb = nil
 	}
 	// Count the burst locally and publish once: an atomic add per counter per packet
 	// costs more than the counting.
 	var bytes, next, delReq uint64
 	var skipped [NumSkips]uint64
 	var status [len(st.status)]uint64
-	for _, p := range b.Slice() {
+	for i, p := range b.Slice() {
 		bytes += uint64(p.Len())
 		if !p.Rx.CryptoDone {
 			skipped[skipOf(p)]++
@@ -39,7 +37,11 @@ func (c *rxComplete) process(b *Burst) {
 			next++
 		}
 		if tb != nil {
-			if a := tb.Lookup(sa.Handle(p.Rx.Handle)); a != nil && c.policy.asks(a) {
+			a, ok := b.carried(i, tb)
+			if !ok {
+				a = tb.Lookup(sa.Handle(p.Rx.Handle))
+			}
+			if a != nil && c.policy.asks(a) {
 				p.Rx.SaDeleteReq = true
 				delReq++
 			}

@@ -7,8 +7,8 @@ import (
 	"github.com/ov2dev/ov2/sa"
 )
 
-// rxLookup decides, per received packet, whether the NIC processes it, and finds its SA
-// (R-RX-1, R-RX-2, R-RX-3):
+// rxLookup classifies each received packet (classifyRx) and decides whether the NIC
+// processes it, and finds its SA (R-RX-1, R-RX-2, R-RX-3):
 //
 //   - offload of the packet's outermost IPsec protocol disabled for its IP version:
 //     indicated without processing (SkipDisabled for ESP, SkipAH for AH);
@@ -23,26 +23,24 @@ import (
 //     not add up: CRYPTO_INVALID_PACKET_SYNTAX. Whether an ESP+AH bundle's packet really
 //     has ESP after AH is the open stage's check, after AH has verified.
 //
-// A packet the NIC will open leaves with Rx.Handle set; the others carry their RxSkip in
-// Meta.Skip.
+// A packet the NIC will open leaves with Rx.Handle set, and its SA goes on with the burst
+// to the open stage when that runs next in the same read section (Burst.carry); the others
+// carry their RxSkip in Meta.Skip.
 type rxLookup struct {
 	env *Env
-	r   *sa.Reader
 }
-
-func (l *rxLookup) useReader(r *sa.Reader) { l.r = r }
 
 // setSkip and skipOf keep a packet's RxSkip in Meta.Skip between stages.
 func setSkip(p *packet.Buffer, s RxSkip) { p.Meta.Skip = uint8(s) }
 func skipOf(p *packet.Buffer) RxSkip     { return RxSkip(p.Meta.Skip) }
 
-func (l *rxLookup) process(b *Burst) {
+func (l *rxLookup) process(b *Burst, tb *sa.Table) {
 	espOn := [2]bool{l.env.espAllowed(false), l.env.espAllowed(true)}
 	ahOn := [2]bool{l.env.ahAllowed(false), l.env.ahAllowed(true)}
 	caps := l.env.rxCaps()
-	tb := l.r.Begin()
-	defer l.r.End()
-	for _, p := range b.Slice() {
+	b.startCarry(tb)
+	for i, p := range b.Slice() {
+		classifyRx(p) // the classify stage, in the same pass (rxclassify.go)
 		m := &p.Meta
 		fam := 0
 		if m.IPv6 {
@@ -95,6 +93,7 @@ func (l *rxLookup) process(b *Burst) {
 			continue
 		}
 		p.Rx.Handle = uint64(a.Handle)
+		b.carry(i, a)
 		switch {
 		case m.Flags&rxShort != 0:
 			fail(p, ndis.CryptoInvalidPacketSyntax)

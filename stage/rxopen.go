@@ -40,21 +40,21 @@ import (
 // Rx.AHSeqHi, the high halves it used: the ones that verified, or for a failed packet the
 // first it tried (inferSeq says which it tries).
 type rxOpen struct {
-	r       *sa.Reader
 	scratch *esp.Scratch
 	ah      *ah.Scratch
+	counts  saCounts // the SAs' packets and bytes, published once per SA per burst
 }
 
-func (o *rxOpen) useReader(r *sa.Reader) { o.r = r }
-
-func (o *rxOpen) process(b *Burst) {
-	tb := o.r.Begin()
-	defer o.r.End()
-	for _, p := range b.Slice() {
+func (o *rxOpen) process(b *Burst, tb *sa.Table) {
+	defer o.counts.flush()
+	for i, p := range b.Slice() {
 		if p.Rx.Handle == 0 || p.Rx.CryptoDone {
 			continue
 		}
-		a := tb.Lookup(sa.Handle(p.Rx.Handle))
+		a, ok := b.carried(i, tb)
+		if !ok {
+			a = tb.Lookup(sa.Handle(p.Rx.Handle))
+		}
 		if a == nil { // deleted since the lookup stage: the NIC no longer has it
 			p.Rx.Handle = 0
 			setSkip(p, SkipNoSA)
@@ -122,8 +122,7 @@ func (o *rxOpen) open(p *packet.Buffer, a *sa.SA, region []byte, inner bool) ([]
 		return nil, failed
 	}
 	a.State.NoteVerified(seq)
-	a.State.Packets.Add(1)
-	a.State.Bytes.Add(uint64(len(region)))
+	o.counts.add(a.State, len(region))
 	if nh == 4 || nh == 41 {
 		a.State.NoteTunnel()
 	}
@@ -184,8 +183,7 @@ func (o *rxOpen) openAH(p *packet.Buffer, a *sa.SA, pkt []byte, ahOff int, inner
 		return nil, failed
 	}
 	h.State.NoteVerified(seq)
-	h.State.Packets.Add(1)
-	h.State.Bytes.Add(uint64(l.End - l.AH))
+	o.counts.add(h.State, l.End-l.AH)
 	if l.NextHeader == 4 || l.NextHeader == 41 {
 		h.State.NoteTunnel()
 	}

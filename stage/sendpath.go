@@ -4,6 +4,7 @@ import (
 	"github.com/ov2dev/ov2/ah"
 	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/sa"
 )
 
 // SendConfig shapes a send path.
@@ -37,13 +38,15 @@ func NewSendPath(env Env, cfg SendConfig) (*SendPath, error) {
 		lso := &txLSO{pool: env.Segments, stats: st}
 		seal := &txSeal{scratch: new(esp.Scratch), ah: new(ah.Scratch)}
 		complete := &txComplete{stats: st}
+		front := &txFront{classify: classify, lookup: lookup}
+		back := &txBack{seal: seal, complete: complete}
 		if cfg.Placement == Fused {
-			return []group{{pre: []step{classify, lookup}, exp: lso, post: []step{seal, complete}}}
+			return []group{{pre: []step{front}, exp: lso, post: []step{back}}}
 		}
 		return []group{
-			{pre: []step{classify, lookup}},
+			{pre: []step{front}},
 			{exp: lso},
-			{pre: []step{seal, complete}},
+			{pre: []step{back}},
 		}
 	}
 	// A packet's lane follows its SA handle; packets without IPsec (handle 0) go to lane 0.
@@ -69,4 +72,42 @@ func (s *SendPath) Stats() SendStats {
 		l.addTo(&st)
 	}
 	return st
+}
+
+// txFront runs the classify and lookup stages, which every placement puts in one group, in
+// one pass over the burst: each packet is classified and, if it has IPsec work, looked up,
+// while its lines are in the cache.
+type txFront struct {
+	classify *txClassify
+	lookup   *txLookup
+}
+
+func (f *txFront) process(b *Burst, tb *sa.Table) {
+	espOn, ahOn := f.classify.allowed()
+	b.startCarry(tb)
+	for i, p := range b.Slice() {
+		f.classify.one(p, &espOn, &ahOn)
+		if !p.Tx.Failed() && hasIPsec(p) {
+			f.lookup.one(b, i, p, tb)
+		}
+	}
+}
+
+// txBack runs the seal and completion stages, which every placement puts in one group, in
+// one pass over the burst, and publishes the SAs' and the lane's counters once at its end.
+type txBack struct {
+	seal     *txSeal
+	complete *txComplete
+}
+
+func (k *txBack) process(b *Burst, tb *sa.Table) {
+	var t txTally
+	for i, p := range b.Slice() {
+		if !p.Tx.Failed() && hasIPsec(p) {
+			k.seal.one(b, i, p, tb)
+		}
+		k.complete.one(p, &t)
+	}
+	k.seal.counts.flush()
+	k.complete.publish(&t)
 }

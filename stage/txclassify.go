@@ -30,61 +30,65 @@ import (
 // ReasonMalformed.
 type txClassify struct{ env *Env }
 
-func (c *txClassify) process(b *Burst) {
-	espOn := [2]bool{c.env.espAllowed(false), c.env.espAllowed(true)}
-	ahOn := [2]bool{c.env.ahAllowed(false), c.env.ahAllowed(true)}
-	for _, p := range b.Slice() {
-		p.Meta = packet.Meta{}
-		p.Tx.Status, p.Tx.Reason = 0, packet.ReasonNone
-		frame := p.Bytes()
-		if len(frame) < 20 {
-			p.Tx.Fail(packet.ReasonMalformed)
-			continue
+// allowed is which protocols the current configuration enables, [IPv4, IPv6]: read once
+// per burst.
+func (c *txClassify) allowed() (espOn, ahOn [2]bool) {
+	return [2]bool{c.env.espAllowed(false), c.env.espAllowed(true)},
+		[2]bool{c.env.ahAllowed(false), c.env.ahAllowed(true)}
+}
+
+// one classifies a packet.
+func (c *txClassify) one(p *packet.Buffer, espOn, ahOn *[2]bool) {
+	p.Meta = packet.Meta{}
+	p.Tx.Status, p.Tx.Reason = 0, packet.ReasonNone
+	frame := p.Bytes()
+	if len(frame) < 20 {
+		p.Tx.Fail(packet.ReasonMalformed)
+		return
+	}
+	v6 := frame[0]>>4 == 6
+	if !v6 && frame[0]>>4 != 4 {
+		p.Tx.Fail(packet.ReasonMalformed)
+		return
+	}
+	p.Meta.IPv6 = v6
+	if p.Tx.OffloadHandle == 0 {
+		if p.Tx.TunnelHandle != 0 {
+			p.Tx.Fail(packet.ReasonMalformed) // a tunnel SA without its transport SA
 		}
-		v6 := frame[0]>>4 == 6
-		if !v6 && frame[0]>>4 != 4 {
-			p.Tx.Fail(packet.ReasonMalformed)
-			continue
-		}
-		p.Meta.IPv6 = v6
-		if p.Tx.OffloadHandle == 0 {
-			if p.Tx.TunnelHandle != 0 {
-				p.Tx.Fail(packet.ReasonMalformed) // a tunnel SA without its transport SA
-			}
-			continue // R-TX-2: no IPsec for this packet
-		}
-		wantAH := p.Tx.AhHeaderOffset != 0
-		wantESP := p.Tx.EspHeaderOffset != 0 || !wantAH
-		fam := 0
-		if v6 {
-			fam = 1
-		}
-		if (wantESP && !espOn[fam]) || (wantAH && !ahOn[fam]) {
-			continue // R-TX-1: offload disabled, the packet leaves as framed
-		}
-		hdr, ok := ipHeaderLen(frame)
-		if !ok || ipTotalLen(frame) != len(frame) {
-			p.Tx.Fail(packet.ReasonMalformed)
-			continue
-		}
-		espOff, ahOff := int(p.Tx.EspHeaderOffset)*4, int(p.Tx.AhHeaderOffset)*4
-		switch {
-		case wantESP && (espOff < hdr || espOff+espMinRegion > len(frame)),
-			wantAH && (ahOff < hdr || ahOff+ahFixedLen > len(frame)),
-			wantESP && wantAH && espOff <= ahOff:
-			p.Tx.Fail(packet.ReasonMalformed)
-			continue
-		}
-		if wantESP {
-			p.Meta.ESP, p.Meta.ESPEnd = int32(espOff), int32(len(frame))
-		}
-		if wantAH {
-			p.Meta.AH = int32(ahOff)
-		}
-		if p.Tx.TunnelHandle != 0 && p.Tx.MSS != 0 {
-			// LSO of a combined transport+tunnel packet is not offered.
-			p.Tx.Fail(packet.ReasonUnsupported)
-		}
+		return // R-TX-2: no IPsec for this packet
+	}
+	wantAH := p.Tx.AhHeaderOffset != 0
+	wantESP := p.Tx.EspHeaderOffset != 0 || !wantAH
+	fam := 0
+	if v6 {
+		fam = 1
+	}
+	if (wantESP && !espOn[fam]) || (wantAH && !ahOn[fam]) {
+		return // R-TX-1: offload disabled, the packet leaves as framed
+	}
+	hdr, ok := ipHeaderLen(frame)
+	if !ok || ipTotalLen(frame) != len(frame) {
+		p.Tx.Fail(packet.ReasonMalformed)
+		return
+	}
+	espOff, ahOff := int(p.Tx.EspHeaderOffset)*4, int(p.Tx.AhHeaderOffset)*4
+	switch {
+	case wantESP && (espOff < hdr || espOff+espMinRegion > len(frame)),
+		wantAH && (ahOff < hdr || ahOff+ahFixedLen > len(frame)),
+		wantESP && wantAH && espOff <= ahOff:
+		p.Tx.Fail(packet.ReasonMalformed)
+		return
+	}
+	if wantESP {
+		p.Meta.ESP, p.Meta.ESPEnd = int32(espOff), int32(len(frame))
+	}
+	if wantAH {
+		p.Meta.AH = int32(ahOff)
+	}
+	if p.Tx.TunnelHandle != 0 && p.Tx.MSS != 0 {
+		// LSO of a combined transport+tunnel packet is not offered.
+		p.Tx.Fail(packet.ReasonUnsupported)
 	}
 }
 

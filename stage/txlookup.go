@@ -17,39 +17,39 @@ import (
 // ESP+AH packet ESP follows it directly. For a combined transport+tunnel packet it finds
 // the tunnel SA's headers, whose parts and IV length it knows (classifyCombined), and checks
 // the transport SA's inside the inner packet.
-type txLookup struct{ r *sa.Reader }
+//
+// The SA it finds goes on with the burst to the seal stage when that runs next in the same
+// read section (Burst.carry).
+type txLookup struct{}
 
-func (l *txLookup) process(b *Burst) {
-	tb := l.r.Begin()
-	defer l.r.End()
-	for _, p := range b.Slice() {
-		if p.Tx.Failed() || !hasIPsec(p) {
-			continue
-		}
-		frame := p.Bytes()
-		a := outboundSA(tb, p.Tx.OffloadHandle)
-		if a == nil {
-			p.Tx.Fail(packet.ReasonUnknownHandle)
-			continue
-		}
-		end := len(frame) // where the transport part's datagram ends
-		if p.Tx.TunnelHandle != 0 {
-			t := outboundSA(tb, p.Tx.TunnelHandle)
-			switch {
-			case t == nil:
-				p.Tx.Fail(packet.ReasonUnknownHandle)
-				continue
-			case !classifyCombined(p, frame, a, t) ||
-				(t.HasESP() && !regionFits(frame, int(p.Meta.TunnelESP), len(frame), t, false)):
-				p.Tx.Fail(packet.ReasonMalformed)
-				continue
-			}
-			end = int(p.Meta.ESPEnd)
-		}
-		if !framingFits(frame, end, p, a) {
-			p.Tx.Fail(packet.ReasonMalformed)
-		}
+// one looks up the SA of packet i of b (classified, not failed, with IPsec work) and checks
+// the framing against it; the SA found is carried with the burst (b.startCarry was called).
+func (l *txLookup) one(b *Burst, i int, p *packet.Buffer, tb *sa.Table) {
+	frame := p.Bytes()
+	a := outboundSA(tb, p.Tx.OffloadHandle)
+	if a == nil {
+		p.Tx.Fail(packet.ReasonUnknownHandle)
+		return
 	}
+	end := len(frame) // where the transport part's datagram ends
+	if p.Tx.TunnelHandle != 0 {
+		t := outboundSA(tb, p.Tx.TunnelHandle)
+		switch {
+		case t == nil:
+			p.Tx.Fail(packet.ReasonUnknownHandle)
+			return
+		case !classifyCombined(p, frame, a, t) ||
+			(t.HasESP() && !regionFits(frame, int(p.Meta.TunnelESP), len(frame), t, false)):
+			p.Tx.Fail(packet.ReasonMalformed)
+			return
+		}
+		end = int(p.Meta.ESPEnd)
+	}
+	if !framingFits(frame, end, p, a) {
+		p.Tx.Fail(packet.ReasonMalformed)
+		return
+	}
+	b.carry(i, a)
 }
 
 // outboundSA returns the outbound SA of a handle, or nil: an inbound SA's handle on the send
@@ -105,5 +105,3 @@ func regionFits(frame []byte, start, end int, a *sa.SA, lso bool) bool {
 	// 4-byte boundary of RFC 4303 section 2.4 is the host's to keep).
 	return tr.PadAlign() != esp.CBCBlockSize || body%esp.CBCBlockSize == 0
 }
-
-func (x *txLookup) useReader(r *sa.Reader) { x.r = r }

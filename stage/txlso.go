@@ -25,6 +25,16 @@ type txLSO struct {
 	stats *laneStats
 }
 
+// expands reports whether the burst has a large send to cut.
+func (s *txLSO) expands(b *Burst) bool {
+	for _, p := range b.Slice() {
+		if p.Tx.MSS != 0 && !p.Tx.Failed() && hasIPsec(p) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *txLSO) expand(in, out *Burst, flush func()) {
 	for _, p := range in.Slice() {
 		if p.Tx.MSS == 0 || p.Tx.Failed() || !hasIPsec(p) {

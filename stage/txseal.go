@@ -10,10 +10,11 @@ import (
 	"github.com/ov2dev/ov2/sa"
 )
 
-// txSeal is the seal stage (R-TX-4, R-TX-5, R-TX-8). For each packet it looks the SA up
-// again (the classify and lookup stages may have run on another goroutine, and an SA is
-// never held across a ring) and protects the packet in place with the SA's transforms,
-// built when the SA was added:
+// txSeal is the seal stage (R-TX-4, R-TX-5, R-TX-8). For each packet it takes the SA the
+// lookup stage found when that ran in the same read section (Burst.carried), else it looks
+// the SA up again (the classify and lookup stages may have run on another goroutine, and an
+// SA is never held across a ring), and protects the packet in place with the SA's
+// transforms, built when the SA was added:
 //
 //   - ESP: the NIC's part of the IV (esp.Transform.PutIV: the 64-bit sequence number for
 //     AES-GCM and AES-GMAC; nothing for AES-CBC, whose Seal draws an unpredictable IV, and
@@ -32,49 +33,52 @@ import (
 // twice with one key. Without ESN the counter must not cycle, so a low half of 0 (what 2^32
 // wraps to) is refused; with ESN, 0 (what 2^64 wraps to) is refused. Either way the packet
 // fails with ReasonSeqExhausted.
+//
+// The SAs' packet and byte counters are added up over the burst and published once per SA
+// at its end (saCounts).
 type txSeal struct {
-	r       *sa.Reader
 	scratch *esp.Scratch
 	ah      *ah.Scratch
 	saved   [esp.MaxICVLen]byte
+	counts  saCounts
 }
 
-func (s *txSeal) process(b *Burst) {
-	tb := s.r.Begin()
-	defer s.r.End()
-	for _, p := range b.Slice() {
-		if p.Tx.Failed() || !hasIPsec(p) {
-			continue
+// one seals packet i of b (not failed, with IPsec work); the caller flushes s.counts at the
+// end of the burst.
+func (s *txSeal) one(b *Burst, i int, p *packet.Buffer, tb *sa.Table) {
+	frame := p.Bytes()
+	a, ok := b.carried(i, tb)
+	if !ok {
+		a = outboundSA(tb, p.Tx.OffloadHandle)
+	}
+	if a == nil {
+		p.Tx.Fail(packet.ReasonUnknownHandle) // deleted since the lookup stage
+		return
+	}
+	if p.Meta.ESP != 0 {
+		if r := s.seal(frame, int(p.Meta.ESP), int(p.Meta.ESPEnd), a, p.Meta.Seq, p.Meta.SeqSet); r != packet.ReasonNone {
+			p.Tx.Fail(r)
+			return
 		}
-		frame := p.Bytes()
-		a := outboundSA(tb, p.Tx.OffloadHandle)
-		if a == nil {
-			p.Tx.Fail(packet.ReasonUnknownHandle) // deleted since the lookup stage
-			continue
+	}
+	if p.Meta.AH != 0 {
+		// The transport SA's AH covers its own datagram: the inner packet of a combined one.
+		dg, off := frame, int(p.Meta.AH)
+		if in := int(p.Meta.Inner); in != 0 {
+			dg, off = frame[in:p.Meta.ESPEnd], off-in
 		}
-		if p.Meta.ESP != 0 {
-			if r := s.seal(frame, int(p.Meta.ESP), int(p.Meta.ESPEnd), a, p.Meta.Seq, p.Meta.SeqSet); r != packet.ReasonNone {
-				p.Tx.Fail(r)
-				continue
-			}
+		if r := s.insertAH(dg, off, a, p.Meta.AHSeq, p.Meta.SeqSet); r != packet.ReasonNone {
+			p.Tx.Fail(r)
+			return
 		}
-		if p.Meta.AH != 0 {
-			// The transport SA's AH covers its own datagram: the inner packet of a combined one.
-			dg, off := frame, int(p.Meta.AH)
-			if in := int(p.Meta.Inner); in != 0 {
-				dg, off = frame[in:p.Meta.ESPEnd], off-in
-			}
-			if r := s.insertAH(dg, off, a, p.Meta.AHSeq, p.Meta.SeqSet); r != packet.ReasonNone {
-				p.Tx.Fail(r)
-				continue
-			}
+	}
+	if p.Tx.TunnelHandle != 0 {
+		if r := s.sealTunnel(tb, p, frame); r != packet.ReasonNone {
+			p.Tx.Fail(r)
+			return
 		}
-		if p.Tx.TunnelHandle != 0 {
-			if r := s.sealTunnel(tb, p, frame); r != packet.ReasonNone {
-				p.Tx.Fail(r)
-				continue
-			}
-		}
+	}
+	if p.Meta.IPv6 {
 		fixUDPChecksum(frame)
 	}
 }
@@ -127,12 +131,13 @@ func (s *txSeal) seal(frame []byte, start, end int, a *sa.SA, seq uint64, seqSet
 		kept = copy(s.saved[:], frame[end:])
 	}
 	_, err := a.Transform.Seal(s.scratch, body, uint32(seq>>32))
-	copy(frame[end:end+kept], s.saved[:kept])
+	if kept > 0 {
+		copy(frame[end:end+kept], s.saved[:kept])
+	}
 	if err != nil {
 		return packet.ReasonCrypto
 	}
-	a.State.Packets.Add(1)
-	a.State.Bytes.Add(uint64(end - start))
+	s.counts.add(a.State, end-start)
 	return packet.ReasonNone
 }
 
@@ -153,8 +158,7 @@ func (s *txSeal) insertAH(frame []byte, off int, a *sa.SA, seq uint64, seqSet bo
 		// protocol field, a fragment, an unpredictable routing header): the host's framing.
 		return packet.ReasonMalformed
 	}
-	h.State.Packets.Add(1)
-	h.State.Bytes.Add(uint64(len(frame) - off))
+	s.counts.add(h.State, len(frame)-off)
 	return packet.ReasonNone
 }
 
@@ -173,5 +177,3 @@ func fixUDPChecksum(frame []byte) {
 	}
 	udp.SetChecksum(c)
 }
-
-func (x *txSeal) useReader(r *sa.Reader) { x.r = r }
