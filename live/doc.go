@@ -20,11 +20,21 @@
 // to win one back afterwards. On two CPUs that hand-off left up to 13% of CPU time idle
 // during ov2 replay onto a veth pair (see sendBatch for the figures).
 //
-// A PACKET_TX_RING (TPACKET_V2) prototype was measured against sendmmsg on a veth pair and was
-// not faster (the per-frame cost is the kernel's transmit and, on veth, the peer's receive
-// processing, not the system call), and its error reporting is weaker (tpacket_snd reports no
-// error for a frame the device refused but did not free at once, and per-frame errors come
-// back only as slot states), so the package uses sendmmsg only.
+// A PACKET_TX_RING (TPACKET_V2: frames copied into a memory-mapped ring, one
+// sendto(MSG_DONTWAIT) per batch) was measured against sendmmsg on a veth pair and is slower
+// there: TestSendPaths (OV2_LIVE_BENCH=1) sends 200,000 1400-byte frames each way, interleaved;
+// on a shared 2-vCPU Xeon (December 2026) the best of 3 were 1,302 ns of CPU per frame
+// (723,000 frames/s) for sendmmsg, 1,371 ns with PACKET_QDISC_BYPASS, 1,707 ns (537,000/s)
+// for the ring and 1,697 ns for the ring with the bypass. A profile says why: the ring's skbs
+// carry the ring's pages as zero-copy fragments, and a veth forwarding into another network
+// namespace must orphan them (__dev_forward_skb: skb_orphan_frags, skb_copy_ubufs), so the
+// kernel allocates pages and copies every frame again; the copy the ring saves in the system
+// call is paid twice. Of the ~1.3 µs per frame, the system call itself (sendmsg set-up, msghdr
+// and iovec copies) is about a tenth; the skb, the transmit and, on a veth, the peer's receive
+// processing in the sender's softirq are the rest, and no transmit API removes them. The
+// ring's error reporting is weaker too (tpacket_snd reports no error for a frame the device
+// refused but did not free at once, and per-frame errors come back only as slot states), so
+// the package uses sendmmsg only. Batches of 1024 frames measured no better than 256.
 //
 // # No silent drops
 //
