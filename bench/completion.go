@@ -100,7 +100,7 @@ func (e *engine) onRecv(buf []*packet.Buffer) int {
 // completeSend is the completion goroutine of encrypt rows.
 func (e *engine) completeSend() {
 	defer e.wg.Done()
-	buf := make([]*packet.Buffer, 64)
+	buf := e.sendBuf
 	for {
 		n, err := e.send.Completions(buf)
 		if err != nil {
@@ -114,7 +114,7 @@ func (e *engine) completeSend() {
 // wire is the goroutine between the paths of a round trip: the receive path's wire side.
 func (e *engine) wire() {
 	defer e.wg.Done()
-	buf := make([]*packet.Buffer, 64)
+	buf := e.wireBuf
 	for {
 		n, err := e.send.Completions(buf)
 		if err != nil {
@@ -128,7 +128,7 @@ func (e *engine) wire() {
 // completeRecv is the completion goroutine of decrypt and round-trip rows.
 func (e *engine) completeRecv() {
 	defer e.wg.Done()
-	buf := make([]*packet.Buffer, 64)
+	buf := e.recvBuf
 	for {
 		n, err := e.recv.Completions(buf)
 		if err != nil {

@@ -1,7 +1,7 @@
 // Package bench measures the engine the way a person choosing an ESP engine needs it
 // measured: throughput and latency of the NIC's send and receive paths, side by side with
-// the limit of the machine, a raw single-core AES-GCM loop of the standard library over the
-// same bytes, measured in the same run.
+// the limit of the machine, the same algorithm's cryptography alone in a single-core loop
+// over the same bytes, measured beside every row of the same run.
 //
 // Run drives one row per combination of size, mode, algorithm, lane count and placement:
 //
@@ -22,12 +22,20 @@
 // In that window the pacer also takes the completions, and every core is kept polling
 // (busy-poll), so that a lane woken by a burst does not wait for an idle CPU to wake up.
 //
-// The raw limit is crypto/aes + crypto/cipher on one goroutine: Seal (encrypt), Open
-// (decrypt) of the same ESP region, with the same AAD, in a loop with no rings, lookups or
-// framing; for a round trip the limit is 1/(1/seal + 1/open). Every row reports its Mpps
-// as a ratio to that limit. For the suites without AES-GCM (aes128cbc-sha256,
-// aes256cbc-sha1, null-sha256, ah-sha256; suites.go) the limit is crypto/aes in CBC mode
-// plus crypto/hmac over the same bytes (rawetm.go).
+// The raw limit is the cryptography alone on one goroutine over the same bytes, in a loop
+// with no rings, lookups or framing: for AES-GCM and AES-GMAC crypto/aes + crypto/cipher
+// Seal (encrypt) or Open (decrypt) of the same ESP region with the same AAD (raw.go); for
+// the suites without AES-GCM (aes128cbc-sha256, aes256cbc-sha1, null-sha256, ah-sha256;
+// suites.go) crypto/aes in CBC mode and crypto/hmac over the bytes each packet has
+// (rawetm.go); for a round trip 1/(1/seal + 1/open). Each row's raw loops run beside it,
+// half of RawDuration just before its full-speed window and half just after (paired.go), so
+// that the machine's drift over a run cancels, and the row's ratio is its Mpps over that
+// pair's. Where the engine dispatched AES-GCM or AES-GMAC to an implementation other than
+// crypto/cipher (our VAES code, or the portable core), the row also has that
+// implementation's own raw limit, measured the same way through esp.Transform (rawimpl.go),
+// and a second ratio; where it did not (crypto/cipher, and the CBC, NULL and AH suites, whose
+// crypto is crypto/aes and crypto/hmac), the two ratios are the same figures, and Row.ImplSame
+// says so.
 //
 // Sizes are wire sizes of IPv4 transport-mode ESP packets with a 16-byte ICV: IP header
 // (20), ESP header and IV (16), payload, RFC 4303 padding, pad length and next header (2),

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/internal/hdr"
 	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/nic"
@@ -54,9 +55,10 @@ type window struct {
 	seconds               float64
 	mallocs               uint64
 	hist                  *hdr.Histogram
-	late                  uint64 // paced: units of the window submitted an interval or more behind schedule
-	burst                 int    // paced: units per scheduled burst
-	gcs                   uint32 // garbage collections during the window
+	late                  uint64  // paced: units of the window submitted an interval or more behind schedule
+	burst                 int     // paced: units per scheduled burst
+	gcs                   uint32  // garbage collections during the window
+	cpu                   float64 // the process's CPU time over the window's wall time (cores)
 }
 
 // Phases the completion side records in.
@@ -82,6 +84,9 @@ type engine struct {
 	sas   []benchSA
 	tmpl  []template
 	impl  string
+	// implKind is the AES-GCM implementation the SA's transform dispatched to (ImplStdlib for
+	// the suites without AES-GCM and for AH, whose crypto is the standard library's).
+	implKind esp.Impl
 
 	lso         bool
 	inline      bool // no completion goroutines: the pacer takes the completions (pacedLoop)
@@ -89,8 +94,11 @@ type engine struct {
 	segsPerUnit int
 
 	free *ring.Ring[*packet.Buffer] // the submitter's FIFO of units ready to go
-	back *ring.Ring[*packet.Buffer] // completed units, from the completion side
-	wg   sync.WaitGroup
+	// The completion goroutines' bursts, made with the engine, so that a goroutine's first
+	// run allocates nothing: it may fall into the raw loop measured just before the row.
+	sendBuf, wireBuf, recvBuf []*packet.Buffer
+	back                      *ring.Ring[*packet.Buffer] // completed units, from the completion side
+	wg                        sync.WaitGroup
 
 	phase atomic.Int32
 	// Written by the completion side (see engine):
@@ -157,8 +165,10 @@ func newEngine(spec rowSpec, o Options, inline bool) (_ *engine, err error) {
 	}
 	if a := tb.Lookup(h); a.Transform != nil {
 		e.impl = a.Transform.Impl()
+		e.implKind = a.Transform.ImplKind()
 	} else {
 		e.impl = "AH " + a.AH.Transform.Integrity().String() + " (crypto/sha256, crypto/sha1, crypto/aes)"
+		e.implKind = esp.ImplStdlib
 	}
 
 	if err := e.frame(); err != nil {
@@ -178,6 +188,9 @@ func newEngine(spec rowSpec, o Options, inline bool) (_ *engine, err error) {
 	if err := e.fill(); err != nil {
 		return nil, err
 	}
+	e.sendBuf = make([]*packet.Buffer, 64)
+	e.wireBuf = make([]*packet.Buffer, 64)
+	e.recvBuf = make([]*packet.Buffer, 64)
 	// Collect the set-up's garbage now, so that no collection runs in a measured window:
 	// a collection also empties the runtime's central cache of sudogs (the records of
 	// goroutines parked on channels, which the rings and paths park on when idle), and

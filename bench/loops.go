@@ -26,6 +26,7 @@ type meter struct {
 	state                int // 0 warm-up, 1 settling, 2 measuring, 3 done
 	warmEnd, measureFrom int64
 	t0, t1               int64
+	cpu0, cpu1           int64 // processCPU at t0 and t1
 	dur                  int64
 	m0, m1               runtime.MemStats
 }
@@ -45,6 +46,7 @@ func (m *meter) tick(now int64) bool {
 		}
 	case 1:
 		if now >= m.measureFrom {
+			m.cpu0 = processCPU()
 			m.t0 = packet.Now()
 			m.e.phase.Store(phaseMeasure)
 			m.state = 2
@@ -53,6 +55,7 @@ func (m *meter) tick(now int64) bool {
 		if now >= m.t0+m.dur {
 			m.e.phase.Store(phaseIdle)
 			m.t1 = packet.Now()
+			m.cpu1 = processCPU()
 			runtime.ReadMemStats(&m.m1)
 			m.state = 3
 		}
@@ -71,7 +74,18 @@ func (m *meter) result() window {
 		mallocs: m.m1.Mallocs - m.m0.Mallocs,
 		gcs:     m.m1.NumGC - m.m0.NumGC,
 		hist:    h,
+		cpu:     cpuCores(m.cpu0, m.cpu1, m.t1-m.t0),
 	}
+}
+
+// cpuCores is the process's CPU time between two readings over the wall time between them:
+// how many cores' worth the whole process (lanes, harness and runtime) used; 0 when the CPU
+// time cannot be read.
+func cpuCores(cpu0, cpu1, wall int64) float64 {
+	if cpu0 < 0 || cpu1 < cpu0 || wall <= 0 {
+		return 0
+	}
+	return float64(cpu1-cpu0) / float64(wall)
 }
 
 // readMemStats reads the allocation counters at the start of a window. Restarting the

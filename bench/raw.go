@@ -83,8 +83,9 @@ type rawLoop struct {
 	aead      cipher.AEAD
 	op        RawOp
 	regions   []rawRegion
-	etm       *etmRaw // the encrypt-then-MAC suites and AH (rawetm.go); nil for AES-GCM
-	wireBytes int     // of one cycle of the pattern
+	etm       *etmRaw  // the encrypt-then-MAC suites and AH (rawetm.go); nil for AES-GCM
+	impl      *implRaw // the dispatched AES-GCM implementation (rawimpl.go); nil for crypto/cipher
+	wireBytes int      // of one cycle of the pattern
 }
 
 func newRawLoop(size Size, a Algo, op RawOp) (*rawLoop, error) {
@@ -122,6 +123,10 @@ func (l *rawLoop) step(i int) {
 		l.etm.step(i, l.op)
 		return
 	}
+	if l.impl != nil {
+		l.impl.step(i, l.op)
+		return
+	}
 	r := &l.regions[i%len(l.regions)]
 	if l.op == RawSeal {
 		l.aead.Seal(r.out[:0], r.nonce, r.text, r.aad)
@@ -132,17 +137,32 @@ func (l *rawLoop) step(i int) {
 	}
 }
 
-// measureRaw runs the raw loop of one size, algorithm and operation on this goroutine for
-// about dur after a short warm-up, and returns its row.
-func measureRaw(ctx context.Context, size Size, a Algo, op RawOp, dur time.Duration) (RawRow, error) {
-	l, err := newRawLoop(size, a, op)
-	if err != nil {
-		return RawRow{}, err
+// rawSlice is what one measurement of a raw loop saw.
+type rawSlice struct {
+	packets uint64
+	seconds float64 // the loop's own time: for a loop with a restore copy, without the copy
+	mallocs uint64
+}
+
+// size is the number of packets in one cycle of the loop's pattern.
+func (l *rawLoop) size() int {
+	switch {
+	case l.etm != nil:
+		return len(l.etm.regions)
+	case l.impl != nil:
+		return len(l.impl.regions)
 	}
-	n := len(l.regions)
-	if l.etm != nil {
-		n = len(l.etm.regions)
-	}
+	return len(l.regions)
+}
+
+// measureSlice runs the loop on this goroutine for about dur after a short warm-up (the
+// engine of the row beside it has just had the caches) and returns what it did. A loop
+// whose step copies the packet back first (implRaw.restore) also runs that copy alone after
+// every round, and the fastest such round is taken off every round's time, so the figure is
+// the operation alone (the fastest, so that a copy round the OS happened to interrupt does
+// not take the operation's own time off with it).
+func measureSlice(ctx context.Context, l *rawLoop, dur time.Duration) (rawSlice, error) {
+	n := l.size()
 	// Rounds of about 50 µs between clock reads.
 	per := max(n, 50_000/(100+l.wireBytes/n/4)/n*n)
 	run := func() {
@@ -150,41 +170,58 @@ func measureRaw(ctx context.Context, size Size, a Algo, op RawOp, dur time.Durat
 			l.step(i)
 		}
 	}
+	undo := l.impl != nil && l.impl.restore
 	start := time.Now()
-	for rounds := 1; time.Since(start) < dur/10; rounds++ {
+	for rounds := 1; time.Since(start) < max(dur/10, time.Millisecond); rounds++ {
 		run()
 		if rounds%64 == 0 && ctx.Err() != nil {
-			return RawRow{}, ctx.Err()
+			return rawSlice{}, ctx.Err()
 		}
 	}
 	var m0, m1 runtime.MemStats
 	readMemStats(&m0)
 	var pkts uint64
+	var steps, copyMin time.Duration // undo: time in step rounds; the fastest copy round
 	t0 := time.Now()
 	var el time.Duration
-	for rounds := 1; el < dur; rounds++ {
+	rounds := 1
+	for ; el < dur; rounds++ {
+		s0 := time.Now()
 		run()
 		pkts += uint64(per)
+		if undo {
+			c0 := time.Now()
+			steps += c0.Sub(s0)
+			for i := range per {
+				l.impl.restoreOnly(i)
+			}
+			if c := time.Since(c0); rounds == 1 || c < copyMin {
+				copyMin = c
+			}
+		}
 		el = time.Since(t0)
 		if rounds%64 == 0 && ctx.Err() != nil {
-			return RawRow{}, ctx.Err()
+			return rawSlice{}, ctx.Err()
 		}
 	}
 	runtime.ReadMemStats(&m1)
-	s := el.Seconds()
-	wire := float64(l.wireBytes) / float64(n)
-	return RawRow{
-		Size:            size.String(),
-		Algo:            a.String(),
-		Op:              op.String(),
-		WireBytes:       wire,
-		Packets:         pkts,
-		Seconds:         s,
-		Mpps:            float64(pkts) / s / 1e6,
-		Gbps:            float64(pkts) * wire * 8 / s / 1e9,
-		NsPerPacket:     s * 1e9 / float64(pkts),
-		AllocsPerPacket: float64(m1.Mallocs-m0.Mallocs) / float64(pkts),
-	}, nil
+	s := rawSlice{packets: pkts, seconds: el.Seconds(), mallocs: m1.Mallocs - m0.Mallocs}
+	if undo {
+		s.seconds = (steps - time.Duration(rounds-1)*copyMin).Seconds()
+	}
+	return s, nil
+}
+
+// rawRowOf is the row of a loop's measurements taken together.
+func rawRowOf(size Size, a Algo, op RawOp, wire float64, s rawSlice) RawRow {
+	r := RawRow{Size: size.String(), Algo: a.String(), Op: op.String(), WireBytes: wire, Packets: s.packets, Seconds: s.seconds}
+	if s.packets > 0 && s.seconds > 0 {
+		r.Mpps = float64(s.packets) / s.seconds / 1e6
+		r.Gbps = float64(s.packets) * wire * 8 / s.seconds / 1e9
+		r.NsPerPacket = s.seconds * 1e9 / float64(s.packets)
+		r.AllocsPerPacket = float64(s.mallocs) / float64(s.packets)
+	}
+	return r
 }
 
 // combineRaw is the round-trip limit: one core that seals and then opens every packet.

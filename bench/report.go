@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/ov2dev/ov2/esp"
 )
 
 // WriteTable writes the result as text: what was measured on what, one line per row with
@@ -27,15 +29,19 @@ func (r *Result) WriteTable(w io.Writer) error {
 			j.Threads, j.Seconds, j.ThresholdUS, j.StallsPerSec, j.StalledPercent, j.MaxStallUS)
 	}
 	fmt.Fprintf(&b, "  %s\n", r.SizeNote)
-	fmt.Fprintf(&b, "  raw limit: crypto/cipher AES-GCM on 1 core (seal for encrypt, open for decrypt, 1/(1/seal+1/open) for roundtrip); ratio = Mpps / raw Mpps\n\n")
+	note := r.RawNote
+	if note == "" {
+		note = RawNote(r.RawS)
+	}
+	fmt.Fprintf(&b, "  %s\n\n", note)
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	paced := r.Load < 1
-	head := "size\tmode\talgo\tlanes\tplacement\tMpps\tGbit/s\traw Mpps\tratio\t"
+	head := "size\tmode\talgo\tlanes\tplacement\tMpps\tGbit/s\traw Mpps\tratio\timpl Mpps\timpl ratio\t"
 	if paced {
 		head += "offered Mpps\tachieved Mpps\t"
 	}
-	head += "p50 µs\tp99 µs\tp99.9 µs\tmax µs\tallocs/pkt\t"
+	head += "p50 µs\tp99 µs\tp99.9 µs\tmax µs\tallocs/pkt\tCPU cores\t"
 	multi := len(r.impls()) > 1
 	if multi {
 		head += "crypto\t"
@@ -48,10 +54,15 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 		line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%.3f\t%.2f\t%.3f\t%.2f\t", size, x.Mode, x.Algo, x.Lanes, x.Placement,
 			x.Mpps, x.Gbps, x.RawMpps, x.Ratio)
+		if x.ImplSame {
+			line += fmt.Sprintf("= raw\t%.2f\t", x.ImplRatio)
+		} else {
+			line += fmt.Sprintf("%.3f\t%.2f\t", x.ImplRawMpps, x.ImplRatio)
+		}
 		if paced {
 			line += fmt.Sprintf("%.3f\t%.3f\t", x.OfferedMpps, x.AchievedMpps)
 		}
-		line += fmt.Sprintf("%.1f\t%.1f\t%.1f\t%.1f\t%s\t", x.LatencyP50Us, x.LatencyP99Us, x.LatencyP999Us, x.LatencyMaxUs, FormatAllocs(x.AllocsPerPacket))
+		line += fmt.Sprintf("%.1f\t%.1f\t%.1f\t%.1f\t%s\t%.2f\t", x.LatencyP50Us, x.LatencyP99Us, x.LatencyP999Us, x.LatencyMaxUs, FormatAllocs(x.AllocsPerPacket), x.CPUCores)
 		if multi {
 			line += x.Impl + "\t"
 		}
@@ -61,16 +72,15 @@ func (r *Result) WriteTable(w io.Writer) error {
 
 	if len(r.Raw) > 0 {
 		fmt.Fprintf(&b, "\nraw limit, 1 core:\n")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "size\talgo\top\tMpps\tGbit/s\tns/packet\tallocs/pkt\t")
-		for _, x := range r.Raw {
-			op := x.Op
-			if x.Derived {
-				op += " (computed)"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f\t%.1f\t%s\t\n", x.Size, x.Algo, op, x.Mpps, x.Gbps, x.NsPerPacket, FormatAllocs(x.AllocsPerPacket))
+		fmt.Fprintf(&b, "  each loop's mean over all its measurements beside the rows (n: how many, two per row); min/max: its lowest and highest pair\n")
+		writeRawTable(&b, r.Raw)
+		if len(r.ImplRaw) == 0 && r.hasAEAD() {
+			fmt.Fprintf(&b, "  (AES-GCM/GMAC dispatched to the standard library: its raw loop is the one above, so impl Mpps = raw Mpps)\n")
 		}
-		tw.Flush()
+	}
+	if len(r.ImplRaw) > 0 {
+		fmt.Fprintf(&b, "\nraw limit of the implementation the engine dispatched to (impl Mpps), 1 core, measured the same way:\n")
+		writeRawTable(&b, r.ImplRaw)
 	}
 	sep := "\n"
 	for _, x := range r.Rows {
@@ -87,6 +97,42 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeRawTable writes raw rows as a table.
+func writeRawTable(b *strings.Builder, rows []RawRow) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "size\talgo\top\tMpps\tGbit/s\tns/packet\tmin Mpps\tmax Mpps\tn\tallocs/pkt\t")
+	impl := ""
+	for _, x := range rows {
+		op := x.Op
+		if x.Derived {
+			op += " (computed)"
+		}
+		lo, hi, n := "-", "-", "-"
+		if !x.Derived && x.Measurements > 0 {
+			lo, hi, n = fmt.Sprintf("%.3f", x.MinMpps), fmt.Sprintf("%.3f", x.MaxMpps), strconv.Itoa(x.Measurements)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f\t%.1f\t%s\t%s\t%s\t%s\t\n", x.Size, x.Algo, op, x.Mpps, x.Gbps, x.NsPerPacket,
+			lo, hi, n, FormatAllocs(x.AllocsPerPacket))
+		if x.Impl != "" && !strings.Contains(impl, "; "+x.Impl+";") {
+			impl += "; " + x.Impl + ";"
+		}
+	}
+	tw.Flush()
+	if impl != "" {
+		fmt.Fprintf(b, "  the loops run %s\n", strings.ReplaceAll(strings.Trim(impl, "; "), ";;", ";"))
+	}
+}
+
+// hasAEAD says a row is AES-GCM or AES-GMAC.
+func (r *Result) hasAEAD() bool {
+	for _, x := range r.Rows {
+		if a, err := ParseAlgo(x.Algo); err == nil && a.integrity() == esp.IntegrityNone {
+			return true
+		}
+	}
+	return false
 }
 
 func lanesText(n int) string {
@@ -128,6 +174,7 @@ var csvHeader = []string{
 	"latency_min_us", "latency_mean_us", "latency_p50_us", "latency_p99_us", "latency_p999_us", "latency_max_us",
 	"allocs_per_packet", "gc_cycles", "impl", "cpu", "go_version", "failed", "balanced",
 	"paced_late_packets", "paced_burst",
+	"raw_before_mpps", "raw_after_mpps", "impl_raw_mpps", "impl_ratio", "impl_same", "cpu_cores",
 }
 
 // WriteCSV writes one header line and one line per row.
@@ -147,6 +194,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 			f(x.LatencyMinUs), f(x.LatencyMeanUs), f(x.LatencyP50Us), f(x.LatencyP99Us), f(x.LatencyP999Us), f(x.LatencyMaxUs),
 			f(x.AllocsPerPacket), strconv.FormatUint(uint64(x.GCCycles), 10), x.Impl, x.CPU, x.GoVersion, u(x.Failed), strconv.FormatBool(x.Balanced),
 			u(x.PacedLatePackets), strconv.Itoa(x.PacedBurstPackets),
+			f(x.RawBeforeMpps), f(x.RawAfterMpps), f(x.ImplRawMpps), f(x.ImplRatio), strconv.FormatBool(x.ImplSame), f(x.CPUCores),
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

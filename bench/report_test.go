@@ -28,13 +28,15 @@ func sampleResult() *Result {
 		for si, size := range []string{"64", "1400", "imix"} {
 			op := map[string]string{"encrypt": "seal", "decrypt": "open"}[mode]
 			raw := 10.0 / float64(si+1)
-			r.Raw = append(r.Raw, RawRow{Size: size, Algo: "aes128gcm", Op: op, Mpps: raw, WireBytes: 64})
+			r.Raw = append(r.Raw, RawRow{Size: size, Algo: "aes128gcm", Op: op, Mpps: raw, WireBytes: 64,
+				Impl: "crypto/cipher", Measurements: 8, MinMpps: raw * 0.9, MaxMpps: raw * 1.1})
 			for _, lanes := range []int{1, 2} {
 				for _, pl := range []string{"fused", "split"} {
 					k++
 					mpps := raw * 0.8 * float64(lanes) * (1 - 0.01*float64(k))
 					row := Row{Size: size, WireBytes: 64, Mode: mode, Algo: "aes128gcm", Lanes: lanes, Placement: pl,
 						Packets: 1000, Mpps: mpps, Gbps: mpps * 0.5, RawMpps: raw, Ratio: mpps / raw,
+						RawBeforeMpps: raw * 0.95, RawAfterMpps: raw * 1.05, ImplRawMpps: raw, ImplRatio: mpps / raw, ImplSame: true,
 						LatencyLoad: 0.5, LatencyPackets: 1000, LatencyP50Us: 2, LatencyP99Us: 20, LatencyP999Us: 80, LatencyMaxUs: 300,
 						Impl: "stdlib AES-GCM (AES-NI+PCLMULQDQ asm)", CPU: "Test CPU <1>", GoVersion: "go1.26.0", Balanced: true}
 					for _, p := range curvePercentiles {
@@ -152,7 +154,8 @@ func TestWriteTable(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{"ov2 bench: Test CPU <1>, go1.26.0 linux/amd64, GOMAXPROCS 2", "crypto dispatched: stdlib AES-GCM",
-		"raw Mpps", "p99.9 µs", "offered Mpps", "allocs/pkt", "raw limit, 1 core:", "note: a note"} {
+		"raw Mpps", "impl Mpps", "impl ratio", "= raw", "p99.9 µs", "offered Mpps", "allocs/pkt", "raw limit, 1 core:", "note: a note",
+		"measured beside each row", "min Mpps", "impl Mpps = raw Mpps"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -30,23 +30,41 @@ type Row struct {
 	Mpps    float64 `json:"mpps"` // for lso64k: segments per second
 	Gbps    float64 `json:"gbps"`
 	// LargeSends is, for lso64k, the large sends completed in the window; 0 otherwise.
-	LargeSends        uint64  `json:"large_sends"`
-	LargeSendsPerSec  float64 `json:"large_sends_per_sec"`
-	RawMpps           float64 `json:"raw_mpps"` // the raw limit for this size, algorithm and mode
-	Ratio             float64 `json:"ratio"`    // Mpps / RawMpps
-	InFlight          int     `json:"in_flight"`
-	LatencyLoad       float64 `json:"latency_load"` // share of the maximum offered while latency was measured
-	OfferedMpps       float64 `json:"offered_mpps"`
-	AchievedMpps      float64 `json:"achieved_mpps"`
-	LatencyPackets    uint64  `json:"latency_packets"`
-	LatencyMinUs      float64 `json:"latency_min_us"`
-	LatencyMeanUs     float64 `json:"latency_mean_us"`
-	LatencyP50Us      float64 `json:"latency_p50_us"`
-	LatencyP99Us      float64 `json:"latency_p99_us"`
-	LatencyP999Us     float64 `json:"latency_p999_us"`
-	LatencyMaxUs      float64 `json:"latency_max_us"`
-	LatencyCurve      []Point `json:"latency_curve"` // the percentile curve the chart draws
-	AllocsPerPacket   float64 `json:"allocs_per_packet"`
+	LargeSends       uint64  `json:"large_sends"`
+	LargeSendsPerSec float64 `json:"large_sends_per_sec"`
+	// RawMpps is the raw limit for this size, algorithm and mode (Go's standard library on
+	// one core), measured beside the row: half just before its window, half just after
+	// (paired.go); RawBeforeMpps and RawAfterMpps are the two halves on their own.
+	RawMpps       float64 `json:"raw_mpps"`
+	Ratio         float64 `json:"ratio"` // Mpps / RawMpps
+	RawBeforeMpps float64 `json:"raw_before_mpps"`
+	RawAfterMpps  float64 `json:"raw_after_mpps"`
+	// ImplRawMpps is the raw limit of the implementation the engine dispatched to (Impl),
+	// measured the same way; ImplSame says that is the standard library loop itself (AES-GCM
+	// dispatched to crypto/cipher; AES-CBC, NULL and AH, whose crypto is crypto/aes and
+	// crypto/hmac), so ImplRawMpps and ImplRatio repeat RawMpps and Ratio.
+	ImplRawMpps     float64 `json:"impl_raw_mpps"`
+	ImplRatio       float64 `json:"impl_ratio"` // Mpps / ImplRawMpps
+	ImplSame        bool    `json:"impl_same"`
+	InFlight        int     `json:"in_flight"`
+	LatencyLoad     float64 `json:"latency_load"` // share of the maximum offered while latency was measured
+	OfferedMpps     float64 `json:"offered_mpps"`
+	AchievedMpps    float64 `json:"achieved_mpps"`
+	LatencyPackets  uint64  `json:"latency_packets"`
+	LatencyMinUs    float64 `json:"latency_min_us"`
+	LatencyMeanUs   float64 `json:"latency_mean_us"`
+	LatencyP50Us    float64 `json:"latency_p50_us"`
+	LatencyP99Us    float64 `json:"latency_p99_us"`
+	LatencyP999Us   float64 `json:"latency_p999_us"`
+	LatencyMaxUs    float64 `json:"latency_max_us"`
+	LatencyCurve    []Point `json:"latency_curve"` // the percentile curve the chart draws
+	AllocsPerPacket float64 `json:"allocs_per_packet"`
+	// CPUCores is the whole process's CPU time (lanes, harness, runtime; getrusage) in the
+	// full-speed window over the window's wall time: where it is well below lanes + 1 the
+	// engine did not get the cores it could use (on a shared machine, other work had them),
+	// and the ratio to the single-core raw limit reads low for that reason. 0 where the
+	// CPU time cannot be read.
+	CPUCores          float64 `json:"cpu_cores"`
 	GCCycles          uint32  `json:"gc_cycles"` // garbage collections during the measured windows
 	Impl              string  `json:"impl"`      // the AES-GCM implementation the SA's transform dispatched to
 	CPU               string  `json:"cpu"`
@@ -68,7 +86,9 @@ type Point struct {
 var curvePercentiles = []float64{50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100}
 
 // RawRow is one raw-limit loop on one goroutine: crypto/cipher AES-GCM, or for the other
-// suites crypto/aes CBC and crypto/hmac (rawetm.go).
+// suites crypto/aes CBC and crypto/hmac (rawetm.go); in Result.ImplRaw, the AES-GCM
+// implementation the engine dispatched to, through esp.Transform (rawimpl.go). Its figures
+// are the loop's measurements beside every row that used it, taken together (paired.go).
 type RawRow struct {
 	Size            string  `json:"size"`
 	Algo            string  `json:"algo"`
@@ -81,6 +101,14 @@ type RawRow struct {
 	NsPerPacket     float64 `json:"ns_per_packet"`
 	AllocsPerPacket float64 `json:"allocs_per_packet"`
 	Derived         bool    `json:"derived"` // computed from seal and open, not measured
+	// Impl is what the loop runs: crypto/cipher, crypto/aes CBC + crypto/hmac, or the
+	// dispatched implementation through esp.Transform.
+	Impl string `json:"impl"`
+	// Measurements is how many slices the figures above add up (two per row that used the
+	// loop: before and after it); MinMpps and MaxMpps are the lowest and highest pair.
+	Measurements int     `json:"measurements"`
+	MinMpps      float64 `json:"min_mpps"`
+	MaxMpps      float64 `json:"max_mpps"`
 }
 
 // Result is a whole run.
@@ -104,22 +132,39 @@ type Result struct {
 	SizeNote    string    `json:"size_note"`
 	LatencyNote string    `json:"latency_note"`
 	Rows        []Row     `json:"rows"`
-	Raw         []RawRow  `json:"raw"`
+	Raw         []RawRow  `json:"raw"`      // the standard library's loops
+	ImplRaw     []RawRow  `json:"impl_raw"` // the dispatched implementations' loops, where they differ
+	RawNote     string    `json:"raw_note"` // how the raw limits were measured
 	// Jitter is the machine's own stalls, measured in the same run: the floor under the
 	// latency percentiles.
 	Jitter Jitter   `json:"machine_jitter"`
 	Notes  []string `json:"notes"` // combinations skipped, and why
 }
 
-// RawFor returns the raw row for a size, algorithm and op, or nil.
-func (r *Result) RawFor(size, algo string, op RawOp) *RawRow {
-	for i := range r.Raw {
-		x := &r.Raw[i]
+// RawFor returns the standard library's raw row for a size, algorithm and op, or nil.
+func (r *Result) RawFor(size, algo string, op RawOp) *RawRow { return rawIn(r.Raw, size, algo, op) }
+
+// ImplRawFor returns the dispatched implementation's raw row for a size, algorithm and op,
+// or nil where the engine's crypto is the standard library loop's.
+func (r *Result) ImplRawFor(size, algo string, op RawOp) *RawRow {
+	return rawIn(r.ImplRaw, size, algo, op)
+}
+
+func rawIn(rows []RawRow, size, algo string, op RawOp) *RawRow {
+	for i := range rows {
+		x := &rows[i]
 		if x.Size == size && x.Algo == algo && x.Op == op.String() {
 			return x
 		}
 	}
 	return nil
+}
+
+// RawNote says how the raw limits were measured, for reports.
+func RawNote(rawS float64) string {
+	return fmt.Sprintf("raw limit: the crypto alone on 1 core over the same bytes (AES-GCM/GMAC: crypto/cipher; AES-CBC+HMAC: crypto/aes CBC + crypto/hmac; NULL+HMAC and AH: crypto/hmac), "+
+		"seal for encrypt, open for decrypt, 1/(1/seal+1/open) for roundtrip; measured beside each row, %gs just before its window and %gs just after, and the row's ratio = Mpps / that pair's Mpps; "+
+		"impl = the same for the implementation the engine dispatched to (for AES-GCM/GMAC on VAES or the portable core, through esp.Transform), identical to raw where that is the standard library loop itself", rawS/2, rawS/2)
 }
 
 // errLSODecrypt is why lso64k has no decrypt row.
@@ -136,8 +181,9 @@ func CPUName() string {
 	return "unknown CPU"
 }
 
-// Run measures every row of o, after the raw limits its rows need, and calls progress (if
-// not nil) with one line as each row or raw loop completes. It stops early, with what it
+// Run measures every row of o with the raw limits it needs measured beside it (paired.go),
+// and calls progress (if not nil) with one line as each row completes and, at the end, one
+// for each raw loop. It stops early, with what it
 // has and ctx's error, when ctx is done. Rows that cannot exist (lso64k decrypt) are left
 // out with a note in Result.Notes.
 func Run(ctx context.Context, o Options, progress func(string)) (*Result, error) {
@@ -171,6 +217,8 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 		SizeNote:   SizeNote,
 		Rows:       []Row{},
 		Raw:        []RawRow{},
+		ImplRaw:    []RawRow{},
+		RawNote:    RawNote(o.RawDuration.Seconds()),
 		Notes:      []string{},
 	}
 	if o.Load >= 1 {
@@ -198,53 +246,28 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 			}
 		}
 	}
-	needSeal, needOpen := false, false
-	for _, m := range o.Modes {
-		needSeal = needSeal || m != Decrypt
-		needOpen = needOpen || m != Encrypt
-	}
-	for _, a := range o.Algos {
-		for _, s := range o.Sizes {
-			var seal, open RawRow
-			for _, op := range []RawOp{RawSeal, RawOpen} {
-				if (op == RawSeal && !needSeal) || (op == RawOpen && !needOpen) {
-					continue
-				}
-				if op == RawOpen && s.Kind == LSO64K && !hasMode(o.Modes, Roundtrip) {
-					continue
-				}
-				r, err := measureRaw(ctx, s, a, op, o.RawDuration)
-				if err != nil {
-					return res, err
-				}
-				res.Raw = append(res.Raw, r)
-				progress(fmt.Sprintf("raw %s %s %s: %.3f Mpps, %.2f Gbit/s, %.1f ns/packet (%s, 1 core)", r.Op, r.Algo, s.Label(), r.Mpps, r.Gbps, r.NsPerPacket, a.rawName()))
-				if op == RawSeal {
-					seal = r
-				} else {
-					open = r
-				}
-			}
-			if hasMode(o.Modes, Roundtrip) {
-				res.Raw = append(res.Raw, combineRaw(seal, open))
-			}
-		}
-	}
-
 	res.Jitter = measureJitter(ctx, o.RawDuration)
 	progress(fmt.Sprintf("machine jitter: %d threads spinning for %gs were each stalled over %gµs %.0f times/s, %.2f%% of the time, longest %.0fµs",
 		res.Jitter.Threads, res.Jitter.Seconds, res.Jitter.ThresholdUS, res.Jitter.StallsPerSec, res.Jitter.StalledPercent, res.Jitter.MaxStallUS))
 
+	rs := newRawSet(ctx, o.RawDuration)
+	defer func() {
+		// The raw loops' means over every row that used them: one progress line for each
+		// loop of the standard library that ran.
+		res.Raw, res.ImplRaw = rs.rows(o)
+		for _, r := range res.Raw {
+			if !r.Derived {
+				progress(fmt.Sprintf("raw %s %s %s: %.3f Mpps, %.2f Gbit/s, %.1f ns/packet (%s, 1 core; mean of %d measurements beside the rows, pairs %.3f to %.3f Mpps)",
+					r.Op, r.Algo, r.Size, r.Mpps, r.Gbps, r.NsPerPacket, r.Impl, r.Measurements, r.MinMpps, r.MaxMpps))
+			}
+		}
+	}()
 	for _, sp := range specs {
-		row, err := runRow(ctx, sp, o)
+		row, err := runRow(ctx, sp, o, rs)
 		if err != nil {
 			return res, err
 		}
 		row.CPU, row.GoVersion = res.CPU, res.GoVersion
-		if raw := res.RawFor(row.Size, row.Algo, rawOpFor(sp.mode)); raw != nil && raw.Mpps > 0 {
-			row.RawMpps = raw.Mpps
-			row.Ratio = row.Mpps / raw.Mpps
-		}
 		res.Rows = append(res.Rows, row)
 		progress(progressLine(sp, row))
 	}
@@ -273,8 +296,12 @@ func pct(f float64) string {
 }
 
 func progressLine(sp rowSpec, r Row) string {
-	return fmt.Sprintf("%s: %.3f Mpps, %.2f Gbit/s, ratio %.2f, latency p50/p99/p99.9/max %.1f/%.1f/%.1f/%.1f µs at %s load, %s allocs/packet",
-		sp, r.Mpps, r.Gbps, r.Ratio, r.LatencyP50Us, r.LatencyP99Us, r.LatencyP999Us, r.LatencyMaxUs, pct(r.LatencyLoad), FormatAllocs(r.AllocsPerPacket))
+	impl := fmt.Sprintf("impl raw %.3f Mpps, impl ratio %.2f", r.ImplRawMpps, r.ImplRatio)
+	if r.ImplSame {
+		impl = "impl raw = raw"
+	}
+	return fmt.Sprintf("%s: %.3f Mpps, %.2f Gbit/s, raw %.3f Mpps (before %.3f, after %.3f), ratio %.2f, %s, latency p50/p99/p99.9/max %.1f/%.1f/%.1f/%.1f µs at %s load, %s allocs/packet, %.2f cores of CPU",
+		sp, r.Mpps, r.Gbps, r.RawMpps, r.RawBeforeMpps, r.RawAfterMpps, r.Ratio, impl, r.LatencyP50Us, r.LatencyP99Us, r.LatencyP999Us, r.LatencyMaxUs, pct(r.LatencyLoad), FormatAllocs(r.AllocsPerPacket), r.CPUCores)
 }
 
 // FormatAllocs prints allocations per packet without rounding a non-zero value to 0.
@@ -287,15 +314,22 @@ func FormatAllocs(v float64) string {
 
 // runRow measures one row: the full-speed window on an engine with completion goroutines,
 // then, below 100% load, the paced window on a fresh inline engine (see pacedLoop).
-func runRow(ctx context.Context, sp rowSpec, o Options) (Row, error) {
+func runRow(ctx context.Context, sp rowSpec, o Options, rs *rawSet) (Row, error) {
 	e, err := newEngine(sp, o, false)
 	if err != nil {
 		return Row{}, fmt.Errorf("bench: %s: %w", sp, err)
 	}
 	defer e.close()
+	pair, err := rs.measureBefore(sp, e.implKind)
+	if err != nil {
+		return Row{}, err
+	}
 	full, err := e.closedLoop(ctx, o.Warmup, o.Duration)
 	e.stop()
 	if err != nil {
+		return Row{}, err
+	}
+	if err := pair.measureAfter(); err != nil {
 		return Row{}, err
 	}
 	row := Row{
@@ -313,6 +347,8 @@ func runRow(ctx context.Context, sp rowSpec, o Options) (Row, error) {
 	}
 	row.Mpps = float64(full.packets) / full.seconds / 1e6
 	row.Gbps = float64(full.bytes) * 8 / full.seconds / 1e9
+	row.CPUCores = full.cpu
+	pair.fill(&row)
 	if e.lso {
 		row.LargeSends = full.units
 		row.LargeSendsPerSec = float64(full.units) / full.seconds

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ov2dev/ov2/esp"
 	"github.com/ov2dev/ov2/nic"
 	"github.com/ov2dev/ov2/stage"
 )
@@ -37,9 +38,9 @@ func checkRows(t *testing.T, res *Result, wantRows int) {
 		if len(r.LatencyCurve) != len(curvePercentiles) || r.LatencyCurve[len(r.LatencyCurve)-1].Us != r.LatencyMaxUs {
 			t.Errorf("%s: curve %v", name, r.LatencyCurve)
 		}
-		raw := res.RawFor(r.Size, r.Algo, rawOpFor(mustMode(t, r.Mode)))
-		if raw == nil || raw.Mpps <= 0 || r.RawMpps != raw.Mpps || r.Ratio != r.Mpps/raw.Mpps {
-			t.Errorf("%s: ratio %v raw %v; raw row %+v", name, r.Ratio, r.RawMpps, raw)
+		checkRawPair(t, res, r, name)
+		if r.CPUCores < 0 || (runtime.GOOS == "linux" && r.CPUCores == 0) {
+			t.Errorf("%s: %v cores of CPU", name, r.CPUCores)
 		}
 		if mb := float64(r.Bytes) / float64(r.Packets); r.Size != "imix" && r.Size != "lso64k" && mb != r.WireBytes {
 			t.Errorf("%s: %v bytes per packet, want %v", name, mb, r.WireBytes)
@@ -50,6 +51,41 @@ func checkRows(t *testing.T, res *Result, wantRows int) {
 		if r.AllocsPerPacket != 0 && !raceEnabled {
 			t.Errorf("%s: %v allocations per packet (%d GCs in the window)", name, r.AllocsPerPacket, r.GCCycles)
 		}
+	}
+}
+
+// checkRawPair checks a row's raw limits: measured beside it (both halves), the ratio
+// taken from that pair, the run's raw row for the loop holding the pair among its
+// measurements, and the dispatched implementation's figures, which repeat the standard
+// library's exactly when the engine's crypto is that loop.
+func checkRawPair(t *testing.T, res *Result, r Row, name string) {
+	t.Helper()
+	op := rawOpFor(mustMode(t, r.Mode))
+	raw := res.RawFor(r.Size, r.Algo, op)
+	if raw == nil || raw.Mpps <= 0 || r.RawMpps <= 0 || r.Ratio != r.Mpps/r.RawMpps || r.RawBeforeMpps <= 0 || r.RawAfterMpps <= 0 {
+		t.Errorf("%s: ratio %v raw %v (before %v, after %v); raw row %+v", name, r.Ratio, r.RawMpps, r.RawBeforeMpps, r.RawAfterMpps, raw)
+		return
+	}
+	if !raw.Derived && (raw.Measurements < 2 || raw.Measurements%2 != 0 || r.RawMpps < raw.MinMpps*(1-1e-9) || r.RawMpps > raw.MaxMpps*(1+1e-9) || raw.Impl == "") {
+		t.Errorf("%s: pair %v Mpps outside its loop's %v to %v (%d measurements, %q)", name, r.RawMpps, raw.MinMpps, raw.MaxMpps, raw.Measurements, raw.Impl)
+	}
+	a, err := ParseAlgo(r.Algo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSame := a.integrity() != esp.IntegrityNone || !esp.VAESSupported()
+	if r.ImplSame != wantSame {
+		t.Errorf("%s: impl_same %v, want %v (impl %s)", name, r.ImplSame, wantSame, r.Impl)
+	}
+	if r.ImplSame {
+		if r.ImplRawMpps != r.RawMpps || r.ImplRatio != r.Ratio || res.ImplRawFor(r.Size, r.Algo, op) != nil {
+			t.Errorf("%s: impl raw %v ratio %v, want the standard library's %v %v", name, r.ImplRawMpps, r.ImplRatio, r.RawMpps, r.Ratio)
+		}
+		return
+	}
+	ir := res.ImplRawFor(r.Size, r.Algo, op)
+	if ir == nil || ir.Mpps <= 0 || r.ImplRawMpps <= 0 || r.ImplRatio != r.Mpps/r.ImplRawMpps || !strings.Contains(ir.Impl, "esp.Transform") {
+		t.Errorf("%s: impl raw %v ratio %v; impl raw row %+v", name, r.ImplRawMpps, r.ImplRatio, ir)
 	}
 }
 

@@ -188,7 +188,7 @@ func (r *Result) WriteSVG(out io.Writer) error {
 		}
 	}
 	for _, op := range rawOps {
-		legend = append(legend, entry{"raw", "raw limit: " + op + " (crypto/cipher, 1 core)", "#333", rawDashes[op]})
+		legend = append(legend, entry{"raw", "raw limit: " + op + " (Go standard library, 1 core, beside each row)", "#333", rawDashes[op]})
 	}
 	for i, s := range sizes {
 		legend = append(legend, entry{"size", "latency, " + sizeLabel(s), "#555", dashes[i%len(dashes)]})
