@@ -48,11 +48,20 @@ func checkRows(t *testing.T, res *Result, wantRows int) {
 		if r.Impl == "" || r.CPU == "" || r.GoVersion == "" {
 			t.Errorf("%s: impl %q cpu %q go %q", name, r.Impl, r.CPU, r.GoVersion)
 		}
-		if r.AllocsPerPacket != 0 && !raceEnabled {
+		if perPacketAllocs(r.AllocsPerPacket) && !raceEnabled {
 			t.Errorf("%s: %v allocations per packet (%d GCs in the window)", name, r.AllocsPerPacket, r.GCCycles)
 		}
 	}
 }
+
+// perPacketAllocs says whether a window's allocations per packet show an allocation that
+// the data path makes per packet, per burst or per large send: anything of that kind is at
+// least 1/46 (one per 64 KB large send of 46 segments). What it lets through is the Go
+// runtime's own bookkeeping on a busy machine, a few allocations in a window of a hundred
+// thousand packets and more: a processor's timer heap growing the first time a goroutine
+// sleeps on it (runtime.(*timers).addHeap), which no code of ours can avoid. On a quiet
+// machine the windows read 0.
+func perPacketAllocs(v float64) bool { return v >= 1e-3 }
 
 // checkRawPair checks a row's raw limits: measured beside it (both halves), the ratio
 // taken from that pair, the run's raw row for the loop holding the pair among its

@@ -73,7 +73,7 @@ func TestRunSuites(t *testing.T) {
 		t.Logf("%-9s %-16s %4s: %.3f Mpps, raw %.3f, ratio %.2f, %s", r.Mode, r.Algo, r.Size, r.Mpps, r.RawMpps, r.Ratio, r.Impl)
 	}
 	for _, r := range res.Raw {
-		if !r.Derived && r.AllocsPerPacket != 0 && !raceEnabled {
+		if !r.Derived && perPacketAllocs(r.AllocsPerPacket) && !raceEnabled {
 			t.Errorf("raw %s %s %s: %v allocations per packet", r.Op, r.Algo, r.Size, r.AllocsPerPacket)
 		}
 	}
