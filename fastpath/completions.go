@@ -76,7 +76,11 @@ func (q *Queue) sendCompletions(lane int) {
 			return
 		}
 		q.snd.CompletedBurst(buf[:k])
+		// The lane's counters are added once per burst: one goroutine writes them, Stats
+		// reads them, and an atomic add per packet would cost a locked instruction each.
 		done := uint64(0) // packets whose send completes here (as host.Sender counts them)
+		var sealed, clr Counter
+		segments := uint64(0)
 		for i, b := range buf[:k] {
 			if b.Tx.LSOSegment == b.Tx.LSOCount {
 				done++
@@ -85,7 +89,7 @@ func (q *Queue) sendCompletions(lane int) {
 			*r = Result{Cookie: b.Cookie, Buf: b, Sealed: b.Tx.OffloadHandle != 0 || b.Tx.TunnelHandle != 0}
 			segment := b.Tx.LSOCount > 0
 			if segment {
-				st.segments.Add(1)
+				segments++
 			} else if links {
 				r.LinkLen = host.UnstashLink(b)
 			}
@@ -97,22 +101,28 @@ func (q *Queue) sendCompletions(lane int) {
 			r.Frame = b.Bytes()
 			n := uint64(len(r.Frame) - r.LinkLen)
 			if r.Sealed {
-				st.sealed.packets.Add(1)
-				st.sealed.bytes.Add(n)
+				sealed.Packets++
+				sealed.Bytes += n
 			} else {
-				st.clear.packets.Add(1)
-				st.clear.bytes.Add(n)
+				clr.Packets++
+				clr.Bytes += n
 			}
+		}
+		if segments != 0 {
+			st.segments.Add(segments)
+		}
+		if sealed.Packets != 0 {
+			st.sealed.packets.Add(sealed.Packets)
+			st.sealed.bytes.Add(sealed.Bytes)
+		}
+		if clr.Packets != 0 {
+			st.clear.packets.Add(clr.Packets)
+			st.clear.bytes.Add(clr.Bytes)
 		}
 		if cb != nil {
 			cb(Burst{Queue: q.idx, Lane: lane, Results: res[:k]})
 		}
-		for i := range res[:k] { // a buffer the callback took is not ours to touch
-			if !res[i].kept {
-				res[i].Buf.Release()
-			}
-			res[i] = Result{}
-		}
+		releaseUnkept(res[:k], buf)
 		q.txDone.Add(done) // after the callback: what it sent has left (Reload's drain)
 	}
 }
@@ -163,11 +173,22 @@ func (q *Queue) recvCompletions() {
 		if cb != nil {
 			cb(Burst{Queue: q.idx, Results: res[:k]})
 		}
-		for i := range res[:k] {
-			if !res[i].kept {
-				res[i].Buf.Release()
-			}
-			res[i] = Result{}
-		}
+		releaseUnkept(res[:k], buf)
 	}
+}
+
+// releaseUnkept releases the buffers of a burst's results that the callback did not take
+// (a buffer it took is not ours to touch), with one lock per pool (packet.ReleaseBurst),
+// and clears the results. scratch has room for them.
+func releaseUnkept(res []Result, scratch []*packet.Buffer) {
+	n := 0
+	for i := range res {
+		if !res[i].kept {
+			scratch[n] = res[i].Buf
+			n++
+		}
+		res[i] = Result{}
+	}
+	packet.ReleaseBurst(scratch[:n])
+	clear(scratch[:n])
 }

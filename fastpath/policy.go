@@ -52,7 +52,10 @@ type outRule struct {
 	cfg    host.SAConfig
 	queue  int
 	handle sa.Handle
-	in     counters // packets given to Protect and sealed with it (plain lengths)
+	// in counts the packets given to Protect and sealed with it (plain lengths). Written
+	// and read under the txMu of the rule's queue (Protect already holds it), so plain
+	// fields: no atomic per packet.
+	in Counter
 
 	tunnel bool
 	size   host.SealedSize // sealed lengths, for the MTU check

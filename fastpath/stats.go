@@ -108,9 +108,9 @@ func (p *Path) Stats() Stats {
 	}
 	for _, o := range pol.out {
 		x := OutSA{SPI: o.cfg.SPI, Src: o.cfg.Src, Dst: o.cfg.Dst, Mode: o.cfg.Mode, Queue: o.queue, File: o.st.File, Line: o.st.Line}
-		x.Protected.addFrom(&o.in)
 		q := p.queues[o.queue]
 		q.txMu.Lock()
+		x.Protected = o.in
 		x.NextSeq = q.snd.NextSeq(o.cfg.SPI)
 		q.txMu.Unlock()
 		s.Out = append(s.Out, x)

@@ -36,6 +36,10 @@ type Sender struct {
 	batch []*packet.Buffer
 	burst int
 	ipID  uint16
+	// stash holds buffers of small taken from it a burst at a time (packet.Pool.GetBurst):
+	// getSmall hands them out without the pool's lock and counters per packet. Close gives
+	// back what is left.
+	stash []*packet.Buffer
 
 	inflight  atomic.Int64  // packets submitted whose completion has not come back
 	submitted atomic.Uint64 // packets handed to the NIC (a large send counts once)
@@ -175,11 +179,12 @@ func (s *Sender) sendOn(o *outSA, inp *inner, ip, link []byte, mss int, cookie u
 	if err != nil {
 		return err
 	}
-	pool := s.small
+	var b *packet.Buffer
 	if mss > 0 {
-		pool = s.large
+		b = s.large.Get()
+	} else {
+		b = s.getSmall()
 	}
-	b := pool.Get()
 	if err := s.frame(b, ip, &in, o, seq, ahSeq, mss); err != nil {
 		b.Release()
 		return err
@@ -193,8 +198,27 @@ func (s *Sender) sendOn(o *outSA, inp *inner, ip, link []byte, mss int, cookie u
 	return nil
 }
 
+// stashSize is how many buffers getSmall takes from the pool at a time.
+const stashSize = 16
+
+// getSmall returns a buffer of the small pool, from the stash.
+func (s *Sender) getSmall() *packet.Buffer {
+	if len(s.stash) == 0 {
+		if s.stash == nil {
+			s.stash = make([]*packet.Buffer, 0, stashSize)
+		}
+		s.stash = s.stash[:stashSize]
+		s.small.GetBurst(s.stash)
+	}
+	n := len(s.stash) - 1
+	b := s.stash[n]
+	s.stash[n] = nil
+	s.stash = s.stash[:n]
+	return b
+}
+
 func (s *Sender) queueClear(ip, link []byte, cookie uint64) error {
-	b := s.small.Get()
+	b := s.getSmall()
 	if err := b.SetData(ip); err != nil {
 		b.Release()
 		return fmt.Errorf("%w: %d bytes", ErrTooBig, len(ip))
@@ -281,6 +305,9 @@ func (s *Sender) CompletedBurst(ps []*packet.Buffer) {
 func (s *Sender) Close() {
 	s.Flush()
 	s.path.Close()
+	packet.ReleaseBurst(s.stash)
+	clear(s.stash)
+	s.stash = s.stash[:0]
 }
 
 // DeleteSA takes the outbound SA h out of the sender (no packet is framed for it

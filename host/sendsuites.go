@@ -289,7 +289,7 @@ func (s *Sender) SendCombined(transport, tunnel sa.Handle, ip []byte, cookie uin
 		outer = 40
 	}
 	lo := layoutOf(&t.cfg, outer, li.n, t.cfg.Src.Is6(), 0)
-	b := s.small.Get()
+	b := s.getSmall()
 	if err := fits(b, lo.n, t.cfg.Src.Is6()); err != nil {
 		b.Release()
 		return err

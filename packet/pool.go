@@ -125,3 +125,60 @@ func (p *Pool) Reserve(n int) {
 func (p *Pool) Stats() PoolStats {
 	return PoolStats{Gets: p.gets.Load(), Puts: p.puts.Load(), News: p.news.Load()}
 }
+
+// GetBurst fills dst with buffers, as len(dst) calls of Get would, taking the pool's lock
+// once: for a goroutine that takes buffers one by one at a high rate and keeps a few at
+// hand, so that it does not pay a lock and the counters' atomic operations per packet.
+func (p *Pool) GetBurst(dst []*Buffer) {
+	if len(dst) == 0 {
+		return
+	}
+	p.gets.Add(uint64(len(dst)))
+	p.mu.Lock()
+	k := min(len(dst), len(p.free))
+	n := len(p.free)
+	copy(dst, p.free[n-k:])
+	clear(p.free[n-k:])
+	p.free = p.free[:n-k]
+	p.mu.Unlock()
+	for _, b := range dst[:k] {
+		b.inPool.Store(false)
+	}
+	for i := k; i < len(dst); i++ {
+		p.news.Add(1)
+		b := NewBuffer(p.dataSize)
+		b.pool = p
+		dst[i] = b
+	}
+}
+
+// ReleaseBurst releases every buffer of bs, as Buffer.Release does each, taking a pool's
+// lock once for each run of buffers of that pool. It panics as Put does on a double
+// release or a buffer that is in its pool.
+func ReleaseBurst(bs []*Buffer) {
+	for len(bs) > 0 {
+		p := bs[0].pool
+		n := 1
+		for n < len(bs) && bs[n].pool == p {
+			n++
+		}
+		run := bs[:n]
+		bs = bs[n:]
+		if p == nil {
+			for _, b := range run {
+				b.Reset()
+			}
+			continue
+		}
+		for _, b := range run {
+			if !b.inPool.CompareAndSwap(false, true) {
+				panic("packet: buffer released twice (double Put); it would later be shared by two packets")
+			}
+			b.Reset()
+		}
+		p.puts.Add(uint64(n))
+		p.mu.Lock()
+		p.free = append(p.free, run...)
+		p.mu.Unlock()
+	}
+}

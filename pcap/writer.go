@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -102,7 +103,8 @@ const (
 // (a full disk, say: "out.pcap: write: no space left on device") is sticky: every later
 // write, Flush and Commit return it. The Writer buffers 1 MiB; call Flush now and then
 // (once a second, say) so that a full disk or a closed pipe is noticed soon even at a low
-// packet rate.
+// packet rate. WritePackets writes a large burst to a file straight from the packets
+// (writev), past the buffer.
 //
 // The records are encoded here rather than with pcapgo, whose writers take a
 // gopacket.CaptureInfo and write through an io.Writer interface; no write allocates, in
@@ -126,6 +128,16 @@ type Writer struct {
 	err     error    // sticky: the first write error, or the state after Commit/Abort
 	done    bool     // committed or aborted
 	cleanup runtime.Cleanup
+
+	// WritePackets' writev (burst.go): record headers, the pieces, the file's RawConn.
+	slab   []byte
+	iov    [][]byte
+	iovecs []iovec
+	rc     syscall.RawConn
+	// writev's state, for writevOnce (writev_unix.go).
+	writevFn func(fd uintptr) bool
+	pending  []iovec
+	werr     error
 }
 
 var (
@@ -245,48 +257,57 @@ func (w *Writer) begin(ts time.Time, lt LinkType, n, origLen int) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	origLen = max(origLen, n)
-	if origLen > math.MaxUint32 {
-		return 0, fmt.Errorf("%s: packet %d: original length %d is more than a capture can record", w.path, w.packets+1, origLen)
-	}
-	capLen := min(n, w.snaplen)
-	sec := ts.Unix()
-	if w.format == FormatPcap {
-		if lt != w.first {
-			return 0, fmt.Errorf("%s: packet %d is %s but a pcap file holds one link type, %s: write pcapng (a .pcapng output) to keep both",
-				w.path, w.packets+1, lt.describe(), w.first.describe())
-		}
-		if sec < 0 || sec > math.MaxUint32 {
-			return 0, fmt.Errorf("%s: packet %d: time %v cannot be written in pcap (1970 to 2106)", w.path, w.packets+1, ts)
-		}
-		binary.LittleEndian.PutUint32(w.hdr[0:], uint32(sec))
-		binary.LittleEndian.PutUint32(w.hdr[4:], uint32(ts.Nanosecond()))
-		binary.LittleEndian.PutUint32(w.hdr[8:], uint32(capLen))
-		binary.LittleEndian.PutUint32(w.hdr[12:], uint32(origLen))
-		if _, err := w.bw.Write(w.hdr[:pcapRecordLen]); err != nil {
-			return 0, w.writeErr(err)
-		}
-		return capLen, nil
-	}
-	if sec < 0 || sec > maxNgSeconds {
-		return 0, fmt.Errorf("%s: packet %d: time %v cannot be written in pcapng (1970 to 2554)", w.path, w.packets+1, ts)
-	}
-	iface, err := w.iface(lt)
+	capLen, hl, err := w.encode(w.hdr[:], ts, lt, n, origLen)
 	if err != nil {
 		return 0, err
 	}
-	stamp := uint64(sec)*1e9 + uint64(ts.Nanosecond())
-	binary.LittleEndian.PutUint32(w.hdr[0:], ngBlockEPB)
-	binary.LittleEndian.PutUint32(w.hdr[4:], uint32(ngEPBLen(capLen)))
-	binary.LittleEndian.PutUint32(w.hdr[8:], uint32(iface))
-	binary.LittleEndian.PutUint32(w.hdr[12:], uint32(stamp>>32))
-	binary.LittleEndian.PutUint32(w.hdr[16:], uint32(stamp))
-	binary.LittleEndian.PutUint32(w.hdr[20:], uint32(capLen))
-	binary.LittleEndian.PutUint32(w.hdr[24:], uint32(origLen))
-	if _, err := w.bw.Write(w.hdr[:ngEPBHeaderLen]); err != nil {
+	if _, err := w.bw.Write(w.hdr[:hl]); err != nil {
 		return 0, w.writeErr(err)
 	}
 	return capLen, nil
+}
+
+// encode checks a packet of n bytes (origLen on the wire) and puts its record header in
+// h (32 bytes at least), returning how many of the n bytes the record holds and the
+// header's length. A pcapng link type not written before gets its interface here, written
+// to the buffer.
+func (w *Writer) encode(h []byte, ts time.Time, lt LinkType, n, origLen int) (capLen, hdrLen int, err error) {
+	origLen = max(origLen, n)
+	if origLen > math.MaxUint32 {
+		return 0, 0, fmt.Errorf("%s: packet %d: original length %d is more than a capture can record", w.path, w.packets+1, origLen)
+	}
+	capLen = min(n, w.snaplen)
+	sec := ts.Unix()
+	if w.format == FormatPcap {
+		if lt != w.first {
+			return 0, 0, fmt.Errorf("%s: packet %d is %s but a pcap file holds one link type, %s: write pcapng (a .pcapng output) to keep both",
+				w.path, w.packets+1, lt.describe(), w.first.describe())
+		}
+		if sec < 0 || sec > math.MaxUint32 {
+			return 0, 0, fmt.Errorf("%s: packet %d: time %v cannot be written in pcap (1970 to 2106)", w.path, w.packets+1, ts)
+		}
+		binary.LittleEndian.PutUint32(h[0:], uint32(sec))
+		binary.LittleEndian.PutUint32(h[4:], uint32(ts.Nanosecond()))
+		binary.LittleEndian.PutUint32(h[8:], uint32(capLen))
+		binary.LittleEndian.PutUint32(h[12:], uint32(origLen))
+		return capLen, pcapRecordLen, nil
+	}
+	if sec < 0 || sec > maxNgSeconds {
+		return 0, 0, fmt.Errorf("%s: packet %d: time %v cannot be written in pcapng (1970 to 2554)", w.path, w.packets+1, ts)
+	}
+	iface, err := w.iface(lt)
+	if err != nil {
+		return 0, 0, err
+	}
+	stamp := uint64(sec)*1e9 + uint64(ts.Nanosecond())
+	binary.LittleEndian.PutUint32(h[0:], ngBlockEPB)
+	binary.LittleEndian.PutUint32(h[4:], uint32(ngEPBLen(capLen)))
+	binary.LittleEndian.PutUint32(h[8:], uint32(iface))
+	binary.LittleEndian.PutUint32(h[12:], uint32(stamp>>32))
+	binary.LittleEndian.PutUint32(h[16:], uint32(stamp))
+	binary.LittleEndian.PutUint32(h[20:], uint32(capLen))
+	binary.LittleEndian.PutUint32(h[24:], uint32(origLen))
+	return capLen, ngEPBHeaderLen, nil
 }
 
 // end finishes a record of capLen bytes: pcapng padding and trailing length.

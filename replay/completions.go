@@ -8,7 +8,6 @@ import (
 	"github.com/ov2dev/ov2/fastpath"
 	"github.com/ov2dev/ov2/host"
 	"github.com/ov2dev/ov2/packet"
-	"github.com/ov2dev/ov2/pcap"
 )
 
 // write hands frames to an output.
@@ -37,17 +36,14 @@ func (r *run) write(s *sink, fs []Frame) {
 	r.outBytes.Add(n)
 }
 
-// withLink puts the packet's link header in front of it, in the buffer's headroom, set for
-// the packet's IP version. It returns the header length (0 if it did not fit).
-func (r *run) withLink(p *packet.Buffer) int {
-	h := r.link(cookieLink(p.Cookie))
+// withLink puts the packet's link header h in front of it, in the buffer's headroom, set
+// for the packet's IP version. It returns the header length (0 if it did not fit).
+func withLink(p *packet.Buffer, h *linkHdr) int {
 	if len(h.hdr) == 0 || p.Headroom() < len(h.hdr) {
 		return 0
 	}
-	v6 := p.Len() > 0 && p.Bytes()[0]>>4 == 6
-	dst := p.Prepend(len(h.hdr))
-	copy(dst, h.hdr)
-	pcap.SetIPVersion(h.lt, dst, v6)
+	hdr := h.forIP(p.Bytes()) // before Prepend moves the frame's start
+	copy(p.Prepend(len(h.hdr)), hdr)
 	return len(h.hdr)
 }
 
@@ -65,6 +61,8 @@ func (r *run) sendCompletions(b fastpath.Burst) {
 	c, out, sc := &r.sc[b.Lane], r.sinks[b.Lane], &r.scratch[b.Lane]
 	now, wall := packet.Now(), time.Now()
 	frames, wire, trims := sc.frames[:0], sc.wire[:0], sc.trims[:0]
+	var h *linkHdr // the link header of lastID: a burst's packets mostly share one
+	lastID := ^uint32(0)
 	for i := range b.Results {
 		res := &b.Results[i]
 		p := res.Buf
@@ -82,8 +80,11 @@ func (r *run) sendCompletions(b fastpath.Burst) {
 		} else {
 			c.clear.add(p.Len())
 		}
-		n := r.withLink(p)
-		frames = append(frames, Frame{Time: wall, Link: r.link(cookieLink(p.Cookie)).lt, Data: p.Bytes()})
+		if id := cookieLink(p.Cookie); id != lastID {
+			h, lastID = r.link(id), id
+		}
+		n := withLink(p, h)
+		frames = append(frames, Frame{Time: wall, Link: h.lt, Data: p.Bytes()})
 		if r.cfg.RoundTrip && sealed {
 			wire, trims = append(wire, res.Take()), append(trims, n)
 		}
@@ -137,8 +138,7 @@ func (r *run) recvCompletions(b fastpath.Burst) {
 		// buffer's headroom (the buffer lives until this burst is written).
 		h := r.link(cookieLink(p.Cookie))
 		if p.Headroom() >= len(h.hdr) {
-			copy(p.Prepend(len(h.hdr)), h.hdr)
-			pcap.SetIPVersion(h.lt, p.Bytes()[:len(h.hdr)], len(pkt) > 0 && pkt[0]>>4 == 6)
+			copy(p.Prepend(len(h.hdr)), h.forIP(pkt))
 		}
 		frames = append(frames, Frame{Time: wall, Link: h.lt, Data: p.Bytes()})
 	}

@@ -11,17 +11,14 @@ import (
 	"github.com/ov2dev/ov2/pcap"
 )
 
-// Frame is one packet the replay engine hands to its output: the link-layer header of the input
-// (rewritten for the packet's IP version) followed by the IP packet. Data is only valid
-// during the WriteFrames call.
-type Frame struct {
-	Time time.Time
-	Link pcap.LinkType // the link type of Data's header: the input record's
-	Data []byte
-	// OrigLen is the packet's length on the wire when it is more than len(Data): a record
-	// the capture cut at its snaplen passes through with the length it had. 0: len(Data).
-	OrigLen int
-}
+// Frame is one packet the replay engine hands to its output: the link-layer header of the
+// input (rewritten for the packet's IP version) followed by the IP packet, in Data, which
+// is only valid during the WriteFrames call; Link is the link type of Data's header (the
+// input record's); OrigLen is the packet's length on the wire when it is more than
+// len(Data) (a record the capture cut at its snaplen passes through with the length it
+// had), 0 meaning len(Data). It is a pcap.Packet, so that a capture file output writes a
+// burst as it comes (pcap.Writer.WritePackets).
+type Frame = pcap.Packet
 
 // Output takes what the host delivers. The engine calls WriteFrames from one goroutine at
 // a time, in bursts; an error stops the run.
@@ -59,14 +56,7 @@ const FlushEvery = 250 * time.Millisecond
 type PcapOutput struct{ W *pcap.Writer }
 
 // WriteFrames implements Output.
-func (o PcapOutput) WriteFrames(fs []Frame) error {
-	for i := range fs {
-		if err := o.W.WritePacket(fs[i].Time, fs[i].Link, fs[i].Data, fs[i].OrigLen); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (o PcapOutput) WriteFrames(fs []Frame) error { return o.W.WritePackets(fs) }
 
 // Flush implements Flusher.
 func (o PcapOutput) Flush() error { return o.W.Flush() }

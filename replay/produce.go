@@ -19,17 +19,31 @@ import (
 func (r *run) produce(ctx context.Context) error {
 	pc := &pacer{p: r.cfg.Pace}
 	defer r.q.Flush()
+	// tx frames packets under one hold of the queue's send lock for up to 32 of them; it
+	// lets go before anything else that needs the queue or may wait (and first, when
+	// produce returns: before the Flush above).
+	tx := r.q.Sending()
+	defer tx.Release()
 	pass := make([]Frame, 0, 1)
 	var firstLink pcap.LinkType
 	haveLink := false
 	var held heldCapture // the capture, read once and replayed from memory on later loops
+	// The progress display's count of packets read is published every so many packets
+	// (and at the end), not with an atomic add per packet.
+	const readEvery = 64
+	unpublished := uint64(0)
+	defer func() { r.readPkts.Add(unpublished) }()
 	for loop := 0; loop < r.cfg.Loops; loop++ {
 		rd, err := r.openLoop(loop, &held)
 		if err != nil {
 			return err
 		}
 		first := true
+		_, inMemory := rd.(*heldReader)
 		for {
+			if !inMemory {
+				tx.Release() // reading a file (or a pipe) may wait
+			}
 			rec, err := rd.Next()
 			if err == io.EOF {
 				held.complete = loop == 0 || held.complete
@@ -59,6 +73,7 @@ func (r *run) produce(ctx context.Context) error {
 				}
 				if at := pc.due(ts, len(rec.Data)); at > packet.Now() {
 					// Nothing waits in a host batch while the pacer sleeps.
+					tx.Release()
 					r.q.Flush()
 					if !waitUntil(at, &r.stop) {
 						rd.Close()
@@ -69,7 +84,10 @@ func (r *run) produce(ctx context.Context) error {
 			first = false
 			// Counted once taken: a packet whose due time an interrupt cut short was not read.
 			r.prod.read.add(len(rec.Data))
-			r.readPkts.Add(1)
+			if unpublished++; unpublished == readEvery {
+				r.readPkts.Add(unpublished)
+				unpublished = 0
+			}
 
 			link, ip, err := pcap.Network(rec.Link, rec.Data)
 			if rec.TruncatedByCapture() && (errors.Is(err, pcap.ErrShort) || err == nil && pcap.IPTruncated(ip)) {
@@ -114,12 +132,12 @@ func (r *run) produce(ctx context.Context) error {
 				}
 				continue
 			}
-			out, err := r.q.Protect(ip, 0, cookie)
+			out, err := tx.Protect(ip, 0, cookie)
 			large := false
 			if errors.Is(err, host.ErrTooBig) && isTCP(ip) && len(ip) <= packet.LargeSize {
 				// A GSO/TSO-sized TCP packet: one LSO + IPsec large send.
 				large = true
-				out, err = r.q.ProtectLarge(ip, 0, r.cfg.MSS, cookie|cookieLSO)
+				out, err = tx.ProtectLarge(ip, 0, r.cfg.MSS, cookie|cookieLSO)
 			}
 			switch {
 			case err == nil:

@@ -93,6 +93,17 @@ const (
 type linkHdr struct {
 	lt  pcap.LinkType
 	hdr []byte
+	// byVersion is hdr set for an IPv4 packet ([0]) and an IPv6 one ([1]) (pcap.SetIPVersion),
+	// made once when the header is interned rather than for every packet.
+	byVersion [2][]byte
+}
+
+// forIP returns the header to put in front of ip: hdr set for ip's version.
+func (h *linkHdr) forIP(ip []byte) []byte {
+	if len(ip) > 0 && ip[0]>>4 == 6 {
+		return h.byVersion[1]
+	}
+	return h.byVersion[0]
 }
 
 // run is one replay: the fast path (package fastpath: the NIC, its paths and the host,
@@ -113,6 +124,14 @@ type run struct {
 	links   [maxLinks / linkChunk]*[linkChunk]linkHdr
 	nLinks  uint32
 	linkIDs map[pcap.LinkType]map[string]uint32
+	// last is the header intern returned last: a capture's records mostly share one, and
+	// comparing a few bytes costs less than hashing them for the map.
+	last struct {
+		ok  bool
+		lt  pcap.LinkType
+		hdr []byte // the interned copy
+		id  uint32
+	}
 
 	originals [][]byte // RoundTrip: the IP packet of each record position
 
@@ -287,6 +306,18 @@ func (r *run) loadOriginals() error {
 
 // intern returns the id of a link header, adding it if new.
 func (r *run) intern(lt pcap.LinkType, link []byte) (uint32, error) {
+	if r.last.ok && r.last.lt == lt && bytes.Equal(r.last.hdr, link) {
+		return r.last.id, nil
+	}
+	id, err := r.internNew(lt, link)
+	if err == nil {
+		r.last.ok, r.last.lt, r.last.hdr, r.last.id = true, lt, r.link(id).hdr, id
+	}
+	return id, err
+}
+
+// internNew is intern for a header other than the last one.
+func (r *run) internNew(lt pcap.LinkType, link []byte) (uint32, error) {
 	m := r.linkIDs[lt]
 	if m == nil {
 		m = map[string]uint32{}
@@ -303,7 +334,12 @@ func (r *run) intern(lt pcap.LinkType, link []byte) (uint32, error) {
 	if *c == nil {
 		*c = new([linkChunk]linkHdr)
 	}
-	(*c)[id%linkChunk] = linkHdr{lt: lt, hdr: bytes.Clone(link)}
+	h := linkHdr{lt: lt, hdr: bytes.Clone(link)}
+	for i := range h.byVersion {
+		h.byVersion[i] = bytes.Clone(link)
+		pcap.SetIPVersion(lt, h.byVersion[i], i == 1)
+	}
+	(*c)[id%linkChunk] = h
 	r.nLinks++
 	m[string(link)] = id
 	return id, nil
