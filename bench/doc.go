@@ -12,7 +12,11 @@
 // Each row is a closed loop: a fixed budget of packets in flight, recycled as they complete
 // (a sealed packet can be sealed again as it is; a decrypted one is restored from its sealed
 // copy by the completion goroutine; in a round trip the receive path hands back the very
-// plaintext the send path seals next). After Warmup, the loop runs Duration at full speed:
+// plaintext the send path seals next). The harness is one goroutine that submits and polls
+// the completions itself, never parking, when the lanes leave it a processor of its own
+// (fused lanes, fewer lane goroutines than GOMAXPROCS); otherwise completion goroutines
+// take the completions and park between bursts (see inlineHarness for why and the figures
+// that decided it). After Warmup, the loop runs Duration at full speed:
 // that window gives Mpps and Gbit/s. Every completed packet's latency, from its entry into
 // the NIC (packet.Buffer.Stamp, set by Submit) to the completion goroutine taking it, is
 // recorded in an HDR histogram. In a closed loop at full speed that latency is mostly the
