@@ -77,11 +77,11 @@ func (r *heldReader) Next() (pcap.Record, error) {
 func (r *heldReader) LinkType() pcap.LinkType { return r.h.link }
 func (r *heldReader) Close() error            { return nil }
 
-// openLoop opens the input for a loop: the first reads the input (and, when there are
-// more loops to come, keeps it); the later ones replay what the first kept, unless the
-// capture was too large to keep or the first loop did not read it to the end.
+// openLoop opens the input for a loop: a loop replays the held capture once one was read to
+// its end (by the first loop, or before it by loadOriginals) and was not too large to keep;
+// otherwise it reads the input, and the first loop keeps it when there are more to come.
 func (r *run) openLoop(loop int, h *heldCapture) (Reader, error) {
-	if loop > 0 && h.complete && !h.full {
+	if h.complete && !h.full {
 		return &heldReader{h: h}, nil
 	}
 	rd, err := r.in.Open()

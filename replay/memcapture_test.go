@@ -32,6 +32,30 @@ func TestLoopsReadInputOnce(t *testing.T) {
 	}
 }
 
+// A round trip reads the input once too: the comparison's originals and every loop, the
+// first included, come from the same held capture; the round trip still checks every packet.
+func TestRoundTripReadsInputOnce(t *testing.T) {
+	in, cfg := demoConfig(t)
+	opens := 0
+	open := in.Open
+	in.Open = func() (Reader, error) {
+		opens++
+		return open()
+	}
+	const loops = 2
+	cfg.Loops, cfg.RoundTrip = loops, true
+	rep, err := Run(context.Background(), in, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opens != 1 {
+		t.Errorf("input opened %d times for a round trip of %d loops, want 1", opens, loops)
+	}
+	if rep.RoundTrip == nil || !rep.RoundTrip.OK || rep.RoundTrip.Equal != loops*sampleSA || rep.Read.Packets != loops*sampleTotal {
+		t.Errorf("round trip %+v, read %d; want %d equal of %d read", rep.RoundTrip, rep.Read.Packets, loops*sampleSA, loops*sampleTotal)
+	}
+}
+
 // A held capture that grew past its limit gives up, and the input is read again.
 func TestHeldCaptureLimit(t *testing.T) {
 	var h heldCapture

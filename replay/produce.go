@@ -15,7 +15,8 @@ import (
 )
 
 // produce hands every packet of the input to its path, Loops times. The input is read
-// once: the later loops replay it from memory (memcapture.go).
+// once: the later loops (and in a round trip every loop, loadOriginals having read it)
+// replay it from memory (memcapture.go).
 func (r *run) produce(ctx context.Context) error {
 	pc := &pacer{p: r.cfg.Pace}
 	defer r.q.Flush()
@@ -27,14 +28,13 @@ func (r *run) produce(ctx context.Context) error {
 	pass := make([]Frame, 0, 1)
 	var firstLink pcap.LinkType
 	haveLink := false
-	var held heldCapture // the capture, read once and replayed from memory on later loops
 	// The progress display's count of packets read is published every so many packets
 	// (and at the end), not with an atomic add per packet.
 	const readEvery = 64
 	unpublished := uint64(0)
 	defer func() { r.readPkts.Add(unpublished) }()
 	for loop := 0; loop < r.cfg.Loops; loop++ {
-		rd, err := r.openLoop(loop, &held)
+		rd, err := r.openLoop(loop, &r.held)
 		if err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func (r *run) produce(ctx context.Context) error {
 			}
 			rec, err := rd.Next()
 			if err == io.EOF {
-				held.complete = loop == 0 || held.complete
+				r.held.complete = loop == 0 || r.held.complete
 				break
 			}
 			if err != nil {

@@ -133,7 +133,8 @@ type run struct {
 		id  uint32
 	}
 
-	originals [][]byte // RoundTrip: the IP packet of each record position
+	originals [][]byte    // RoundTrip: the IP packet of each record position
+	held      heldCapture // the capture, read once and replayed from memory (memcapture.go)
 
 	sinks   []*sink // one per send lane; sinks[0] also takes pass-through and decrypted packets
 	scratch []laneScratch
@@ -280,27 +281,38 @@ func (r *run) setup() error {
 	return nil
 }
 
-// loadOriginals reads the input once and keeps each record's IP packet for the round-trip
-// comparison.
+// loadOriginals reads the input and keeps each record's IP packet for the round-trip
+// comparison. It keeps the records in r.held, so that produce replays every loop, the first
+// included, from the same memory instead of reading the input again; the originals point
+// into it. A capture too large to hold (maxHeld) has its IP packets copied, and produce
+// reads the input as it would without a round trip.
 func (r *run) loadOriginals() error {
 	rd, err := r.in.Open()
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
+	r.held.link = rd.LinkType()
 	for {
 		rec, err := rd.Next()
 		if err == io.EOF {
+			r.held.complete = true
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+		if r.held.keep(rec); !r.held.full {
+			rec = r.held.recs[len(r.held.recs)-1] // the held copy
+		}
 		_, ip, err := pcap.Network(rec.Link, rec.Data)
 		if err != nil && !errors.Is(err, pcap.ErrNotIP) && !errors.Is(err, pcap.ErrShort) {
 			return fmt.Errorf("%s: packet %d: %w", r.in.Name, rec.Index, err)
 		}
-		r.originals = append(r.originals, bytes.Clone(ip))
+		if r.held.full {
+			ip = bytes.Clone(ip)
+		}
+		r.originals = append(r.originals, ip)
 	}
 }
 
