@@ -10,14 +10,6 @@ import (
 	"github.com/ov2dev/ov2/xfrm"
 )
 
-// hostConfig is the host configuration of an xfrm state of any suite (ParseConfig).
-func hostConfig(st *xfrm.State, out bool) host.SAConfig {
-	if out {
-		return st.Outbound()
-	}
-	return st.Inbound()
-}
-
 // offloadConfig offloads every state of a ParseConfig result, each ESP+AH bundle as one
 // SA (Sender.AddBundle, Receiver.AddBundle), the other states one by one, each in the
 // directions its dir allows (both without one); an inbound SA is paired with the outbound
@@ -30,9 +22,9 @@ func offloadConfig(cfg *xfrm.Config, snd *host.Sender, rcv *host.Receiver) error
 	add := func(st, ahSt *xfrm.State) error {
 		var out sa.Handle
 		if st.Dir != xfrm.In {
-			c := hostConfig(st, true)
+			c := st.Outbound()
 			if ahSt != nil {
-				a := hostConfig(ahSt, true)
+				a := ahSt.Outbound()
 				c.AH = &a
 			}
 			h, err := snd.AddSA(c)
@@ -42,9 +34,9 @@ func offloadConfig(cfg *xfrm.Config, snd *host.Sender, rcv *host.Receiver) error
 			out = h
 		}
 		if st.Dir != xfrm.Out {
-			c := hostConfig(st, false)
+			c := st.Inbound()
 			if ahSt != nil {
-				a := hostConfig(ahSt, false)
+				a := ahSt.Inbound()
 				c.AH = &a
 			}
 			if _, err := rcv.AddSA(c, out); err != nil {
@@ -70,7 +62,7 @@ func offloadConfig(cfg *xfrm.Config, snd *host.Sender, rcv *host.Receiver) error
 
 // Every state and bundle of xfrm/testdata/suites.sa (AES-GCM, AES-GMAC, AES-CBC with
 // HMAC-SHA-1 and -SHA-256 (tunnel, ESN), NULL with both, AH, an ESP+AH bundle) goes through
-// ParseConfigFile, hostConfig and offloadConfig into one NIC, both ways; a packet for each
+// ParseConfigFile, State.Outbound/Inbound and offloadConfig into one NIC, both ways; a packet for each
 // is sealed and delivered back byte for byte, and the bundle's packets carry AH then ESP.
 func TestXfrmSuitesOffload(t *testing.T) {
 	cfg, err := xfrm.ParseConfigFile("../xfrm/testdata/suites.sa")
