@@ -131,6 +131,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	for i, l := range g.lanes {
 		l.q = g.fp.Queue(i)
+		l.tx = l.q.Sending()
 	}
 	rules := g.fp.Rules()
 	inProg, err := insideProgram(rules)

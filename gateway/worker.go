@@ -33,9 +33,13 @@ const (
 )
 
 type lane struct {
-	g     *Gateway
-	idx   int
-	q     *fastpath.Queue
+	g   *Gateway
+	idx int
+	q   *fastpath.Queue
+	// tx frames the worker's packets under one hold of the queue's send lock for up to
+	// 32 of them; sendBatches lets go first (a send may wait, and flushSide's Flush takes
+	// the lock), so a batch never ends with the lock held.
+	tx    *fastpath.Sending
 	inRx  *live.Receiver
 	outRx *live.Receiver
 	// Senders: toOut and toIn for the worker, sealOut and openIn for the callbacks.
@@ -131,7 +135,7 @@ func (l *lane) fromInside(frames []live.Frame) {
 				continue
 			}
 		}
-		out, err := l.q.Protect(frame, f.LinkLen, 0)
+		out, err := l.tx.Protect(frame, f.LinkLen, 0)
 		switch {
 		case err == nil:
 			inc(&c.toNIC, f.IPLen)
@@ -241,7 +245,7 @@ func (l *lane) tooBig(frame []byte, f Frame, out fastpath.Outcome) {
 			if n == 0 {
 				break
 			}
-			if _, err := l.q.Protect(l.scratch[:n], f.LinkLen, 0); err != nil {
+			if _, err := l.tx.Protect(l.scratch[:n], f.LinkLen, 0); err != nil {
 				c.drops[dropReason(err)]++
 				c.fragErrs++
 				continue
@@ -280,6 +284,7 @@ func (l *lane) flushSide(c *batchCounts, s *sideStats) {
 
 // sendBatches sends the bridged frames and the ICMP errors gathered so far.
 func (l *lane) sendBatches() {
+	l.tx.Release()
 	sendAll(l.toOut, l.toOutB, &l.g.in.sentErr)
 	sendAll(l.toIn, l.toInB, &l.g.out.sentErr)
 	clear(l.toOutB)
