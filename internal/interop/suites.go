@@ -54,31 +54,58 @@ func (sa SuiteSA) toJSON() suiteJSON {
 		Auth: sa.Auth, AuthKey: hex.EncodeToString(sa.AuthKey), ESN: sa.ESN, SeqHi: sa.SeqHi, Dst: addrText(sa.Dst)}
 }
 
-//go:embed suites_scapy.py
-var suitesScript embed.FS
+//go:embed suites_scapy.py bundle_scapy.py
+var scapyScripts embed.FS
 
-// runSuites runs suites_scapy.py with args and returns its standard output; a non-zero exit
-// is fatal, with the script's standard error in the message.
-func runSuites(t testing.TB, args ...string) []byte {
+// runScapy runs script, one of the embedded scripts, with args, beside the others (bundle_scapy.py
+// imports suites_scapy.py), and returns its standard output; a non-zero exit is fatal, with
+// the script's standard error in the message.
+func runScapy(t testing.TB, script string, args ...string) []byte {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := suitesScript.ReadFile("suites_scapy.py")
-	if err != nil {
-		t.Fatalf("interop: embedded script: %v", err)
+	for _, name := range []string{"suites_scapy.py", "bundle_scapy.py"} {
+		b, err := scapyScripts.ReadFile(name)
+		if err != nil {
+			t.Fatalf("interop: embedded script: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
+			t.Fatalf("interop: %v", err)
+		}
 	}
-	path := filepath.Join(dir, "suites_scapy.py")
-	if err := os.WriteFile(path, b, 0o755); err != nil {
-		t.Fatalf("interop: %v", err)
-	}
-	cmd := exec.Command(python, append([]string{path}, args...)...)
+	cmd := exec.Command(python, append([]string{filepath.Join(dir, script)}, args...)...)
 	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("interop: suites_scapy.py %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		t.Fatalf("interop: %s %s: %v\n%s", script, strings.Join(args, " "), err, stderr.String())
 	}
 	return out
+}
+
+// scapyResults reads the result lines script printed, one JSON object per packet.
+func scapyResults(t testing.TB, script string, out []byte) []Result {
+	t.Helper()
+	var results []Result
+	for n, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" {
+			continue
+		}
+		var r resultJSON
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("interop: %s output line %d %q: %v", script, n+1, line, err)
+		}
+		inner, err := hex.DecodeString(r.Inner)
+		if err != nil {
+			t.Fatalf("interop: %s output line %d: inner: %v", script, n+1, err)
+		}
+		if len(inner) == 0 {
+			inner = nil
+		}
+		results = append(results, Result{Index: r.Index, SPI: r.SPI, Seq: r.Seq, OK: r.OK, Skipped: r.Skipped,
+			Reason: r.Reason, NextHeader: r.NextHeader, PadLen: r.PadLen, Inner: inner})
+	}
+	return results
 }
 
 // VerifySuitesScapy checks every packet of the pcap at pcapPath against sas with scapy 2.5's
@@ -95,27 +122,8 @@ func VerifySuitesScapy(t testing.TB, pcapPath string, sas []SuiteSA) []Result {
 	for i, sa := range sas {
 		js[i] = sa.toJSON()
 	}
-	out := runSuites(t, "verify", writeJSON(t, t.TempDir(), "sas.json", js), pcapPath)
-	var results []Result
-	for n, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if line == "" {
-			continue
-		}
-		var r resultJSON
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("interop: suites_scapy.py output line %d %q: %v", n+1, line, err)
-		}
-		inner, err := hex.DecodeString(r.Inner)
-		if err != nil {
-			t.Fatalf("interop: suites_scapy.py output line %d: inner: %v", n+1, err)
-		}
-		if len(inner) == 0 {
-			inner = nil
-		}
-		results = append(results, Result{Index: r.Index, SPI: r.SPI, Seq: r.Seq, OK: r.OK, Skipped: r.Skipped,
-			Reason: r.Reason, NextHeader: r.NextHeader, PadLen: r.PadLen, Inner: inner})
-	}
-	return results
+	out := runScapy(t, "suites_scapy.py", "verify", writeJSON(t, t.TempDir(), "sas.json", js), pcapPath)
+	return scapyResults(t, "suites_scapy.py", out)
 }
 
 // EncryptSuitesScapy protects every plain IP packet of the pcap at plainPcap with sa using
@@ -129,5 +137,5 @@ func EncryptSuitesScapy(t testing.TB, plainPcap, outPcap string, sa SuiteSA, sta
 	t.Helper()
 	Require(t, ToolCryptography, ToolScapy)
 	saPath := writeJSON(t, t.TempDir(), "sa.json", sa.toJSON())
-	runSuites(t, "encrypt", saPath, strconv.FormatUint(startSeq, 10), plainPcap, outPcap)
+	runScapy(t, "suites_scapy.py", "encrypt", saPath, strconv.FormatUint(startSeq, 10), plainPcap, outPcap)
 }
