@@ -60,7 +60,11 @@ const (
 // Parse finds the AH header of an IPv4 or IPv6 packet (transport or tunnel mode: the IP
 // header is the one AH follows) and checks every length on the way, the IPv4 options and
 // IPv6 option TLVs included. It reads pkt only.
-func Parse(pkt []byte) (Layout, error) { return walk(pkt, nil) }
+func Parse(pkt []byte) (Layout, error) {
+	var l Layout
+	err := walk(pkt, nil, &l)
+	return l, err
+}
 
 // AppendCanonical appends to dst the packet's headers up to the end of the AH header as the
 // ICV sees them: pkt[:Payload] with the mutable fields zeroed and the predictable ones
@@ -75,44 +79,46 @@ func AppendCanonical(dst, pkt []byte) ([]byte, Layout, error) {
 		copy(grown, dst)
 		dst = grown
 	}
-	l, err := walk(pkt, dst[n:n+len(pkt)])
-	if err != nil {
+	var l Layout
+	if err := walk(pkt, dst[n:n+len(pkt)], &l); err != nil {
 		return dst, l, err
 	}
 	return dst[:n+l.Payload], l, nil
 }
 
-// walk parses pkt and, when img is not nil (len(img) >= len(pkt)), writes the canonical view
-// of pkt[:Payload] into img[:Payload].
-func walk(pkt, img []byte) (Layout, error) {
+// walk parses pkt into *l (which it first zeroes) and, when img is not nil (len(img) >=
+// len(pkt)), writes the canonical view of pkt[:Payload] into img[:Payload]. The Layout is
+// filled in place, not returned, because copying it up through the walk's calls cost more
+// than the walk itself (a 1400-byte packet's verify spent ~5% of its time in those copies).
+func walk(pkt, img []byte, l *Layout) error {
+	*l = Layout{}
 	if len(pkt) < 1 {
-		return Layout{}, ErrShort
+		return ErrShort
 	}
 	switch pkt[0] >> 4 {
 	case 4:
-		return walk4(pkt, img)
+		return walk4(pkt, img, l)
 	case 6:
-		return walk6(pkt, img)
+		return walk6(pkt, img, l)
 	}
-	return Layout{}, ErrNotAH
+	return ErrNotAH
 }
 
-func walk4(pkt, img []byte) (Layout, error) {
-	var l Layout
+func walk4(pkt, img []byte, l *Layout) error {
 	if len(pkt) < 20 {
-		return l, ErrShort
+		return ErrShort
 	}
 	ihl := int(pkt[0]&0xf) * 4
 	total := int(binary.BigEndian.Uint16(pkt[2:4]))
 	switch {
 	case ihl < 20 || total < ihl:
-		return l, ErrMalformed
+		return ErrMalformed
 	case total > len(pkt):
-		return l, ErrShort
+		return ErrShort
 	case pkt[9] != Protocol:
-		return l, ErrNotAH
+		return ErrNotAH
 	case binary.BigEndian.Uint16(pkt[6:8])&0x3fff != 0: // MF or a fragment offset
-		return l, ErrFragment
+		return ErrFragment
 	}
 	l.End = total
 	if img != nil {
@@ -132,11 +138,11 @@ func walk4(pkt, img []byte) (Layout, error) {
 			continue
 		}
 		if i+1 >= ihl {
-			return l, ErrMalformed
+			return ErrMalformed
 		}
 		ol := int(pkt[i+1])
 		if ol < 2 || i+ol > ihl {
-			return l, ErrMalformed
+			return ErrMalformed
 		}
 		switch t {
 		case optSecurity, optExtSec, optCommercial, optRouterAl, optSDMDD:
@@ -157,18 +163,18 @@ func walk4(pkt, img []byte) (Layout, error) {
 	return ahHeader(pkt, img, l, ihl)
 }
 
-func walk6(pkt, img []byte) (Layout, error) {
-	l := Layout{V6: true}
+func walk6(pkt, img []byte, l *Layout) error {
+	l.V6 = true
 	if len(pkt) < 40 {
-		return l, ErrShort
+		return ErrShort
 	}
 	plen := int(binary.BigEndian.Uint16(pkt[4:6]))
 	if plen == 0 {
-		return l, ErrUnsupported // a jumbogram (RFC 2675) or nothing at all
+		return ErrUnsupported // a jumbogram (RFC 2675) or nothing at all
 	}
 	end := 40 + plen
 	if end > len(pkt) {
-		return l, ErrShort
+		return ErrShort
 	}
 	l.End = end
 	if img != nil {
@@ -182,19 +188,19 @@ func walk6(pkt, img []byte) (Layout, error) {
 		switch nh {
 		case nhHopByHop, nhDestOpts, nhRouting:
 		case nhFragment:
-			return l, ErrFragment
+			return ErrFragment
 		default:
-			return l, ErrNotAH
+			return ErrNotAH
 		}
 		if nh == nhHopByHop && off != 40 { // RFC 8200 §4.1: only right after the IPv6 header
-			return l, ErrMalformed
+			return ErrMalformed
 		}
 		if off+8 > end {
-			return l, ErrShort
+			return ErrShort
 		}
 		hl := (int(pkt[off+1]) + 1) * 8
 		if off+hl > end {
-			return l, ErrShort
+			return ErrShort
 		}
 		if img != nil {
 			copy(img[off:off+hl], pkt[off:off+hl])
@@ -206,7 +212,7 @@ func walk6(pkt, img []byte) (Layout, error) {
 			err = options6(pkt, img, off, hl)
 		}
 		if err != nil {
-			return l, err
+			return err
 		}
 		nh, off = pkt[off], off+hl
 	}
@@ -280,15 +286,15 @@ func routing(pkt, img []byte, off, hl int) error {
 }
 
 // ahHeader reads the AH header at pkt[off:l.End] and copies it into img.
-func ahHeader(pkt, img []byte, l Layout, off int) (Layout, error) {
+func ahHeader(pkt, img []byte, l *Layout, off int) error {
 	h, err := ParseHeader(pkt[off:l.End], l.V6)
 	if err != nil {
-		return l, err
+		return err
 	}
 	l.AH, l.AHLen, l.Payload = off, h.Len, off+h.Len
 	l.NextHeader, l.SPI, l.Seq = h.NextHeader, h.SPI, h.Seq
 	if img != nil {
 		copy(img[off:l.Payload], pkt[off:l.Payload])
 	}
-	return l, nil
+	return nil
 }

@@ -84,7 +84,8 @@ func (t *Transform) HeaderLen(v6 bool) int { return HeaderLen(t.ivLen, t.icvLen,
 // themselves are neither read for the ICV nor changed. Errors are Parse's, ErrICVLength when
 // the AH header's length is not HeaderLen, and ErrWiped.
 func (t *Transform) Insert(s *Scratch, pkt []byte, seqHi uint32) (Layout, error) {
-	img, l, err := t.prepare(s, pkt)
+	var l Layout
+	img, err := t.prepare(s, pkt, &l)
 	if err != nil {
 		return l, err
 	}
@@ -96,7 +97,7 @@ func (t *Transform) Insert(s *Scratch, pkt []byte, seqHi uint32) (Layout, error)
 	}
 	clear(pkt[icvAt:l.Payload]) // ICV and padding: the padding is sent as zeros
 	clear(img[icvAt:l.Payload])
-	parts := t.parts(s, img, pkt, l, seqHi)
+	parts := t.parts(s, img, pkt, &l, seqHi)
 	if err := t.auth.Sum(&s.mac, pkt[icvAt:icvAt+t.icvLen], pkt[ivAt:icvAt], parts[:]...); err != nil {
 		return l, ErrWiped // Sum's only possible error here: the lengths are right
 	}
@@ -109,13 +110,14 @@ func (t *Transform) Insert(s *Scratch, pkt []byte, seqHi uint32) (Layout, error)
 // caller finds the payload (l.Payload, l.End) and its protocol (l.NextHeader); Verify never
 // writes pkt. Errors: Parse's, ErrICVLength, ErrAuth, ErrWiped.
 func (t *Transform) Verify(s *Scratch, pkt []byte, seqHi uint32) (Layout, error) {
-	img, l, err := t.prepare(s, pkt)
+	var l Layout
+	img, err := t.prepare(s, pkt, &l)
 	if err != nil {
 		return l, err
 	}
 	ivAt, icvAt := l.AH+FixedLen, l.AH+FixedLen+t.ivLen
 	clear(img[icvAt : icvAt+t.icvLen]) // the padding after it is covered as it arrived
-	parts := t.parts(s, img, pkt, l, seqHi)
+	parts := t.parts(s, img, pkt, &l, seqHi)
 	switch t.auth.Verify(&s.mac, pkt[icvAt:icvAt+t.icvLen], pkt[ivAt:icvAt], parts[:]...) {
 	case nil:
 		return l, nil
@@ -125,18 +127,17 @@ func (t *Transform) Verify(s *Scratch, pkt []byte, seqHi uint32) (Layout, error)
 	return l, ErrWiped
 }
 
-// prepare parses pkt, checks the AH length against the SA, and builds the canonical header
-// image in s.
-func (t *Transform) prepare(s *Scratch, pkt []byte) ([]byte, Layout, error) {
+// prepare parses pkt into *l, checks the AH length against the SA, and builds the canonical
+// header image in s.
+func (t *Transform) prepare(s *Scratch, pkt []byte, l *Layout) ([]byte, error) {
 	img := s.grow(len(pkt) + 4)
-	l, err := walk(pkt, img)
-	if err != nil {
-		return nil, l, err
+	if err := walk(pkt, img, l); err != nil {
+		return nil, err
 	}
 	if l.AHLen != t.HeaderLen(l.V6) {
-		return nil, l, ErrICVLength
+		return nil, ErrICVLength
 	}
-	return img, l, nil
+	return img, nil
 }
 
 // parts returns the MAC input after the canonical headers in img[:l.Payload]: for the HMACs
@@ -144,7 +145,7 @@ func (t *Transform) prepare(s *Scratch, pkt []byte) ([]byte, Layout, error) {
 // one slice, the payload and seqHi copied behind the headers in img, as one part. Every part
 // lies in the packet or in s: their bytes reach hash.Hash and cipher.AEAD through interfaces,
 // so none may be on the stack.
-func (t *Transform) parts(s *Scratch, img, pkt []byte, l Layout, seqHi uint32) [3][]byte {
+func (t *Transform) parts(s *Scratch, img, pkt []byte, l *Layout, seqHi uint32) [3][]byte {
 	binary.BigEndian.PutUint32(s.esn[:], seqHi)
 	esn := s.esn[:0]
 	if t.esn {

@@ -9,22 +9,32 @@ import (
 	"github.com/ov2dev/ov2/sa"
 )
 
-// The fast path of classifyRx (plainESPv4) fills the same Meta and lane key as the parse
-// through rxparse, for every frame it takes, and takes the plain IPv4 ESP frames.
+// The fast paths of classifyRx (plainESPv4, plainAHv4) fill the same Meta and lane key as
+// the parse through rxparse, for every frame they take, and take the plain IPv4 ESP and AH
+// frames (AH alone, and AH over ESP).
 func TestPlainESPv4(t *testing.T) {
-	base := make([]byte, 64)
-	base[0], base[9] = 0x45, 50
-	binary.BigEndian.PutUint16(base[2:], 64)
-	copy(base[16:20], []byte{10, 0, 0, 2})
-	binary.BigEndian.PutUint32(base[20:], 0x1234)
+	esp := make([]byte, 64)
+	esp[0], esp[9] = 0x45, 50
+	binary.BigEndian.PutUint16(esp[2:], 64)
+	copy(esp[16:20], []byte{10, 0, 0, 2})
+	binary.BigEndian.PutUint32(esp[20:], 0x1234)
+	ah := append([]byte(nil), esp...)
+	ah[9] = 51
+	ah[20], ah[21] = 17, 4 // next header UDP; AH of (4+2)*4 = 24 bytes
+	binary.BigEndian.PutUint32(ah[24:], 0x5678)
+	bundle := append([]byte(nil), ah...)
+	bundle[20] = 50
+	bases := [][]byte{esp, ah, bundle}
 	rng := rand.New(rand.NewPCG(1, 2))
-	fast, b := 0, packet.NewBuffer(256)
-	for i := range 200000 {
-		f := append([]byte(nil), base...)
-		if i > 0 {
-			// Mutate the bytes the fast path looks at, and the length.
+	var fast [3]int
+	b := packet.NewBuffer(256)
+	for i := range 300000 {
+		kind := i % len(bases)
+		f := append([]byte(nil), bases[kind]...)
+		if i >= len(bases) {
+			// Mutate the bytes the fast paths look at, and the length.
 			for range 1 + rng.IntN(3) {
-				switch rng.IntN(5) {
+				switch rng.IntN(7) {
 				case 0:
 					f[0] = []byte{0x45, 0x46, 0x44, 0x65, 0x4f, 0x35}[rng.IntN(6)]
 				case 1:
@@ -35,6 +45,10 @@ func TestPlainESPv4(t *testing.T) {
 					binary.BigEndian.PutUint16(f[2:], uint16(rng.IntN(80)))
 				case 4:
 					f[rng.IntN(len(f))] = byte(rng.Uint32())
+				case 5:
+					f[21] = []byte{0, 1, 4, 8, 9, 10, 255}[rng.IntN(7)] // AH length
+				case 6:
+					f[20] = []byte{50, 17, 4, 51}[rng.IntN(4)] // AH next header
 				}
 			}
 			if rng.IntN(4) == 0 {
@@ -53,15 +67,26 @@ func TestPlainESPv4(t *testing.T) {
 		if got != b.Meta || gotRx != (packet.RxInfo{}) {
 			t.Fatalf("frame % x: fast Meta %+v (Rx %+v), parsed %+v", f, got, gotRx, b.Meta)
 		}
-		if _, _, ok := plainESPv4(f); ok {
-			fast++
+		_, _, espOK := plainESPv4(f)
+		_, _, _, ahOK := plainAHv4(f)
+		if espOK || ahOK {
 			if want := uint64(b.Meta.SPI); gotKey != want {
 				t.Fatalf("frame % x: lane key %#x, want %#x", f, gotKey, want)
 			}
 		}
+		switch {
+		case espOK:
+			fast[0]++
+		case ahOK && b.Meta.ESP != 0:
+			fast[2]++
+		case ahOK:
+			fast[1]++
+		}
 	}
-	if fast < 1000 {
-		t.Fatalf("only %d frames took the fast path", fast)
+	for k, n := range fast {
+		if n < 1000 {
+			t.Fatalf("only %d frames took the fast path for base %d (ESP, AH, AH over ESP)", n, k)
+		}
 	}
 }
 

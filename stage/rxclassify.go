@@ -44,6 +44,9 @@ func rxLaneKey(p *packet.Buffer) uint64 {
 	if _, spi, ok := plainESPv4(frame); ok {
 		return uint64(spi)
 	}
+	if _, _, spi, ok := plainAHv4(frame); ok {
+		return uint64(spi)
+	}
 	l := rxparse.Parse(frame)
 	switch l.Kind {
 	case rxparse.KindMalformed:
@@ -76,12 +79,38 @@ func plainESPv4(frame []byte) (end int, spi uint32, ok bool) {
 	return total, binary.BigEndian.Uint32(frame[hdr:]), true
 }
 
+// plainAHv4 is plainESPv4 for AH (alone, or the outer header of an ESP+AH bundle): IPv4
+// with no options and not a fragment, carrying an AH header whose length is not zero and
+// ends within the IP packet. It returns the end of the IP packet, where AH's payload starts,
+// and the AH SPI. For such a frame rxparse.Parse gives KindAH with the AH header at 20 and
+// no flags, and rxparse.ParseAH a valid AH (TestPlainESPv4 checks them against each other).
+func plainAHv4(frame []byte) (end, payload int, spi uint32, ok bool) {
+	const hdr, ahMin = 20, 12 // IPv4 header without options; AH's fixed part
+	if len(frame) < hdr+ahMin || frame[0] != 0x45 || frame[9] != inet.ProtoAH ||
+		binary.BigEndian.Uint16(frame[6:8])&0x3fff != 0 || frame[hdr+1] == 0 {
+		return 0, 0, 0, false
+	}
+	total := int(binary.BigEndian.Uint16(frame[2:4]))
+	payload = hdr + (int(frame[hdr+1])+2)*4
+	if total < hdr+ahMin || total > len(frame) || payload > total {
+		return 0, 0, 0, false
+	}
+	return total, payload, binary.BigEndian.Uint32(frame[hdr+4:]), true
+}
+
 // classifyRx fills Meta for a received frame and clears its receive OOB.
 func classifyRx(p *packet.Buffer) {
 	p.Rx = packet.RxInfo{}
 	frame := p.Bytes()
 	if end, spi, ok := plainESPv4(frame); ok {
 		p.Meta = packet.Meta{Kind: uint8(rxparse.KindESP), DstOff: 16, DstLen: 4, ESP: 20, ESPEnd: int32(end), SPI: spi}
+		return
+	}
+	if end, payload, spi, ok := plainAHv4(frame); ok {
+		p.Meta = packet.Meta{Kind: uint8(rxparse.KindAH), DstOff: 16, DstLen: 4, AH: 20, ESPEnd: int32(end), SPI: spi}
+		if frame[20] == ahNextESP {
+			p.Meta.ESP = int32(payload)
+		}
 		return
 	}
 	classifyRxParsed(p, frame)
