@@ -11,7 +11,7 @@ type Reason uint8
 
 // Drop reasons. Each dropped frame is counted under exactly one.
 const (
-	DropTruncated    Reason = iota // larger than a receive ring block: the ring kept only its start
+	DropTruncated    Reason = iota // larger than a receive ring slot or block: the ring kept only its start
 	DropTooBig                     // bridged, but longer than the other interface's MTU
 	DropGSO                        // an aggregated (GSO/GRO) frame longer than the MTU, for an SA: turn segmentation offloads off
 	DropMalformed                  // an IP packet for an SA whose headers do not add up
@@ -30,7 +30,7 @@ const (
 )
 
 var reasonNames = [NumReasons]string{
-	"truncated by the receive ring", "too big for the other side's MTU", "GSO/GRO frame for an SA (turn offloads off)",
+	"truncated by the receive ring (a GRO/GSO frame: turn offloads off, or --ring blocks)", "too big for the other side's MTU", "GSO/GRO frame for an SA (turn offloads off)",
 	"malformed IP for an SA", "IPv4 fragment for a transport-mode SA", "plain traffic an inbound SA covers", "SA on another lane (reload)",
 	"too big once sealed, no ICMP error allowed", "too big once sealed, below IPv6's minimum MTU",
 	"SA sequence numbers exhausted", "ESP offload disabled", "packet shape not supported by the host",

@@ -27,11 +27,28 @@ import (
 //
 // A frame the ring has no room for is dropped by the kernel and counted
 // (RecvStats.KernelDrops, from PACKET_STATISTICS), never lost unseen.
+//
+// With RecvOptions.Immediate the ring is TPACKET_V2 instead: fixed-size frame slots, each
+// handed to user space (TP_STATUS_USER) as soon as the kernel has written it, and back
+// (TP_STATUS_KERNEL) by the next Recv or Release. A block of V3 holds its first frame until
+// the block is full or the block timer fires, which at a low rate is every frame's wait: a
+// forwarding box (the gateway) adds that to every round trip through it, twice per hop for
+// TCP (the data, then its ACK), and TCP's throughput falls with the round trip. A V2 slot
+// has room for one frame of the interface's MTU; a longer frame (GRO, GSO) is cut to fit.
 
 const (
 	defaultBlockSize = 1 << 18 // 256 KiB: ~170 frames of 1500 bytes
 	defaultBlocks    = 64
 	defaultTimeout   = time.Millisecond
+
+	// tpacket2HdrLen is TPACKET_ALIGN(sizeof(struct tpacket2_hdr)): in an Immediate (V2)
+	// ring, the struct sockaddr_ll behind each frame header starts here.
+	tpacket2HdrLen = 32
+	// slotSlack is what an Immediate ring's slot holds besides the frame of MTU bytes:
+	// the frame header and sockaddr_ll (the kernel puts the link header at
+	// TPACKET_ALIGN(tpacket2HdrLen + sizeof(sockaddr_ll)) plus its reserve), the Ethernet
+	// header and two VLAN tags, rounded up.
+	slotSlack = 128
 
 	// tpacketHdrLen is TPACKET_ALIGN(sizeof(struct tpacket3_hdr)): the struct sockaddr_ll
 	// that the kernel writes behind each frame header starts here.
@@ -74,6 +91,17 @@ type RecvOptions struct {
 	// also skips any outgoing frame the kernel still delivers, counting it in
 	// RecvStats.Outgoing. A bridge sets it so that what it sends is not received again.
 	IgnoreOutgoing bool
+	// Immediate hands each frame over as soon as the kernel has written it (a TPACKET_V2
+	// ring of frame slots) instead of a block at a time (TPACKET_V3, which keeps a frame
+	// until its block is full or Timeout passes). BlockSize and Blocks then size the ring
+	// (BlockSize/FrameSize slots per block) and Timeout is not used. For a box that
+	// forwards, whose every frame's wait is added to the round trips through it.
+	Immediate bool
+	// FrameSize is the size of one slot of an Immediate ring, a multiple of 16 that
+	// divides BlockSize; 0 means the smallest power of two that holds a frame of the
+	// interface's MTU. A frame longer than a slot (an aggregated GRO or GSO frame) is cut
+	// to fit, as a frame longer than a block is in the V3 ring.
+	FrameSize int
 }
 
 func (o *RecvOptions) normalize() error {
@@ -96,8 +124,22 @@ func (o *RecvOptions) normalize() error {
 		return fmt.Errorf("ring of %d blocks of %d bytes: larger than 4 GiB", o.Blocks, o.BlockSize)
 	case o.Timeout < time.Millisecond || o.Timeout > time.Minute:
 		return fmt.Errorf("block timeout %v: want 1ms to 1m", o.Timeout)
+	case o.FrameSize != 0 && !o.Immediate:
+		return fmt.Errorf("frame size %d: only an Immediate ring has frame slots", o.FrameSize)
+	case o.FrameSize != 0 && (o.FrameSize < 256 || o.FrameSize%16 != 0 || o.BlockSize%o.FrameSize != 0):
+		return fmt.Errorf("frame size %d: want a multiple of 16, at least 256, that divides the block size %d", o.FrameSize, o.BlockSize)
 	}
 	return nil
+}
+
+// slotFor is the default slot of an Immediate ring for an interface's MTU: the smallest
+// power of two, at least 2048, that holds a frame of MTU bytes (slotSlack).
+func slotFor(mtu int) int {
+	s := 2048
+	for s < mtu+slotSlack {
+		s *= 2
+	}
+	return s
 }
 
 // Frame is one received frame. Data aliases the ring: it is valid until the next Recv or
@@ -136,7 +178,7 @@ type RecvStats struct {
 }
 
 // Receiver receives Ethernet frames from one interface through an AF_PACKET socket and a
-// TPACKET_V3 ring. Recv, Release, Wait and Close are used by one goroutine at a time;
+// TPACKET_V3 ring (or, Immediate, a TPACKET_V2 one). Recv, Release, Wait and Close are used by one goroutine at a time;
 // Stats, Name, Index, MTU and Fd may be called from any goroutine.
 type Receiver struct {
 	fd     int
@@ -151,6 +193,10 @@ type Receiver struct {
 	held   bool
 	next   int // offset of the next frame in the held block
 	remain int // frames of the held block not handed out yet
+
+	// An Immediate ring: slots of slot bytes; head is the next slot to read, and the out
+	// slots before it were handed out by the last Recv and go back to the kernel next.
+	slot, slots, head, out int
 
 	packets, bytes, blocks, truncated, outgoing atomic.Uint64
 	kernelPackets, kernelDrops, kernelFreezes   atomic.Uint64
@@ -235,20 +281,10 @@ func (r *Receiver) setup(quiet bool) error {
 			return r.errf("SO_ATTACH_FILTER: %w", err)
 		}
 	}
-	if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
-		return r.errf("PACKET_VERSION TPACKET_V3: %w", err)
+	if err := r.requestRing(); err != nil {
+		return err
 	}
 	o := &r.opts
-	req := unix.TpacketReq3{
-		Block_size: uint32(o.BlockSize), Block_nr: uint32(o.Blocks),
-		// V3 packs frames of any size into a block; the frame fields only have to be
-		// consistent with the blocks.
-		Frame_size: uint32(o.BlockSize), Frame_nr: uint32(o.Blocks),
-		Retire_blk_tov: uint32(o.Timeout / time.Millisecond),
-	}
-	if err := unix.SetsockoptTpacketReq3(r.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return r.errf("PACKET_RX_RING (%d blocks of %d bytes): %w", o.Blocks, o.BlockSize, err)
-	}
 	ring, err := unix.Mmap(r.fd, 0, o.BlockSize*o.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_LOCKED|unix.MAP_POPULATE)
 	if err != nil {
 		// MAP_LOCKED needs RLIMIT_MEMLOCK room; the ring works unlocked too.
@@ -272,6 +308,45 @@ func (r *Receiver) setup(quiet bool) error {
 		}
 	}
 	r.pfd[0] = unix.PollFd{Fd: int32(r.fd), Events: unix.POLLIN | unix.POLLERR}
+	return nil
+}
+
+// requestRing sets the ring's version and asks the kernel for it (PACKET_RX_RING).
+func (r *Receiver) requestRing() error {
+	o := &r.opts
+	if o.Immediate {
+		if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+			return r.errf("PACKET_VERSION TPACKET_V2: %w", err)
+		}
+		r.slot = o.FrameSize
+		if r.slot == 0 {
+			r.slot = slotFor(r.mtu)
+			if o.BlockSize%r.slot != 0 { // a block smaller than the slot: one slot a block
+				o.BlockSize = (r.slot + unix.Getpagesize() - 1) / unix.Getpagesize() * unix.Getpagesize()
+			}
+		}
+		per := o.BlockSize / r.slot
+		r.slots = per * o.Blocks
+		req := unix.TpacketReq{Block_size: uint32(o.BlockSize), Block_nr: uint32(o.Blocks),
+			Frame_size: uint32(r.slot), Frame_nr: uint32(r.slots)}
+		if err := unix.SetsockoptTpacketReq(r.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+			return r.errf("PACKET_RX_RING (%d blocks of %d bytes, %d-byte frame slots): %w", o.Blocks, o.BlockSize, r.slot, err)
+		}
+		return nil
+	}
+	if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return r.errf("PACKET_VERSION TPACKET_V3: %w", err)
+	}
+	req := unix.TpacketReq3{
+		Block_size: uint32(o.BlockSize), Block_nr: uint32(o.Blocks),
+		// V3 packs frames of any size into a block; the frame fields only have to be
+		// consistent with the blocks.
+		Frame_size: uint32(o.BlockSize), Frame_nr: uint32(o.Blocks),
+		Retire_blk_tov: uint32(o.Timeout / time.Millisecond),
+	}
+	if err := unix.SetsockoptTpacketReq3(r.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return r.errf("PACKET_RX_RING (%d blocks of %d bytes): %w", o.Blocks, o.BlockSize, err)
+	}
 	return nil
 }
 
@@ -303,7 +378,7 @@ func (r *Receiver) Index() int { return r.index }
 func (r *Receiver) MTU() int { return r.mtu }
 
 // Fd returns the socket, for a caller that waits on several receivers with poll(2): it is
-// readable (POLLIN) when a block is ready.
+// readable (POLLIN) when a block (Immediate: a frame) is ready.
 func (r *Receiver) Fd() int { return r.fd }
 
 // blockStatus is the block's bh1.block_status word, which the kernel and the caller hand
@@ -314,8 +389,17 @@ func (r *Receiver) blockStatus(i int) *uint32 {
 	return (*uint32)(unsafe.Pointer(&r.ring[i*r.opts.BlockSize+blockHdrStatusOff]))
 }
 
+// slotStatus is an Immediate ring's slot i's tp_status word, handed back and forth as a
+// block's status is (blockStatus).
+func (r *Receiver) slotStatus(i int) *uint32 {
+	return (*uint32)(unsafe.Pointer(&r.ring[i*r.slot]))
+}
+
 // Ready reports whether Recv has a frame to return without waiting.
 func (r *Receiver) Ready() bool {
+	if r.slot != 0 {
+		return atomic.LoadUint32(r.slotStatus(r.head))&unix.TP_STATUS_USER != 0
+	}
 	return r.held || atomic.LoadUint32(r.blockStatus(r.block))&unix.TP_STATUS_USER != 0
 }
 
@@ -326,6 +410,9 @@ func (r *Receiver) Ready() bool {
 func (r *Receiver) Recv(dst []Frame, timeout time.Duration) (int, error) {
 	if r.closed.Load() {
 		return 0, r.errf("%w", net.ErrClosed)
+	}
+	if r.slot != 0 {
+		return r.recvSlots(dst, timeout)
 	}
 	if r.held && r.remain == 0 {
 		r.Release()
@@ -376,6 +463,52 @@ func (r *Receiver) Recv(dst []Frame, timeout time.Duration) (int, error) {
 	return n, nil
 }
 
+// recvSlots is Recv on an Immediate ring: it gives the slots of the last Recv back and
+// hands out the ready ones that follow, up to len(dst).
+func (r *Receiver) recvSlots(dst []Frame, timeout time.Duration) (int, error) {
+	r.Release()
+	if !r.Ready() {
+		if timeout == 0 {
+			return 0, nil
+		}
+		if err := r.Wait(timeout); err != nil || !r.Ready() {
+			return 0, err
+		}
+	}
+	n := 0
+	// Slots handed out stay TP_STATUS_USER until the next Recv: one pass over the ring at
+	// most, or the slots after a wrap would be handed out twice.
+	for n < len(dst) && r.out < r.slots && r.Ready() {
+		off := r.head * r.slot
+		h := (*unix.Tpacket2Hdr)(unsafe.Pointer(&r.ring[off]))
+		r.head++
+		if r.head == r.slots {
+			r.head = 0
+		}
+		r.out++
+		pktType := r.ring[off+tpacket2HdrLen+sllPktTypeOff]
+		if pktType == PacketOutgoing && r.opts.IgnoreOutgoing {
+			r.outgoing.Add(1)
+			continue
+		}
+		mac := off + int(h.Mac)
+		f := &dst[n]
+		f.Data = r.ring[mac : mac+int(h.Snaplen) : mac+int(h.Snaplen)]
+		f.Len = int(h.Len)
+		f.Status = h.Status
+		f.VLANTCI, f.VLANTPID = h.Vlan_tci, h.Vlan_tpid
+		f.PktType = pktType
+		f.Stamp = int64(h.Sec)*1e9 + int64(h.Nsec)
+		if h.Len > h.Snaplen {
+			r.truncated.Add(1)
+		}
+		r.bytes.Add(uint64(h.Len))
+		n++
+	}
+	r.packets.Add(uint64(n))
+	return n, nil
+}
+
 // take makes the ready block r.block the held one.
 func (r *Receiver) take() {
 	base := r.block * r.opts.BlockSize
@@ -387,9 +520,21 @@ func (r *Receiver) take() {
 }
 
 // Release gives the held block back to the kernel, even if some of its frames were not
-// handed out yet (they are skipped: use it when stopping). Frames from Recv are invalid
-// afterwards.
+// handed out yet (they are skipped: use it when stopping); on an Immediate ring, the slots
+// of the last Recv. Frames from Recv are invalid afterwards.
 func (r *Receiver) Release() {
+	if r.slot != 0 {
+		for i := r.head - r.out; r.out > 0; i++ {
+			if i < 0 {
+				i += r.slots
+			} else if i == r.slots {
+				i = 0
+			}
+			atomic.StoreUint32(r.slotStatus(i), unix.TP_STATUS_KERNEL)
+			r.out--
+		}
+		return
+	}
 	if !r.held {
 		return
 	}

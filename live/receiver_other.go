@@ -23,6 +23,8 @@ type RecvOptions struct {
 	Timeout           time.Duration
 	Promisc           bool
 	IgnoreOutgoing    bool
+	Immediate         bool
+	FrameSize         int
 }
 
 // Frame is one received frame.

@@ -29,6 +29,18 @@ func openReceiver(t *testing.T, p *netns.Pair, i int, o live.RecvOptions) *live.
 	return r
 }
 
+// ringKinds runs a test on both kinds of receive ring: blocks (TPACKET_V3) and Immediate
+// frame slots (TPACKET_V2).
+func ringKinds(t *testing.T, f func(t *testing.T, immediate bool)) {
+	for _, immediate := range []bool{false, true} {
+		name := "blocks"
+		if immediate {
+			name = "immediate"
+		}
+		t.Run(name, func(t *testing.T) { f(t, immediate) })
+	}
+}
+
 // recvAll receives until want frames came (or hangGuard passes) and returns copies of them.
 func recvAll(t *testing.T, r *live.Receiver, want int) [][]byte {
 	t.Helper()
@@ -52,10 +64,12 @@ func recvAll(t *testing.T, r *live.Receiver, want int) [][]byte {
 
 // Every frame sent arrives once, in order, byte for byte, and the counters agree with the
 // kernel's: 20,000 frames of 60 to 1514 bytes through a ring of 1 MiB that the test keeps
-// draining.
-func TestRecvExact(t *testing.T) {
+// draining (an Immediate ring of 16 blocks of 64 KiB has 512 slots of 2 KiB).
+func TestRecvExact(t *testing.T) { ringKinds(t, testRecvExact) }
+
+func testRecvExact(t *testing.T, immediate bool) {
 	e := newEnv(t, 1500, live.Options{})
-	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 1 << 16, Blocks: 16, Promisc: true, IgnoreOutgoing: true})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 1 << 16, Blocks: 16, Promisc: true, IgnoreOutgoing: true, Immediate: immediate})
 	const total = 20_000
 	frames := make([][]byte, total)
 	var bytesSent uint64
@@ -91,16 +105,18 @@ func TestRecvExact(t *testing.T) {
 	if st.Packets != total || st.Bytes != bytesSent || st.KernelPackets != total || st.KernelDrops != 0 || st.Truncated != 0 || st.Outgoing != 0 {
 		t.Errorf("stats %+v: want %d packets, %d bytes, kernel %d, no drops", st, total, bytesSent, total)
 	}
-	if st.Blocks == 0 || st.Blocks > total {
-		t.Errorf("%d blocks for %d frames", st.Blocks, total)
+	if immediate && st.Blocks != 0 || !immediate && (st.Blocks == 0 || st.Blocks > total) {
+		t.Errorf("%d blocks for %d frames (Immediate %v: a frame ring takes no blocks)", st.Blocks, total, immediate)
 	}
 }
 
 // A ring that is not read fills up: the kernel drops what does not fit and counts it, and
 // what it kept plus what it dropped is exactly what was sent.
-func TestRecvKernelDrops(t *testing.T) {
+func TestRecvKernelDrops(t *testing.T) { ringKinds(t, testRecvKernelDrops) }
+
+func testRecvKernelDrops(t *testing.T, immediate bool) {
 	e := newEnv(t, 1500, live.Options{})
-	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 4096, Blocks: 4})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 4096, Blocks: 4, Immediate: immediate})
 	const total = 1000
 	frames := make([][]byte, total)
 	for i := range frames {
@@ -131,15 +147,17 @@ func TestRecvKernelDrops(t *testing.T) {
 	if st.KernelDrops == 0 || uint64(got) != st.Packets || st.KernelPackets != st.Packets || st.Packets+st.KernelDrops != total {
 		t.Errorf("received %d; stats %+v: want received + kernel drops = %d, some drops", got, st, total)
 	}
-	t.Logf("ring of 4 blocks of 4 KiB: %d frames kept, %d dropped by the kernel, %d freezes", st.Packets, st.KernelDrops, st.KernelFreezes)
+	t.Logf("ring of 4 blocks of 4 KiB (Immediate %v): %d frames kept, %d dropped by the kernel, %d freezes", immediate, st.Packets, st.KernelDrops, st.KernelFreezes)
 }
 
 // With IgnoreOutgoing a receiver does not see what its own host sends on the interface;
 // without it, it does, marked PacketOutgoing.
-func TestRecvIgnoreOutgoing(t *testing.T) {
+func TestRecvIgnoreOutgoing(t *testing.T) { ringKinds(t, testRecvIgnoreOutgoing) }
+
+func testRecvIgnoreOutgoing(t *testing.T, immediate bool) {
 	e := newEnv(t, 1500, live.Options{})
-	quiet := openReceiver(t, e.p, 0, live.RecvOptions{IgnoreOutgoing: true})
-	all := openReceiver(t, e.p, 0, live.RecvOptions{})
+	quiet := openReceiver(t, e.p, 0, live.RecvOptions{IgnoreOutgoing: true, Immediate: immediate})
+	all := openReceiver(t, e.p, 0, live.RecvOptions{Immediate: immediate})
 	f := make([]byte, 100)
 	udpFrame(f, e.peer, e.s.HardwareAddr(), 1)
 	if _, err := e.s.Send([][]byte{f}); err != nil {
@@ -226,10 +244,17 @@ func TestRecvPromisc(t *testing.T) {
 	}
 }
 
-// A frame larger than a block is cut to the block and handed out with its full length.
-func TestRecvTruncated(t *testing.T) {
+// A frame larger than a block (Immediate: a frame slot) is cut to fit and handed out with
+// its full length.
+func TestRecvTruncated(t *testing.T) { ringKinds(t, testRecvTruncated) }
+
+func testRecvTruncated(t *testing.T, immediate bool) {
 	e := newEnv(t, 9000, live.Options{})
-	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 4096, Blocks: 4})
+	o := live.RecvOptions{BlockSize: 4096, Blocks: 4}
+	if immediate {
+		o = live.RecvOptions{BlockSize: 8192, Blocks: 4, Immediate: true, FrameSize: 4096}
+	}
+	r := openReceiver(t, e.p, 1, o)
 	f := make([]byte, 6000)
 	udpFrame(f, e.peer, e.s.HardwareAddr(), 3)
 	if _, err := e.s.Send([][]byte{f}); err != nil {
@@ -251,10 +276,50 @@ func TestRecvTruncated(t *testing.T) {
 	}
 }
 
-// Recv does not allocate.
-func TestRecvAllocs(t *testing.T) {
+// An Immediate ring hands a frame over as soon as it arrives; a block ring holds it until
+// the block is full or its timer fires (here a minute: a lone frame stays in the kernel).
+func TestRecvImmediate(t *testing.T) {
 	e := newEnv(t, 1500, live.Options{})
-	r := openReceiver(t, e.p, 1, live.RecvOptions{})
+	blocks := openReceiver(t, e.p, 1, live.RecvOptions{Timeout: time.Minute})
+	now := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: true})
+	f := make([]byte, 100)
+	udpFrame(f, e.peer, e.s.HardwareAddr(), 7)
+	if _, err := e.s.Send([][]byte{f}); err != nil {
+		t.Fatal(err)
+	}
+	got := recvAll(t, now, 1)
+	if len(got) != 1 || !bytes.Equal(got[0], f) {
+		t.Fatalf("Immediate ring: got %d frames, want the one sent", len(got))
+	}
+	fs := make([]live.Frame, 4)
+	if n, err := blocks.Recv(fs, 200*time.Millisecond); n != 0 || err != nil || blocks.Ready() {
+		t.Fatalf("block ring with a 1-minute timer: Recv %d, %v (Ready %v); want the frame still held by the kernel", n, err, blocks.Ready())
+	}
+	// The Immediate ring's slot went back to the kernel with the next Recv: 3 more frames
+	// arrive in order in the slots after it.
+	for i := range 3 {
+		udpFrame(f, e.peer, e.s.HardwareAddr(), uint64(10+i))
+		if _, err := e.s.Send([][]byte{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = recvAll(t, now, 3)
+	for i, g := range got {
+		if seq := binary.BigEndian.Uint64(g[42:]); len(got) != 3 || seq != uint64(10+i) {
+			t.Fatalf("frame %d of %d: sequence %d, want %d", i, len(got), seq, 10+i)
+		}
+	}
+	if st := now.Stats(); st.Packets != 4 || st.Blocks != 0 || st.KernelDrops != 0 {
+		t.Errorf("Immediate ring stats %+v: want 4 packets, no blocks, no drops", st)
+	}
+}
+
+// Recv does not allocate.
+func TestRecvAllocs(t *testing.T) { ringKinds(t, testRecvAllocs) }
+
+func testRecvAllocs(t *testing.T, immediate bool) {
+	e := newEnv(t, 1500, live.Options{})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: immediate})
 	frames := make([][]byte, 64)
 	for i := range frames {
 		frames[i] = make([]byte, 200)
@@ -291,6 +356,9 @@ func TestOpenReceiverErrors(t *testing.T) {
 		{p.Link[0], live.RecvOptions{BlockSize: 1000}, `block size 1000: want a multiple of the page size`},
 		{p.Link[0], live.RecvOptions{Blocks: 1}, `1 blocks: want 2 to 65536`},
 		{p.Link[0], live.RecvOptions{Timeout: time.Microsecond}, `block timeout 1µs: want 1ms to 1m`},
+		{p.Link[0], live.RecvOptions{FrameSize: 2048}, `frame size 2048: only an Immediate ring has frame slots`},
+		{p.Link[0], live.RecvOptions{Immediate: true, FrameSize: 1000}, `frame size 1000: want a multiple of 16, at least 256, that divides the block size 262144`},
+		{p.Link[0], live.RecvOptions{Immediate: true, BlockSize: 4096, FrameSize: 3072}, `frame size 3072: want a multiple of 16, at least 256, that divides the block size 4096`},
 	} {
 		err := p.InNS(0, func() error {
 			r, err := live.OpenReceiver(c.iface, c.o)

@@ -57,7 +57,8 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 	bypass := fs.Bool("qdisc-bypass", false, "send past the interfaces' queueing disciplines (PACKET_QDISC_BYPASS)")
 	status := fs.Duration("status", time.Second, "on a terminal, rewrite a status line on standard error every `D` (0: never)")
 	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE`")
-	blockKB := fs.Int("block-kb", 0, "receive ring blocks of `KB` kilobytes (default 256): smaller blocks fill, and reach the gateway, sooner")
+	ring := fs.String("ring", "frames", "receive rings of `KIND`: frames (each frame reaches the gateway at once, in a slot\nthat holds one of the interface's MTU) or blocks (frames of any size packed in blocks,\neach held until its block is full or 1 ms passes)")
+	blockKB := fs.Int("block-kb", 0, "receive ring blocks of `KB` kilobytes (default 256; frames: slots per block = KB / 2)")
 	blocks := fs.Int("blocks", 0, "`N` blocks per receive ring (default 64)")
 	if err := c.parse(args); err != nil {
 		return err
@@ -75,6 +76,8 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 		return c.usageError("--lanes %d: want 1 to 64", *lanes)
 	case *status < 0:
 		return c.usageError("--status %v: want 0 or more", *status)
+	case *ring != "frames" && *ring != "blocks":
+		return c.usageError("--ring %q: want frames or blocks", *ring)
 	}
 	nicCfg, err := loadConfig(*config)
 	if err != nil {
@@ -95,7 +98,7 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 		defer ln.Close()
 	}
 	g, err := gateway.New(gateway.Config{SAs: sas.States, Bundles: sas.Bundles, Inside: *inside, Outside: *outside, Lanes: *lanes, NIC: &nicCfg, QdiscBypass: *bypass,
-		Recv: live.RecvOptions{BlockSize: *blockKB << 10, Blocks: *blocks}})
+		Recv: live.RecvOptions{BlockSize: *blockKB << 10, Blocks: *blocks, Immediate: *ring == "frames"}})
 	if err != nil {
 		return err
 	}

@@ -281,6 +281,7 @@ func TestGatewayErrors(t *testing.T) {
 		{[]string{"gateway", "--sa", good}, 2, "ov2 gateway: --inside IFACE and --outside IFACE are required"},
 		{[]string{"gateway", "--sa", good, "--inside", "x", "--outside", "x"}, 2, `--inside and --outside are the same interface "x"`},
 		{[]string{"gateway", "--sa", good, "--inside", "a", "--outside", "b", "--lanes", "0"}, 2, "--lanes 0: want 1 to 64"},
+		{[]string{"gateway", "--sa", good, "--inside", "a", "--outside", "b", "--ring", "slots"}, 2, `--ring "slots": want frames or blocks`},
 		{[]string{"gateway", "--sa", filepath.Join(dir, "none.sa"), "--inside", "a", "--outside", "b"}, 1, "none.sa: open: no such file or directory"},
 		{[]string{"gateway", "--sa", bad, "--inside", "a", "--outside", "b"}, 1, `bad.sa:1: field "spi": "0xZZ" is not a number`},
 		{[]string{"gateway", "--sa", good, "--inside", "nope0", "--outside", "nope1"}, 1, `live: interface "nope1": no such network interface`},
