@@ -105,9 +105,15 @@ func rawKeys(sp rowSpec, dispatched esp.Impl) []rawKey {
 	return keys
 }
 
-// implDiffers says the engine's crypto for algorithm a is not the standard library loop's.
+// implDiffers says the engine's crypto for algorithm a is not the standard library loop's:
+// AES-GCM and GMAC dispatched to another implementation, and AES-CBC on ImplVAES, whose
+// decryption is ov2's eight-block AES-NI code (its encryption and HMACs are crypto/*, and
+// its impl loops run the same esp.Transform the lanes call).
 func implDiffers(a Algo, dispatched esp.Impl) bool {
-	return a.integrity() == esp.IntegrityNone && dispatched != esp.ImplStdlib && dispatched != esp.ImplAuto
+	if dispatched == esp.ImplStdlib || dispatched == esp.ImplAuto {
+		return false
+	}
+	return a.integrity() == esp.IntegrityNone || a.espAlg() == esp.AESCBC && dispatched == esp.ImplVAES
 }
 
 // measureBefore takes the first half of every loop the row needs.

@@ -165,8 +165,13 @@ func (t *Transform) encrypt(sl *laneSlot, iv, buf []byte) {
 	cbcEncrypt(t.block, iv, buf)
 }
 
-// decrypt is cbcDecrypt through the slot's modes.
+// decrypt is cbcDecrypt: by ov2's eight-block AES-NI code for ImplVAES, else through the
+// slot's modes.
 func (t *Transform) decrypt(sl *laneSlot, iv, buf []byte) {
+	if t.cbcDec != nil {
+		t.cbcDec.Decrypt(buf, buf, iv)
+		return
+	}
 	if m, ok := t.cbcFor(sl); ok {
 		m.decIV.SetIV(iv)
 		m.dec.CryptBlocks(buf, buf)

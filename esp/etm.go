@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/ov2dev/ov2/esp/internal/vgcm"
 )
 
 // The encrypt-then-MAC suites: AES-CBC (RFC 3602) or NULL (RFC 2410) encryption with
@@ -52,7 +54,7 @@ func newETMTransform(p Params) (*Transform, error) {
 		icvLen: icv,
 		esn:    p.ESN,
 		live:   true,
-		impl:   ImplStdlib, // crypto/aes and crypto/sha*: there is no other implementation to pick
+		impl:   ImplStdlib, // crypto/aes and crypto/sha*, but for AES-CBC decryption (below)
 		ivLen:  p.Alg.IVLen(),
 		keyMat: append([]byte(nil), p.KeyMat...),
 		hm:     newHMACKey(p.Integrity, p.IntegrityKey),
@@ -71,6 +73,12 @@ func newETMTransform(p Params) (*Transform, error) {
 		return nil, fmt.Errorf("esp: %v: %w", err, ErrKeyLength)
 	}
 	t.iv.ctr = new(ivCounter)
+	if resolveImpl(p.Impl) == ImplVAES {
+		if t.cbcDec, err = vgcm.NewCBCKey(t.keyMat); err != nil {
+			return nil, fmt.Errorf("esp: %v: %w", err, ErrImpl)
+		}
+		t.impl = ImplVAES
+	}
 	return t, nil
 }
 

@@ -112,6 +112,8 @@ func resolveImpl(i Impl) Impl {
 // the crypto stage to make. ImplKind gives the same choice as a value.
 func (t *Transform) Impl() string {
 	switch {
+	case t.alg == AESCBC && t.cbcDec != nil:
+		return t.Suite() + " (ov2 AES-NI CBC decryption, crypto/aes, crypto/sha1, crypto/sha256)"
 	case t.alg == AESCBC || t.alg == NULL:
 		return t.Suite() + " (crypto/aes, crypto/sha1, crypto/sha256)"
 	case t.impl == ImplPortable:

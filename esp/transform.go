@@ -35,9 +35,12 @@ type Params struct {
 	ESN bool
 	// Impl picks the AES-GCM implementation; the zero value, ImplAuto, lets NewTransform
 	// choose by CPU features (SPEC §6). Any value behaves the same on the wire: only speed
-	// and the side-channel properties differ. AESCBC and NULL have one implementation
-	// (crypto/aes and crypto/sha1 or crypto/sha256) and ignore a valid Impl, so that a control
-	// plane that pins the AES-GCM implementation for every SA can still add them.
+	// and the side-channel properties differ. For AESCBC it picks the decryption: ImplVAES
+	// (ImplAuto's choice where it runs) decrypts eight blocks at a time with ov2's AES-NI
+	// code, any other value with crypto/aes; CBC encryption (one block after another by
+	// nature), NULL and the HMACs are crypto/aes and crypto/sha1 or crypto/sha256 whatever
+	// Impl says, so that a control plane that pins the AES-GCM implementation for every SA
+	// can still add them.
 	Impl Impl
 }
 
@@ -64,6 +67,9 @@ type Transform struct {
 	pg *portableGCM
 	// vk is the ImplVAES core, nil otherwise and after Wipe.
 	vk *vgcm.Key
+	// cbcDec decrypts AES-CBC for ImplVAES (cbc.go); nil for crypto/aes. Wipe zeroes it but
+	// keeps the pointer, for KeyZeroed.
+	cbcDec *vgcm.CBCKey
 	// mac computes GMAC tags: aead, pg as a portableMAC, or vk as a vaesMAC. Nil after Wipe.
 	mac tagSealer
 
@@ -229,6 +235,9 @@ func (t *Transform) Wipe() {
 	if t.vk != nil {
 		t.vk.Wipe() // the pointer stays, so that KeyZeroed can still look at it
 	}
+	if t.cbcDec != nil {
+		t.cbcDec.Wipe() // the same
+	}
 	if t.hm != nil {
 		t.hm.wipe()
 	}
@@ -250,7 +259,7 @@ func (t *Transform) KeyZeroed() bool {
 	if t.hm != nil && (!t.hm.zeroed() || !allZero(t.iv.key)) {
 		return false
 	}
-	if t.vk != nil && !t.vk.Zeroed() {
+	if t.vk != nil && !t.vk.Zeroed() || t.cbcDec != nil && !t.cbcDec.Zeroed() {
 		return false
 	}
 	return t.pg == nil || t.pg.zeroed()

@@ -44,17 +44,11 @@ func NewKey(key []byte) (*Key, error) {
 	if !Supported() {
 		return nil, ErrUnsupported
 	}
-	k := new(Key)
-	switch len(key) {
-	case 16:
-		k.nr = 10
-	case 24:
-		k.nr = 12
-	case 32:
-		k.nr = 14
-	default:
-		return nil, ErrKeySize
+	nr, err := roundsFor(key)
+	if err != nil {
+		return nil, err
 	}
+	k := &Key{nr: nr}
 	k.expand(key)
 
 	var zero, h [16]byte
@@ -82,6 +76,19 @@ func NewKey(key []byte) (*Key, error) {
 	clear(h[:])
 	clear(x1[:])
 	return k, nil
+}
+
+// roundsFor is the number of AES rounds for a key: 10, 12 or 14 for 16, 24 or 32 bytes.
+func roundsFor(key []byte) (int, error) {
+	switch len(key) {
+	case 16:
+		return 10, nil
+	case 24:
+		return 12, nil
+	case 32:
+		return 14, nil
+	}
+	return 0, ErrKeySize
 }
 
 // rcon are the round constants of FIPS-197 §5.2 (x^(i-1) in GF(2^8)); indexed by the

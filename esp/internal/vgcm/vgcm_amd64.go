@@ -32,3 +32,9 @@ func sealAsm(k *Key, dst, src *byte, n int, nonce, aad *byte, aadLen, tagLen int
 
 //go:noescape
 func openAsm(k *Key, dst, src *byte, n int, nonce, aad *byte, aadLen int, tag *byte, tagLen int) bool
+
+//go:noescape
+func invMixColumns(dst, src *byte)
+
+//go:noescape
+func cbcDecAsm(dk *byte, nr int, iv, dst, src *byte, n int)

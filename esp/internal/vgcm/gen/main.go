@@ -105,6 +105,7 @@ func main() {
 	g.helpers()
 	g.gcm(false)
 	g.gcm(true)
+	g.cbc()
 	src := g.b.Bytes()
 	if strings.Contains(string(src), "%!") {
 		log.Fatal("format error in generated code")

@@ -1,0 +1,75 @@
+package vgcm
+
+// CBCKey is an AES key expanded for AES-CBC decryption (NIST SP 800-38A §6.2): the round
+// keys of FIPS-197's equivalent inverse cipher (§5.3.5), which AESDEC takes. It is
+// read-only after NewCBCKey, so one CBCKey may serve any number of goroutines at once.
+//
+// Decryption is the half of CBC that parallelizes: each plaintext block is one block
+// decryption XORed with the ciphertext block in front of it, so the assembly (gen/cbc.go)
+// runs eight blocks through the rounds side by side, where crypto/cipher's CBC decrypter
+// on amd64 takes one block at a time and waits for every round. Encryption chains each
+// block through the cipher and stays with crypto/cipher.
+type CBCKey struct {
+	dk [15 * 16]byte // round keys 0..nr of the equivalent inverse cipher
+	nr int
+}
+
+// NewCBCKey expands an AES-128, AES-192 or AES-256 key for CBC decryption. It fails where
+// Supported is false: the package's assembly runs only where all of its features are,
+// although this part needs AES-NI alone. Like NewKey it uses no key-dependent table or
+// branch (SubWord is AESKEYGENASSIST, InvMixColumns is AESIMC).
+func NewCBCKey(key []byte) (*CBCKey, error) {
+	if !Supported() {
+		return nil, ErrUnsupported
+	}
+	nr, err := roundsFor(key)
+	if err != nil {
+		return nil, err
+	}
+	enc := &Key{nr: nr}
+	enc.expand(key)
+	c := &CBCKey{nr: nr}
+	// dw[0] = w[Nr], dw[Nr] = w[0], dw[i] = InvMixColumns(w[Nr-i]) for the rounds between.
+	copy(c.dk[:16], enc.rk[16*nr:16*nr+16])
+	for i := 1; i < nr; i++ {
+		invMixColumns(&c.dk[16*i], &enc.rk[16*(nr-i)])
+	}
+	copy(c.dk[16*nr:16*nr+16], enc.rk[:16])
+	enc.Wipe()
+	return c, nil
+}
+
+// Decrypt decrypts src, a whole number of 16-byte blocks, into dst under AES-CBC with the
+// 16-byte iv: P_i = D_K(C_i) ⊕ C_{i-1}, C_0 = iv. dst may begin exactly where src begins
+// (in place); any other overlap panics, as do a src that is not whole blocks, a dst shorter
+// than src and an iv that is not 16 bytes. iv is read, never written. It does not allocate.
+func (c *CBCKey) Decrypt(dst, src, iv []byte) {
+	switch {
+	case c.nr == 0:
+		panic("vgcm: CBCKey not made by NewCBCKey")
+	case len(src)%16 != 0:
+		panic("vgcm: CBC input not whole blocks")
+	case len(dst) < len(src):
+		panic("vgcm: CBC output smaller than input")
+	case len(iv) != 16:
+		panic("vgcm: CBC IV must be 16 bytes")
+	case len(src) == 0:
+		return
+	case inexactOverlap(dst[:len(src)], src):
+		panic("vgcm: invalid buffer overlap")
+	}
+	cbcDecAsm(&c.dk[0], c.nr, &iv[0], &dst[0], &src[0], len(src)/16)
+}
+
+// Wipe zeroes the round keys; Decrypt must not be called afterwards.
+func (c *CBCKey) Wipe() { clear(c.dk[:]) }
+
+// Zeroed reports whether every byte of key material the CBCKey holds is zero (after Wipe).
+func (c *CBCKey) Zeroed() bool {
+	for _, b := range c.dk {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
