@@ -64,12 +64,17 @@ func recvAll(t *testing.T, r *live.Receiver, want int) [][]byte {
 
 // Every frame sent arrives once, in order, byte for byte, and the counters agree with the
 // kernel's: 20,000 frames of 60 to 1514 bytes through a ring of 1 MiB that the test keeps
-// draining (an Immediate ring of 16 blocks of 64 KiB has 512 slots of 2 KiB).
+// draining (an Immediate ring, whose slots hold one frame each, gets 64 blocks: 2048 slots
+// of 2 KiB, as many frames as 1 MiB of blocks holds of these).
 func TestRecvExact(t *testing.T) { ringKinds(t, testRecvExact) }
 
 func testRecvExact(t *testing.T, immediate bool) {
 	e := newEnv(t, 1500, live.Options{})
-	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 1 << 16, Blocks: 16, Promisc: true, IgnoreOutgoing: true, Immediate: immediate})
+	o := live.RecvOptions{BlockSize: 1 << 16, Blocks: 16, Promisc: true, IgnoreOutgoing: true, Immediate: immediate}
+	if immediate {
+		o.Blocks = 64
+	}
+	r := openReceiver(t, e.p, 1, o)
 	const total = 20_000
 	frames := make([][]byte, total)
 	var bytesSent uint64
