@@ -39,7 +39,7 @@ func NewAuth(alg Integrity, key []byte) (*Auth, error) {
 	}
 	a := &Auth{alg: alg, live: true, keyMat: append([]byte(nil), key...)}
 	if alg.isHMAC() {
-		a.hm = newHMACKey(alg, a.keyMat)
+		a.hm = newHMACKey(alg, a.keyMat, true)
 		return a, nil
 	}
 	k := len(a.keyMat) - SaltLen
@@ -116,11 +116,7 @@ func (a *Auth) Verify(s *Scratch, icv, iv []byte, parts ...[]byte) error {
 
 // hmac returns the truncated HMAC of the parts, in the lane's memory.
 func (a *Auth) hmac(l *laneState, parts [][]byte) []byte {
-	h := a.hm.begin(l)
-	for _, p := range parts {
-		h.Write(p)
-	}
-	return a.hm.finish(l, h)[:a.ICVLen()]
+	return a.hm.sum(l, parts)[:a.ICVLen()]
 }
 
 // gmac returns the 16-byte GMAC tag of the parts under nonce salt ‖ iv, in s.tag.

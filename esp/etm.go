@@ -57,7 +57,7 @@ func newETMTransform(p Params) (*Transform, error) {
 		impl:   ImplStdlib, // crypto/aes and crypto/sha*, but for AES-CBC decryption (below)
 		ivLen:  p.Alg.IVLen(),
 		keyMat: append([]byte(nil), p.KeyMat...),
-		hm:     newHMACKey(p.Integrity, p.IntegrityKey),
+		hm:     newHMACKey(p.Integrity, p.IntegrityKey, p.Impl != ImplStdlib && p.Impl != ImplPortable),
 	}
 	if p.Alg == NULL {
 		return t, nil
@@ -154,11 +154,10 @@ func (t *Transform) openETM(s *Scratch, pkt []byte, seqHi uint32) ([]byte, error
 // icv computes the ICV of msg (SPI through the last ciphertext byte), with seq-high appended
 // under ESN, and returns it truncated to ICVLen, in the lane's memory.
 func (t *Transform) icv(l *laneState, msg []byte, seqHi uint32) []byte {
-	h := t.hm.begin(l)
-	h.Write(msg)
+	parts := [2][]byte{msg}
 	if t.esn {
 		binary.BigEndian.PutUint32(l.esn[:], seqHi)
-		h.Write(l.esn[:])
+		parts[1] = l.esn[:]
 	}
-	return t.hm.finish(l, h)[:t.icvLen]
+	return t.hm.sum(l, parts[:])[:t.icvLen]
 }

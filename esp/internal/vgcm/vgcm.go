@@ -18,6 +18,8 @@ const (
 var (
 	// ErrKeySize is returned by NewKey for a key that is not 16, 24 or 32 bytes.
 	ErrKeySize = errors.New("vgcm: AES key must be 16, 24 or 32 bytes")
+	// ErrNoSHA is returned by NewHMAC256 where SHASupported is false.
+	ErrNoSHA = errors.New("vgcm: CPU lacks the SHA extensions (or SSSE3, SSE4.1)")
 	// ErrUnsupported is returned by NewKey where Supported is false.
 	ErrUnsupported = errors.New("vgcm: CPU lacks VAES, VPCLMULQDQ or AVX-512 F/BW/VL (or the OS does not enable them)")
 )

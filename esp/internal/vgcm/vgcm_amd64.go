@@ -2,7 +2,10 @@
 
 package vgcm
 
-import "golang.org/x/sys/cpu"
+import (
+	"github.com/klauspost/cpuid/v2"
+	"golang.org/x/sys/cpu"
+)
 
 // supported is read once: the CPU does not change under a running process.
 // x/sys/cpu reports the AVX-512 features only when XCR0 has the SSE, AVX, opmask and
@@ -38,3 +41,13 @@ func invMixColumns(dst, src *byte)
 
 //go:noescape
 func cbcDecAsm(dk *byte, nr int, iv, dst, src *byte, n int)
+
+//go:noescape
+func sha256Blocks(h *[8]uint32, p *byte, n int)
+
+// shaSupported: the SHA extensions, and SSSE3 and SSE4.1 for the byte shuffle and the
+// word blend around them. x/sys/cpu does not report SHA on x86; cpuid does.
+var shaSupported = cpuid.CPU.Supports(cpuid.SHA, cpuid.SSSE3, cpuid.SSE4)
+
+// SHASupported reports whether this CPU runs the package's SHA-256 (HMAC256).
+func SHASupported() bool { return shaSupported }

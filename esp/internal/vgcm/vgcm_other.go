@@ -17,3 +17,8 @@ func openAsm(*Key, *byte, *byte, int, *byte, *byte, int, *byte, int) bool {
 
 func invMixColumns(*byte, *byte)                     { panic("vgcm: unsupported") }
 func cbcDecAsm(*byte, int, *byte, *byte, *byte, int) { panic("vgcm: unsupported") }
+
+// SHASupported is false off amd64.
+func SHASupported() bool { return false }
+
+func sha256Blocks(*[8]uint32, *byte, int) { panic("vgcm: unsupported") }

@@ -106,6 +106,7 @@ func main() {
 	g.gcm(false)
 	g.gcm(true)
 	g.cbc()
+	g.sha()
 	src := g.b.Bytes()
 	if strings.Contains(string(src), "%!") {
 		log.Fatal("format error in generated code")
