@@ -59,6 +59,9 @@ func NewTransform(p Params) (*Transform, error) {
 // Integrity reports the SA's algorithm.
 func (t *Transform) Integrity() esp.Integrity { return t.auth.Alg() }
 
+// Impl names the ICV's implementation for reports (esp.Auth.Impl), prefixed "AH ".
+func (t *Transform) Impl() string { return "AH " + t.auth.Impl() }
+
 // ICVLen reports the ICV length: 12 (HMAC-SHA1-96) or 16.
 func (t *Transform) ICVLen() int { return t.icvLen }
 

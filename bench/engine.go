@@ -167,7 +167,7 @@ func newEngine(spec rowSpec, o Options, inline bool) (_ *engine, err error) {
 		e.impl = a.Transform.Impl()
 		e.implKind = a.Transform.ImplKind()
 	} else {
-		e.impl = "AH " + a.AH.Transform.Integrity().String() + " (crypto/sha256, crypto/sha1, crypto/aes)"
+		e.impl = a.AH.Transform.Impl()
 		e.implKind = esp.ImplStdlib
 	}
 

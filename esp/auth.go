@@ -114,6 +114,15 @@ func (a *Auth) Verify(s *Scratch, icv, iv []byte, parts ...[]byte) error {
 	return nil
 }
 
+// Impl names the implementation for reports, e.g. "HMAC-SHA-256-128 (ov2 HMAC-SHA-256 (SHA
+// extensions))" or "AES-GMAC-128 (crypto/cipher)".
+func (a *Auth) Impl() string {
+	if a.hm != nil {
+		return a.alg.String() + " (" + a.hm.impl() + ")"
+	}
+	return a.alg.String() + " (crypto/cipher)"
+}
+
 // hmac returns the truncated HMAC of the parts, in the lane's memory.
 func (a *Auth) hmac(l *laneState, parts [][]byte) []byte {
 	return a.hm.sum(l, parts)[:a.ICVLen()]

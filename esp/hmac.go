@@ -87,6 +87,17 @@ func (k *hmacKey) sum(l *laneState, parts [][]byte) []byte {
 	return k.finish(l, h)
 }
 
+// impl names the HMAC's implementation for reports.
+func (k *hmacKey) impl() string {
+	switch {
+	case k.fast != nil:
+		return "ov2 HMAC-SHA-256 (SHA extensions)"
+	case k.alg == HMACSHA1_96:
+		return "crypto/hmac, crypto/sha1"
+	}
+	return "crypto/hmac, crypto/sha256"
+}
+
 // begin returns the lane's hash object restored to the inner pad state: the caller writes the
 // message into it and then calls finish.
 func (k *hmacKey) begin(l *laneState) hash.Hash {

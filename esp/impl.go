@@ -112,10 +112,15 @@ func resolveImpl(i Impl) Impl {
 // the crypto stage to make. ImplKind gives the same choice as a value.
 func (t *Transform) Impl() string {
 	switch {
-	case t.alg == AESCBC && t.cbcDec != nil:
-		return t.Suite() + " (ov2 AES-NI CBC decryption, crypto/aes, crypto/sha1, crypto/sha256)"
 	case t.alg == AESCBC || t.alg == NULL:
-		return t.Suite() + " (crypto/aes, crypto/sha1, crypto/sha256)"
+		impl := t.hm.impl()
+		switch {
+		case t.cbcDec != nil:
+			impl = "ov2 AES-NI CBC decryption, crypto/aes, " + impl
+		case t.alg == AESCBC:
+			impl = "crypto/aes, " + impl
+		}
+		return t.Suite() + " (" + impl + ")"
 	case t.impl == ImplPortable:
 		return "portable Go GCM (4-bit table GHASH)"
 	case t.impl == ImplVAES:

@@ -339,14 +339,18 @@ func (p *Path) handles() []sa.Handle {
 	return hs
 }
 
-// CryptoImpls names the AES-GCM implementations the NIC chose for the SAs in force
-// (esp.Transform.Impl), sorted, each once.
+// CryptoImpls names the implementations the NIC chose for the SAs in force
+// (esp.Transform.Impl, ah.Transform.Impl), sorted, each once.
 func (p *Path) CryptoImpls() []string {
 	t := p.n.Controller().Snapshot()
 	seen := map[string]bool{}
 	for _, h := range p.handles() {
-		if s := t.Lookup(h); s != nil && s.Transform != nil {
+		s := t.Lookup(h)
+		if s != nil && s.Transform != nil {
 			seen[s.Transform.Impl()] = true
+		}
+		if s != nil && s.AH != nil && s.AH.Transform != nil {
+			seen[s.AH.Transform.Impl()] = true
 		}
 	}
 	return slices.Sorted(maps.Keys(seen))
