@@ -440,24 +440,10 @@ func (r *Receiver) Recv(dst []Frame, timeout time.Duration) (int, error) {
 		if r.remain > 0 {
 			r.next += int(h.Next_offset)
 		}
-		pktType := r.ring[off+tpacketHdrLen+sllPktTypeOff]
-		if pktType == PacketOutgoing && r.opts.IgnoreOutgoing {
-			r.outgoing.Add(1)
-			continue
+		if r.hand(&dst[n], off, tpacketHdrLen, frameHdr{mac: uint32(h.Mac), snaplen: h.Snaplen, length: h.Len,
+			status: h.Status, sec: h.Sec, nsec: h.Nsec, tci: uint16(h.Hv1.Vlan_tci), tpid: h.Hv1.Vlan_tpid}) {
+			n++
 		}
-		mac := off + int(h.Mac)
-		f := &dst[n]
-		f.Data = r.ring[mac : mac+int(h.Snaplen) : mac+int(h.Snaplen)]
-		f.Len = int(h.Len)
-		f.Status = h.Status
-		f.VLANTCI, f.VLANTPID = uint16(h.Hv1.Vlan_tci), h.Hv1.Vlan_tpid
-		f.PktType = pktType
-		f.Stamp = int64(h.Sec)*1e9 + int64(h.Nsec)
-		if h.Len > h.Snaplen {
-			r.truncated.Add(1)
-		}
-		r.bytes.Add(uint64(h.Len))
-		n++
 	}
 	r.packets.Add(uint64(n))
 	return n, nil
@@ -486,27 +472,43 @@ func (r *Receiver) recvSlots(dst []Frame, timeout time.Duration) (int, error) {
 			r.head = 0
 		}
 		r.out++
-		pktType := r.ring[off+tpacket2HdrLen+sllPktTypeOff]
-		if pktType == PacketOutgoing && r.opts.IgnoreOutgoing {
-			r.outgoing.Add(1)
-			continue
+		if r.hand(&dst[n], off, tpacket2HdrLen, frameHdr{mac: uint32(h.Mac), snaplen: h.Snaplen, length: h.Len,
+			status: h.Status, sec: h.Sec, nsec: h.Nsec, tci: h.Vlan_tci, tpid: h.Vlan_tpid}) {
+			n++
 		}
-		mac := off + int(h.Mac)
-		f := &dst[n]
-		f.Data = r.ring[mac : mac+int(h.Snaplen) : mac+int(h.Snaplen)]
-		f.Len = int(h.Len)
-		f.Status = h.Status
-		f.VLANTCI, f.VLANTPID = h.Vlan_tci, h.Vlan_tpid
-		f.PktType = pktType
-		f.Stamp = int64(h.Sec)*1e9 + int64(h.Nsec)
-		if h.Len > h.Snaplen {
-			r.truncated.Add(1)
-		}
-		r.bytes.Add(uint64(h.Len))
-		n++
 	}
 	r.packets.Add(uint64(n))
 	return n, nil
+}
+
+// frameHdr is what a frame's header in the ring (tpacket3_hdr, or tpacket2_hdr in an
+// Immediate ring) says about it.
+type frameHdr struct {
+	mac, snaplen, length, status, sec, nsec uint32
+	tci, tpid                               uint16
+}
+
+// hand fills f with the frame at ring offset off, whose header says h and whose struct
+// sockaddr_ll starts sll bytes in. It reports false, counting the frame, for an outgoing
+// frame that IgnoreOutgoing skips.
+func (r *Receiver) hand(f *Frame, off, sll int, h frameHdr) bool {
+	pktType := r.ring[off+sll+sllPktTypeOff]
+	if pktType == PacketOutgoing && r.opts.IgnoreOutgoing {
+		r.outgoing.Add(1)
+		return false
+	}
+	mac := off + int(h.mac)
+	f.Data = r.ring[mac : mac+int(h.snaplen) : mac+int(h.snaplen)]
+	f.Len = int(h.length)
+	f.Status = h.status
+	f.VLANTCI, f.VLANTPID = h.tci, h.tpid
+	f.PktType = pktType
+	f.Stamp = int64(h.sec)*1e9 + int64(h.nsec)
+	if h.length > h.snaplen {
+		r.truncated.Add(1)
+	}
+	r.bytes.Add(uint64(h.length))
+	return true
 }
 
 // take makes the ready block r.block the held one.

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	mrand "math/rand/v2"
 	"testing"
 )
@@ -22,6 +23,20 @@ func stdHMAC256(key []byte, parts [][]byte) []byte {
 		m.Write(p)
 	}
 	return m.Sum(nil)
+}
+
+// checkHMAC256 fails the test unless Sum of parts under key equals crypto/hmac's.
+func checkHMAC256(t *testing.T, key []byte, parts [][]byte, what string) {
+	t.Helper()
+	k, err := NewHMAC256(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [32]byte
+	k.Sum(&out, parts)
+	if want := stdHMAC256(key, parts); !bytes.Equal(out[:], want) {
+		t.Fatalf("%s: %x, want %x", what, out, want)
+	}
 }
 
 // RFC 4231 section 4, test cases 1, 2, 3, 6 and 7 (HMAC-SHA-256): short, long (hashed)
@@ -74,15 +89,7 @@ func TestHMAC256Differential(t *testing.T) {
 			rest = rest[c:]
 		}
 		parts = append(parts, rest)
-		k, err := NewHMAC256(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out [32]byte
-		k.Sum(&out, parts)
-		if want := stdHMAC256(key, parts); !bytes.Equal(out[:], want) {
-			t.Fatalf("#%d: key %d bytes, message %d bytes in %d parts: %x, want %x", i, len(key), len(msg), len(parts), out, want)
-		}
+		checkHMAC256(t, key, parts, fmt.Sprintf("#%d: key %d bytes, message %d bytes in %d parts", i, len(key), len(msg), len(parts)))
 	}
 }
 
@@ -118,15 +125,7 @@ func FuzzHMAC256(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key, msg []byte, cut uint16) {
 		c := int(cut) % (len(msg) + 1)
 		parts := [][]byte{msg[:c], msg[c:]}
-		k, err := NewHMAC256(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out [32]byte
-		k.Sum(&out, parts)
-		if want := stdHMAC256(key, parts); !bytes.Equal(out[:], want) {
-			t.Fatalf("%x, want %x", out, want)
-		}
+		checkHMAC256(t, key, parts, "fuzz")
 	})
 }
 
