@@ -320,10 +320,10 @@ func (r *Receiver) requestRing() error {
 		}
 		r.slot = o.FrameSize
 		if r.slot == 0 {
+			// A power of two of at least 2048: a multiple of it is a multiple of the page
+			// size whenever BlockSize (a page multiple) was not one already.
 			r.slot = slotFor(r.mtu)
-			if o.BlockSize%r.slot != 0 { // a block smaller than the slot: one slot a block
-				o.BlockSize = (r.slot + unix.Getpagesize() - 1) / unix.Getpagesize() * unix.Getpagesize()
-			}
+			o.BlockSize = max(o.BlockSize/r.slot, 1) * r.slot
 		}
 		per := o.BlockSize / r.slot
 		r.slots = per * o.Blocks

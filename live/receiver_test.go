@@ -319,6 +319,28 @@ func TestRecvImmediate(t *testing.T) {
 	}
 }
 
+// An Immediate ring's default slot holds a frame of the interface's MTU, whatever the block
+// size asked for: on a 9000-byte link with 4 KiB blocks, a 6000-byte frame arrives whole.
+func TestRecvImmediateJumbo(t *testing.T) {
+	e := newEnv(t, 9000, live.Options{})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{BlockSize: 4096, Blocks: 4, Immediate: true})
+	f := make([]byte, 6000)
+	udpFrame(f, e.peer, e.s.HardwareAddr(), 5)
+	if _, err := e.s.Send([][]byte{f}); err != nil {
+		t.Fatal(err)
+	}
+	got := recvAll(t, r, 1)
+	if len(got) != 1 {
+		t.Fatalf("got %d frames, want 1", len(got))
+	}
+	if !bytes.Equal(got[0], f) {
+		t.Fatalf("got %d bytes, want the 6000-byte frame whole", len(got[0]))
+	}
+	if st := r.Stats(); st.Truncated != 0 {
+		t.Errorf("stats %+v: want nothing truncated", st)
+	}
+}
+
 // Recv does not allocate.
 func TestRecvAllocs(t *testing.T) { ringKinds(t, testRecvAllocs) }
 
