@@ -19,6 +19,9 @@ func fragment4(dst, frame []byte, f Frame, mtu, k int) int {
 		return 0
 	}
 	ip := frame[f.LinkLen : f.LinkLen+f.IPLen]
+	if !fragmentable4(ip, f) {
+		return 0
+	}
 	data := ip[f.HdrLen:]
 	start := k * chunk
 	if start >= len(data) || (k > 0 && start == 0) {
@@ -45,13 +48,21 @@ func fragment4(dst, frame []byte, f Frame, mtu, k int) int {
 	return n
 }
 
-// fragments is how many fragments fragment4 makes.
-func fragments(f Frame, mtu int) int {
+// fragments is how many fragments fragment4 makes of the IPv4 packet ip (parsed as f).
+func fragments(ip []byte, f Frame, mtu int) int {
 	chunk := (mtu - f.HdrLen) &^ 7
-	if chunk < 8 {
+	if chunk < 8 || !fragmentable4(ip, f) {
 		return 0
 	}
 	return (f.IPLen - f.HdrLen + chunk - 1) / chunk
+}
+
+// fragmentable4 says whether the data of the IPv4 packet ip (parsed as f), at its own
+// fragment offset, ends within the 65,535 bytes an IPv4 datagram can have: only then does
+// every fragment's offset fit the header's 13 bits. A packet that claims more is malformed
+// (the "ping of death" shape) and is not fragmented: the caller drops it with a reason.
+func fragmentable4(ip []byte, f Frame) bool {
+	return int(binary.BigEndian.Uint16(ip[6:])&0x1fff)*8+f.IPLen-f.HdrLen <= 0xffff
 }
 
 // checksum16 is the folded one's-complement sum of an IPv4 header.

@@ -228,7 +228,10 @@ func FuzzTooBigError(f *testing.F) {
 func FuzzFragment4(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, mtu uint16) {
 		fr := ParseFrame(data)
-		k := fragments(fr, int(mtu))
+		k := 0
+		if fr.Kind == KindIPv4 && len(data) >= fr.LinkLen+fr.IPLen {
+			k = fragments(data[fr.LinkLen:fr.LinkLen+fr.IPLen], fr, int(mtu))
+		}
 		dst := make([]byte, int(mtu)+fr.LinkLen+64)
 		var payload []byte
 		for i := 0; ; i++ {
@@ -283,4 +286,33 @@ func FuzzCompleteChecksum(f *testing.F) {
 			t.Fatalf("checksum does not verify: %x", l4)
 		}
 	})
+}
+
+// An IPv4 packet is fragmented only if its data, at its own fragment offset, ends within
+// 65,535 bytes; past that no fragment's offset fits the header's 13 bits (the input the
+// fuzzer found: offset 65,528 with 600 bytes, whose fragments' offsets wrapped to 544).
+func TestFragmentable4(t *testing.T) {
+	for _, c := range []struct {
+		offset8, data int // fragment offset (8-byte units) and data bytes
+		want          bool
+	}{
+		{0, 1480, true},
+		{0, 65535 - 20, true},
+		{8191, 7, true},
+		{8191, 8, false},
+		{8191, 600, false},
+		{8000, 1535, true},
+		{8000, 1536, false},
+	} {
+		ip := make([]byte, 20+c.data)
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[6:], uint16(c.offset8)|0x2000)
+		f := Frame{Kind: KindIPv4, HdrLen: 20, IPLen: len(ip)}
+		if got := fragmentable4(ip, f); got != c.want {
+			t.Errorf("offset %d, %d data bytes: fragmentable %v, want %v", 8*c.offset8, c.data, got, c.want)
+		}
+		if n := fragments(ip, f, 1500); c.want != (n > 0) {
+			t.Errorf("offset %d, %d data bytes: %d fragments", 8*c.offset8, c.data, n)
+		}
+	}
 }

@@ -239,6 +239,10 @@ func (l *lane) tooBig(frame []byte, f Frame, out fastpath.Outcome) {
 	c := &l.in
 	ip := frame[f.LinkLen:]
 	if out.Tunnel && f.Kind == KindIPv4 && binary.BigEndian.Uint16(ip[6:])&0x4000 == 0 {
+		if !fragmentable4(ip, f) {
+			c.drops[DropMalformed]++ // offset and length past 65,535 bytes: no fragment can say where it goes
+			return
+		}
 		inc(&c.fragmented, f.IPLen)
 		for k := 0; ; k++ {
 			n := fragment4(l.scratch, frame, f, out.Fits, k)
