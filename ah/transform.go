@@ -62,6 +62,9 @@ func (t *Transform) Integrity() esp.Integrity { return t.auth.Alg() }
 // Impl names the ICV's implementation for reports (esp.Auth.Impl), prefixed "AH ".
 func (t *Transform) Impl() string { return "AH " + t.auth.Impl() }
 
+// ImplKind is esp.Auth.ImplKind: ImplVAES where the ICV is ov2's own HMAC-SHA-256.
+func (t *Transform) ImplKind() esp.Impl { return t.auth.ImplKind() }
+
 // ICVLen reports the ICV length: 12 (HMAC-SHA1-96) or 16.
 func (t *Transform) ICVLen() int { return t.icvLen }
 

@@ -168,7 +168,7 @@ func newEngine(spec rowSpec, o Options, inline bool) (_ *engine, err error) {
 		e.implKind = a.Transform.ImplKind()
 	} else {
 		e.impl = a.AH.Transform.Impl()
-		e.implKind = esp.ImplStdlib
+		e.implKind = a.AH.Transform.ImplKind()
 	}
 
 	if err := e.frame(); err != nil {

@@ -24,18 +24,23 @@ import (
 // needs no copy. When the engine dispatched to crypto/cipher itself there is nothing to
 // measure twice: the row's implementation figures are the standard library's (Row.ImplSame).
 
-// implRaw is the raw loop of one dispatched AES-GCM implementation.
+// implRaw is the raw loop of one dispatched implementation: an ESP transform, or for AH the
+// ICV code the AH transform calls (esp.Auth) over the whole datagram, as the standard
+// library's AH loop hashes it.
 type implRaw struct {
 	tr      *esp.Transform
+	auth    *esp.Auth // AH; tr is nil then
 	s       *esp.Scratch
 	regions []implRegion
-	restore bool // Open of AES-GCM: copy the sealed bytes back before each Open
+	restore bool // Open of AES-GCM or AES-CBC: copy the sealed bytes back before each Open
 }
 
-// implRegion is one packet's ESP region.
+// implRegion is one packet's ESP region, or for AH its datagram.
 type implRegion struct {
-	pkt    []byte // seal: SPI through next header, with ICV tailroom; open: through the ICV
-	sealed []byte // open: the region as sealed, for restore
+	pkt    []byte   // seal: SPI through next header, with ICV tailroom; open: through the ICV
+	sealed []byte   // open: the region as sealed, for restore
+	parts  [][]byte // AH: the datagram, as esp.Auth takes it
+	icv    []byte   // AH: its ICV (open compares, seal writes)
 }
 
 // newImplRawLoop lays out one cycle of the size's packets for algorithm a, keyed as the
@@ -45,19 +50,19 @@ func newImplRawLoop(size Size, a Algo, op RawOp, impl esp.Impl) (*rawLoop, error
 	if op != RawSeal && op != RawOpen {
 		return nil, fmt.Errorf("bench: raw %s is computed, not run", op)
 	}
+	if a.isAH() {
+		return newAuthRawLoop(size, a, op)
+	}
 	p := esp.Params{Alg: a.espAlg(), KeyMat: keyMat(firstSPI, a.keyLen()), Impl: impl}
-	switch {
-	case a.espAlg() == esp.AESCBC:
+	if a.integrity() != esp.IntegrityNone {
 		p.KeyMat, p.IntegrityKey = suiteKeys(firstSPI, a)
 		p.Integrity = a.integrity()
-	case a.integrity() != esp.IntegrityNone:
-		return nil, fmt.Errorf("bench: %s has one implementation: its raw limit is the standard library's", a)
 	}
 	tr, err := esp.NewTransform(p)
 	if err != nil {
 		return nil, err
 	}
-	x := &implRaw{tr: tr, s: new(esp.Scratch), restore: op == RawOpen && a != GMAC}
+	x := &implRaw{tr: tr, s: new(esp.Scratch), restore: op == RawOpen && a != GMAC && a.espAlg() != esp.NULL}
 	l := &rawLoop{op: op, impl: x}
 	for _, w := range a.wirePattern(size) {
 		espLen := w - 20 - tr.ICVLen() // SPI through next header
@@ -66,10 +71,16 @@ func newImplRawLoop(size Size, a Algo, op RawOp, impl esp.Impl) (*rawLoop, error
 			buf[i] = byte(i * 7)
 		}
 		esp.PutHeader(buf, firstSPI, 1)
-		if a.espAlg() == esp.AESCBC {
-			// A trailer Open accepts: no padding (the pattern's sizes are whole blocks
-			// already), pad length 0, next header UDP.
-			esp.AppendTrailer(buf[:espLen-esp.TrailerLen], 0, 17)
+		if a.integrity() != esp.IntegrityNone {
+			// A trailer Open accepts (AES-CBC and NULL check it): the padding the transform
+			// asks for, pad length, next header UDP.
+			off := esp.HeaderLen + tr.IVLen()
+			for pad := 0; pad < 16; pad++ {
+				if n := espLen - off - esp.TrailerLen - pad; n >= 0 && tr.PadLen(n) == pad {
+					esp.AppendTrailer(buf[:off+n], pad, 17)
+					break
+				}
+			}
 		}
 		r := implRegion{pkt: buf}
 		sealed, err := tr.Seal(x.s, buf, 0)
@@ -90,9 +101,57 @@ func newImplRawLoop(size Size, a Algo, op RawOp, impl esp.Impl) (*rawLoop, error
 	return l, nil
 }
 
+// newAuthRawLoop is newImplRawLoop for AH: esp.Auth (the HMAC the AH transform runs) over
+// each whole datagram of the pattern, keyed as the standard library's loop is.
+func newAuthRawLoop(size Size, a Algo, op RawOp) (*rawLoop, error) {
+	_, key := suiteKeys(firstSPI, a)
+	auth, err := esp.NewAuth(a.integrity(), key)
+	if err != nil {
+		return nil, err
+	}
+	x := &implRaw{auth: auth, s: new(esp.Scratch)}
+	l := &rawLoop{op: op, impl: x}
+	for _, w := range a.wirePattern(size) {
+		msg := make([]byte, w)
+		for i := range msg {
+			msg[i] = byte(i * 7)
+		}
+		r := implRegion{pkt: msg, parts: [][]byte{msg}, icv: make([]byte, auth.ICVLen())}
+		if err := auth.Sum(x.s, r.icv, nil, r.parts...); err != nil {
+			return nil, fmt.Errorf("bench: raw %s %s %s (%s): %v", op, a, size, auth.Impl(), err)
+		}
+		if err := auth.Verify(x.s, r.icv, nil, r.parts...); err != nil {
+			return nil, fmt.Errorf("bench: raw %s %s %s (%s): verify refuses what sum made: %v", op, a, size, auth.Impl(), err)
+		}
+		x.regions = append(x.regions, r)
+		l.wireBytes += w
+	}
+	return l, nil
+}
+
+// name is the implementation's name for the raw rows.
+func (x *implRaw) name() string {
+	if x.auth != nil {
+		return "AH " + x.auth.Impl() + " via esp.Auth"
+	}
+	return x.tr.Impl() + " via esp.Transform"
+}
+
 // step seals or opens packet i (mod the pattern).
 func (x *implRaw) step(i int, op RawOp) {
 	r := &x.regions[i%len(x.regions)]
+	if x.auth != nil {
+		var err error
+		if op == RawSeal {
+			err = x.auth.Sum(x.s, r.icv, nil, r.parts...)
+		} else {
+			err = x.auth.Verify(x.s, r.icv, nil, r.parts...)
+		}
+		if err != nil {
+			panic(err) // checked in newAuthRawLoop; the bytes do not change
+		}
+		return
+	}
 	if op == RawSeal {
 		if _, err := x.tr.Seal(x.s, r.pkt, 0); err != nil {
 			panic(err) // checked in newImplRawLoop

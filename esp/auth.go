@@ -123,6 +123,15 @@ func (a *Auth) Impl() string {
 	return a.alg.String() + " (crypto/cipher)"
 }
 
+// ImplKind is ImplVAES where the ICV is ov2's own code (HMAC-SHA-256 on the SHA
+// extensions), else ImplStdlib (crypto/hmac, crypto/cipher's GMAC).
+func (a *Auth) ImplKind() Impl {
+	if a.hm != nil && a.hm.fast != nil {
+		return ImplVAES
+	}
+	return ImplStdlib
+}
+
 // hmac returns the truncated HMAC of the parts, in the lane's memory.
 func (a *Auth) hmac(l *laneState, parts [][]byte) []byte {
 	return a.hm.sum(l, parts)[:a.ICVLen()]

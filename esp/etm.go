@@ -59,6 +59,9 @@ func newETMTransform(p Params) (*Transform, error) {
 		keyMat: append([]byte(nil), p.KeyMat...),
 		hm:     newHMACKey(p.Integrity, p.IntegrityKey, p.Impl != ImplStdlib && p.Impl != ImplPortable),
 	}
+	if t.hm.fast != nil {
+		t.impl = ImplVAES // ov2's own HMAC-SHA-256 (ImplKind: some part is our code)
+	}
 	if p.Alg == NULL {
 		return t, nil
 	}
@@ -73,8 +76,8 @@ func newETMTransform(p Params) (*Transform, error) {
 		return nil, fmt.Errorf("esp: %v: %w", err, ErrKeyLength)
 	}
 	t.iv.ctr = new(ivCounter)
-	if resolveImpl(p.Impl) == ImplVAES {
-		if t.cbcDec, err = vgcm.NewCBCKey(t.keyMat); err != nil {
+	if resolveImpl(p.Impl) == ImplVAES && vgcm.Supported() {
+		if t.cbcDec, err = vgcm.NewCBCKey(t.keyMat); err != nil { // unreachable: checked
 			return nil, fmt.Errorf("esp: %v: %w", err, ErrImpl)
 		}
 		t.impl = ImplVAES

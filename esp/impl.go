@@ -70,6 +70,10 @@ func ParseImpl(s string) (Impl, error) {
 // VPCLMULQDQ, AVX-512 F/BW/VL, with the OS saving the 512-bit and mask registers.
 func VAESSupported() bool { return vgcm.Supported() }
 
+// SHASupported reports whether HMAC-SHA-256 runs on ov2's own code here (the SHA
+// extensions; vgcm.HMAC256) for SAs that do not pin ImplStdlib or ImplPortable.
+func SHASupported() bool { return vgcm.SHASupported() }
+
 // stdlibAsm says whether crypto/cipher's GCM will run on assembly. It asks cpuid the same
 // question Go's crypto/internal/fips140/aes/gcm asks before it uses its assembly: on amd64
 // AES-NI, PCLMULQDQ, SSE4.1 and SSSE3 (every CPU with the first two has the last two, but Go
@@ -135,6 +139,7 @@ func (t *Transform) Impl() string {
 	return "stdlib AES-GCM (AES-NI+PCLMULQDQ asm)"
 }
 
-// ImplKind reports which implementation NewTransform chose for this SA: ImplStdlib or
-// ImplPortable, never ImplAuto.
+// ImplKind reports which implementation NewTransform chose for this SA, never ImplAuto:
+// for AES-GCM and GMAC ImplStdlib, ImplPortable or ImplVAES; for AES-CBC and NULL ImplVAES
+// where some part is ov2's own code (CBC decryption, HMAC-SHA-256), else ImplStdlib.
 func (t *Transform) ImplKind() Impl { return t.impl }
