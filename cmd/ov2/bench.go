@@ -21,9 +21,10 @@ ratio to. The raw limit of aes128gcm, aes256gcm and gmac is Go's crypto/cipher A
 of aes128cbc-sha256 and aes256cbc-sha1 crypto/aes CBC + crypto/hmac; of null-sha256 and
 ah-sha256 crypto/hmac. Each row's raw loops run beside it, half just before its window
 and half just after, so that the machine's drift cancels in the ratio. Where AES-GCM or
-GMAC is dispatched to another implementation (VAES, portable), or AES-CBC decrypts with
-ov2's own AES-NI code (where VAES is), the row also gives that implementation's own raw
-limit through esp.Transform and the ratio to it (impl Mpps, impl ratio); where the
+GMAC is dispatched to another implementation (VAES, portable), or another suite runs a
+part in ov2's own code (AES-CBC decryption where VAES is, HMAC-SHA-256 where the SHA
+extensions are), the row also gives that implementation's own raw limit through
+esp.Transform (AH: esp.Auth) and the ratio to it (impl Mpps, impl ratio); where the
 engine's crypto is the standard library's, impl is the same as raw.
 
 Sizes are wire sizes of IPv4 transport-mode ESP packets with a 16-byte ICV (IP header,
