@@ -62,8 +62,9 @@ func (e *engine) onWire(buf []*packet.Buffer) {
 }
 
 // onRecv handles completions of the receive path in decrypt and round-trip rows: every
-// packet must have verified. For decrypt it restores the sealed bytes the NIC decrypted in
-// place; in a round trip the decrypted packet is exactly what the send path seals next.
+// packet must have verified. For decrypt it readies the packet the NIC decrypted in place
+// for its next pass (an AES-GCM twin's ICV, else the sealed bytes where they changed); in a
+// round trip the decrypted packet is exactly what the send path seals next.
 func (e *engine) onRecv(buf []*packet.Buffer) int {
 	now := packet.Now()
 	measuring := e.phase.Load() == phaseMeasure
@@ -88,8 +89,15 @@ func (e *engine) onRecv(buf []*packet.Buffer) int {
 			// or AH packet verifies without a byte changed, and writing it anyway takes
 			// every line of it from the lane's cache (the lane runs on another core) for
 			// the lane to fetch back on its next pass.
-			if f := e.tmpl[p.Cookie].frame; !bytes.Equal(p.Bytes(), f) {
-				copy(p.Bytes(), f)
+			// An AES-GCM twin (twin.go) only needs the other state's ICV.
+			t := &e.tmpl[p.Cookie]
+			if t.twin != nil {
+				if !t.rearm(p.Bytes()) {
+					e.failed++
+					copy(p.Bytes(), t.frame)
+				}
+			} else if !bytes.Equal(p.Bytes(), t.frame) {
+				copy(p.Bytes(), t.frame)
 			}
 		} else if p.Tx.LSOSegment != p.Tx.LSOCount {
 			p.Release()

@@ -10,8 +10,9 @@
 //	roundtrip  host ─► send path ─► (wire) ─► receive path ─► host
 //
 // Each row is a closed loop: a fixed budget of packets in flight, recycled as they complete
-// (a sealed packet can be sealed again as it is; a decrypted one is restored from its sealed
-// copy by the completion goroutine; in a round trip the receive path hands back the very
+// (a sealed packet can be sealed again as it is; a decrypted AES-GCM packet is its twin's
+// ciphertext and needs only the twin's ICV written over its own (twin.go), one of another
+// suite is restored from its sealed copy where it changed; in a round trip the receive path hands back the very
 // plaintext the send path seals next). The harness is one goroutine that submits and polls
 // the completions itself, never parking, when the lanes leave it a processor of its own
 // (fused lanes, fewer lane goroutines than GOMAXPROCS); otherwise completion goroutines

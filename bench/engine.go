@@ -41,12 +41,14 @@ const (
 	cookieIndexMask = 1<<cookieIndexBits - 1
 )
 
-// template is what the host needs to send a unit again: for decrypt the sealed bytes the
-// completion goroutine restores (the NIC decrypted them in place), for a large send the
+// template is what the host needs to send a unit again: for decrypt the sealed bytes (and,
+// for AES-GCM, the twin's ICV, twin.go) the completion side readies the packet with (the NIC
+// decrypted it in place), for a large send the
 // framed bytes and OOB (the NIC releases a large send's buffer once it has cut it).
 type template struct {
 	frame []byte
 	tx    packet.TxInfo
+	twin  []byte // AES-GCM decrypt rows: the ICV of frame's twin (twin.go)
 }
 
 // window is what one measured phase saw.
@@ -250,6 +252,7 @@ func (e *engine) frame() error {
 		return fmt.Errorf("bench: %d packets in flight: at most %d", e.units, cookieIndexMask+1)
 	}
 	peers := make(map[uint32]peer)
+	ivs := make(map[twinKey]uint64)
 	for i := range e.units {
 		s := e.sas[i%nSA]
 		k := i / nSA // the SA's k-th packet
@@ -267,7 +270,13 @@ func (e *engine) frame() error {
 				}
 				peers[s.spi] = pr
 			}
-			if err := pr.sealAs(b.Bytes(), seq); err != nil {
+			if e.spec.algo.twinnable() {
+				tw, err := pr.sealTwin(b.Bytes(), s.spi, keyMat(s.spi, e.spec.algo.keyLen()), ivs)
+				if err != nil {
+					return err
+				}
+				t.twin = tw
+			} else if err := pr.sealAs(b.Bytes(), seq); err != nil {
 				return err
 			}
 			t.frame = append([]byte(nil), b.Bytes()...)

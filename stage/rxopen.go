@@ -47,7 +47,10 @@ type rxOpen struct {
 
 func (o *rxOpen) process(b *Burst, tb *sa.Table) {
 	defer o.counts.flush()
-	for i, p := range b.Slice() {
+	pkts := b.Slice()
+	prefetchFirst(pkts)
+	for i, p := range pkts {
+		prefetchAhead(pkts, i)
 		if p.Rx.Handle == 0 || p.Rx.CryptoDone {
 			continue
 		}

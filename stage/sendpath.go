@@ -102,7 +102,10 @@ type txBack struct {
 
 func (k *txBack) process(b *Burst, tb *sa.Table) {
 	var t txTally
-	for i, p := range b.Slice() {
+	pkts := b.Slice()
+	prefetchFirst(pkts)
+	for i, p := range pkts {
+		prefetchAhead(pkts, i)
 		if !p.Tx.Failed() && hasIPsec(p) {
 			k.seal.one(b, i, p, tb)
 		}

@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package prefetch
+
+// Write asks for every cache line of b, with the intent to write them; on this
+// architecture it does nothing.
+func Write(b []byte) {}

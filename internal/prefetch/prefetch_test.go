@@ -1,0 +1,47 @@
+package prefetch
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestWriteLeavesBytes prefetches slices of every length and alignment up to a few lines,
+// and the empty and nil slices: nothing may change and nothing may fault.
+func TestWriteLeavesBytes(t *testing.T) {
+	buf := make([]byte, 512)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	for off := 0; off < 70; off++ {
+		for n := 0; off+n <= len(buf); n += 13 {
+			Write(buf[off : off+n])
+		}
+	}
+	Write(nil)
+	Write(buf[:0])
+	for i := range buf {
+		if buf[i] != byte(i*7) {
+			t.Fatalf("byte %d changed: %#x", i, buf[i])
+		}
+	}
+}
+
+// TestWriteAtPageEnd prefetches a slice that ends on the last byte before memory the
+// process may not own: a prefetch never faults, and Write never touches a line past the
+// one holding the slice's last byte.
+func TestWriteAtPageEnd(t *testing.T) {
+	page := make([]byte, 8192)
+	base := uintptr(unsafe.Pointer(&page[0]))
+	end := (base + 4096) &^ 4095 // the first page boundary inside page
+	i := int(end - base)
+	Write(page[i-100 : i])
+	Write(page[i-1 : i])
+}
+
+func BenchmarkWrite1400(b *testing.B) {
+	buf := make([]byte, 1400)
+	b.SetBytes(1400)
+	for b.Loop() {
+		Write(buf)
+	}
+}

@@ -1,0 +1,39 @@
+package stage
+
+import (
+	"github.com/ov2dev/ov2/internal/prefetch"
+	"github.com/ov2dev/ov2/packet"
+)
+
+// The crypto stages (seal, open) prefetch the bytes of the packet prefetchDistance places
+// ahead of the one they are working on, so that its lines, usually written last by another
+// core, travel while this one is encrypted (internal/prefetch says why and what it gained).
+// Two places ahead: one 1400-byte packet's crypto (about 150-200 ns) is shorter than a
+// cross-core fetch of its 22 lines.
+const prefetchDistance = 2
+
+// prefetchMin is the smallest packet worth a prefetch: a packet of a few lines is fetched
+// about as soon by the out-of-order core and the hardware prefetcher, and the call would
+// cost more than it hides.
+const prefetchMin = 256
+
+// prefetchFirst starts the fetch of the burst's first packets, before the loop's first
+// prefetchAhead reaches past them.
+func prefetchFirst(pkts []*packet.Buffer) {
+	for i := 0; i < prefetchDistance && i < len(pkts); i++ {
+		prefetchPacket(pkts[i])
+	}
+}
+
+// prefetchAhead starts the fetch of the packet prefetchDistance places after i, if any.
+func prefetchAhead(pkts []*packet.Buffer, i int) {
+	if j := i + prefetchDistance; j < len(pkts) {
+		prefetchPacket(pkts[j])
+	}
+}
+
+func prefetchPacket(p *packet.Buffer) {
+	if f := p.Bytes(); len(f) >= prefetchMin {
+		prefetch.Write(f)
+	}
+}
