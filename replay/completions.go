@@ -80,6 +80,9 @@ func (r *run) sendCompletions(b fastpath.Burst) {
 		} else {
 			c.clear.add(p.Len())
 		}
+		if r.raw != nil && sealed {
+			r.raw[b.Lane].note(p)
+		}
 		if id := cookieLink(p.Cookie); id != lastID {
 			h, lastID = r.link(id), id
 		}

@@ -59,7 +59,11 @@ type Config struct {
 	// the host delivers each packet as it was read; Output then gets the sealed packets.
 	// The input is held in memory for the comparison.
 	RoundTrip bool
-	Output    Output // nil: Discard
+	// RawLimit, with RoundTrip, measures after the run the crypto alone on one core over
+	// one pass's sealed packets and gives the run's rate as a share of it (rawlimit.go,
+	// Report.RawLimit).
+	RawLimit bool
+	Output   Output // nil: Discard
 	// MSS is the TCP payload per segment of a large send: a plain TCP packet too big for a
 	// packet buffer (a capture taken with GSO/TSO on the sending host) goes to the NIC as
 	// one LSO + IPsec large send, cut into segments of MSS bytes of payload. 0: 1400.
@@ -133,8 +137,9 @@ type run struct {
 		id  uint32
 	}
 
-	originals [][]byte    // RoundTrip: the IP packet of each record position
-	held      heldCapture // the capture, read once and replayed from memory (memcapture.go)
+	originals [][]byte     // RoundTrip: the IP packet of each record position
+	raw       []rawSamples // RawLimit: one per send lane (rawlimit.go)
+	held      heldCapture  // the capture, read once and replayed from memory (memcapture.go)
 
 	sinks   []*sink // one per send lane; sinks[0] also takes pass-through and decrypted packets
 	scratch []laneScratch
@@ -239,6 +244,12 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 		}
 	}
 	lanes := cfg.Lanes
+	if cfg.RoundTrip && cfg.RawLimit {
+		r.raw = make([]rawSamples, lanes)
+		for i := range r.raw {
+			r.raw[i].seen = make([]bool, len(r.originals))
+		}
+	}
 	r.sc = make([]compCounts, lanes)
 	r.scratch = make([]laneScratch, lanes)
 	for i := range r.sc {
@@ -404,6 +415,11 @@ func (r *run) play(ctx context.Context) (*Report, error) {
 	}
 	rep := r.report(elapsed) // before DELETE_SA: it names the SAs' crypto implementations
 	rep.Interrupted = interrupted
+	if r.raw != nil && !interrupted {
+		if rep.RawLimit, err = r.rawLimit(rep); err != nil { // the SAs are still there
+			return nil, err
+		}
+	}
 	if err := r.fp.Close(); err != nil { // DELETE_SA
 		return nil, err
 	}

@@ -85,7 +85,9 @@ type Report struct {
 	OutGbps float64 `json:"out_gbit_s"`
 
 	RoundTrip *RoundTrip `json:"round_trip,omitempty"`
-	Balanced  bool       `json:"balanced"`
+	// RawLimit is the round trip's raw limit (Config.RawLimit) and the run's share of it.
+	RawLimit *RawLimit `json:"raw_limit,omitempty"`
+	Balanced bool      `json:"balanced"`
 	// Interrupted says the run was stopped (Ctrl-C) before it read all its input: the
 	// report covers the packets read until then, every one of them completed.
 	Interrupted bool `json:"interrupted"`
@@ -244,5 +246,13 @@ func (rep *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "round trip: %s (%d/%d packets decrypted and equal to the input, %d differ%s)\n",
 			verdict, rt.Equal, rep.Encrypt.In.Packets-rep.LargeSends, rt.Differ, segs)
+	}
+	if rl := rep.RawLimit; rl != nil {
+		excl := ""
+		if rl.Excluded > 0 {
+			excl = fmt.Sprintf(" (%d large sends and combined packets left out)", rl.Excluded)
+		}
+		fmt.Fprintf(w, "raw limit: the crypto alone on 1 core, seal + open of the %d packets one pass sealed%s: %.3f M round trips/s; this run %.3f M/s, %.2f of it\n",
+			rl.Packets, excl, rl.PerSecond/1e6, rl.RunPerSecond/1e6, rl.Ratio)
 	}
 }

@@ -67,6 +67,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE`")
 	format := fs.String("format", "", "write the --out capture in the `pcap|pcapng` format (default: pcapng for a name ending in .pcapng, else pcap)")
 	roundTrip := fs.Bool("roundtrip", false, "decrypt what is encrypted and check it equals the input (always on without an input)")
+	rawLimit := fs.Bool("raw-limit", false, "after a round trip, run the crypto alone on one core over one pass's sealed packets for 0.5s and give the run's rate as a share of that limit")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -121,6 +122,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		if _, sas, err = replay.Demo(); err != nil {
 			return err
 		}
+	}
+	if *rawLimit && !*roundTrip {
+		return usageErr("--raw-limit measures against a round trip: add --roundtrip (the built-in sample always has one)")
 	}
 	if *saFile != "" {
 		if sas, err = xfrm.ParseConfigFile(*saFile); err != nil {
@@ -206,7 +210,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		outs = append(outs, lo)
 	}
 	cfg := replay.Config{SAs: sas.States, Bundles: sas.Bundles, NIC: nicCfg, Lanes: *lanes, Placement: pl, Pace: pace, Loops: *loops,
-		RoundTrip: *roundTrip, OneLink: oneLink, MSS: *mss}
+		RoundTrip: *roundTrip, RawLimit: *rawLimit, OneLink: oneLink, MSS: *mss}
 	switch len(outs) {
 	case 0:
 	case 1:
