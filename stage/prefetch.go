@@ -17,21 +17,15 @@ const prefetchDistance = 2
 // cost more than it hides.
 const prefetchMin = 256
 
-// prefetchFirst starts the fetch of the burst's first packets, before the loop's first
-// prefetchAhead reaches past them.
+// prefetchFirst starts the fetch of the burst's first packets; the loops then prefetch
+// packet i+prefetchDistance as they reach packet i.
 func prefetchFirst(pkts []*packet.Buffer) {
 	for i := 0; i < prefetchDistance && i < len(pkts); i++ {
 		prefetchPacket(pkts[i])
 	}
 }
 
-// prefetchAhead starts the fetch of the packet prefetchDistance places after i, if any.
-func prefetchAhead(pkts []*packet.Buffer, i int) {
-	if j := i + prefetchDistance; j < len(pkts) {
-		prefetchPacket(pkts[j])
-	}
-}
-
+// prefetchPacket starts the fetch of p's bytes if it is big enough to be worth it.
 func prefetchPacket(p *packet.Buffer) {
 	if f := p.Bytes(); len(f) >= prefetchMin {
 		prefetch.Write(f)

@@ -50,7 +50,9 @@ func (o *rxOpen) process(b *Burst, tb *sa.Table) {
 	pkts := b.Slice()
 	prefetchFirst(pkts)
 	for i, p := range pkts {
-		prefetchAhead(pkts, i)
+		if j := i + prefetchDistance; j < len(pkts) {
+			prefetchPacket(pkts[j]) // inlined: a call per packet would cost more than the check
+		}
 		if p.Rx.Handle == 0 || p.Rx.CryptoDone {
 			continue
 		}

@@ -105,7 +105,9 @@ func (k *txBack) process(b *Burst, tb *sa.Table) {
 	pkts := b.Slice()
 	prefetchFirst(pkts)
 	for i, p := range pkts {
-		prefetchAhead(pkts, i)
+		if j := i + prefetchDistance; j < len(pkts) {
+			prefetchPacket(pkts[j]) // inlined: a call per packet would cost more than the check
+		}
 		if !p.Tx.Failed() && hasIPsec(p) {
 			k.seal.one(b, i, p, tb)
 		}
