@@ -115,3 +115,27 @@ func runKeep(in Input, cfg Config, look func(*run)) (*Report, error) {
 	}
 	return rep, err
 }
+
+// TestRawLimitNothingSealed: a capture with nothing for an SA has no raw limit to give, and
+// says so instead of printing a rate of zero.
+func TestRawLimitNothingSealed(t *testing.T) {
+	capture := pcapOf(t, [][]byte{tcpFrame(t, "192.0.2.1", "203.0.113.50", make([]byte, 100))}) // no SA
+	_, cfg := demoConfig(t)
+	cfg.RoundTrip, cfg.RawLimit = true, true
+	rep, err := Run(context.Background(), BytesInput("clear", capture), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rl := rep.RawLimit; rl == nil || rl.Packets != 0 || rl.PerSecond != 0 || rl.Ratio != 0 {
+		t.Fatalf("raw limit %+v", rep.RawLimit)
+	}
+	var b strings.Builder
+	rep.Print(&b)
+	if !strings.Contains(b.String(), "raw limit: none: no packet of the run was sealed as a whole packet (0 large sends and combined packets left out)\n") {
+		t.Fatalf("report:\n%s", b.String())
+	}
+	var j strings.Builder
+	if err := rep.WriteJSON(&j); err != nil || !strings.Contains(j.String(), `"raw_limit": {`) {
+		t.Fatalf("JSON: %v\n%s", err, j.String())
+	}
+}

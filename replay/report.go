@@ -247,7 +247,9 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "round trip: %s (%d/%d packets decrypted and equal to the input, %d differ%s)\n",
 			verdict, rt.Equal, rep.Encrypt.In.Packets-rep.LargeSends, rt.Differ, segs)
 	}
-	if rl := rep.RawLimit; rl != nil {
+	if rl := rep.RawLimit; rl != nil && rl.Packets == 0 {
+		fmt.Fprintf(w, "raw limit: none: no packet of the run was sealed as a whole packet (%d large sends and combined packets left out)\n", rl.Excluded)
+	} else if rl != nil {
 		excl := ""
 		if rl.Excluded > 0 {
 			excl = fmt.Sprintf(" (%d large sends and combined packets left out)", rl.Excluded)
