@@ -107,7 +107,7 @@ func rawKeys(sp rowSpec, dispatched esp.Impl) []rawKey {
 
 // implDiffers says the engine's crypto for algorithm a is not the standard library loop's:
 // AES-GCM and GMAC dispatched to another implementation, and the other suites where some
-// part runs ov2's own code (ImplVAES: AES-CBC decryption eight blocks at a time,
+// part runs ov2's own code (ImplVAES: AES-CBC, decryption eight blocks at a time,
 // HMAC-SHA-256 on the SHA extensions); their impl loops run the esp.Transform or esp.Auth
 // the lanes call.
 func implDiffers(a Algo, dispatched esp.Impl) bool {

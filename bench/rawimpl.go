@@ -9,7 +9,7 @@ import (
 // The dispatched implementation's raw limit (issue 13 point 4): for AES-GCM and AES-GMAC the
 // engine's transform runs the implementation esp chose when the SA was added (our VAES code
 // where the CPU has it, else crypto/cipher or the portable core), and for AES-CBC on
-// ImplVAES its decryption is ours (eight blocks at a time), so besides the standard
+// ImplVAES its encryption and decryption are ours (decryption eight blocks at a time), so besides the standard
 // library's loop (raw.go) each such row is compared with a loop of that implementation on
 // the same bytes: esp.Transform.Seal or Open of the ESP region (SPI through next header, the
 // ICV behind it), on one goroutine, with no rings, lookups or framing. Reaching the core

@@ -54,7 +54,7 @@ func newETMTransform(p Params) (*Transform, error) {
 		icvLen: icv,
 		esn:    p.ESN,
 		live:   true,
-		impl:   ImplStdlib, // crypto/aes and crypto/sha*, but for AES-CBC decryption (below)
+		impl:   ImplStdlib, // crypto/aes and crypto/sha*, but for AES-CBC itself (below)
 		ivLen:  p.Alg.IVLen(),
 		keyMat: append([]byte(nil), p.KeyMat...),
 		hm:     newHMACKey(p.Integrity, p.IntegrityKey, p.Impl != ImplStdlib && p.Impl != ImplPortable),
@@ -77,7 +77,7 @@ func newETMTransform(p Params) (*Transform, error) {
 	}
 	t.iv.ctr = new(ivCounter)
 	if resolveImpl(p.Impl) == ImplVAES && vgcm.Supported() {
-		if t.cbcDec, err = vgcm.NewCBCKey(t.keyMat); err != nil { // unreachable: checked
+		if t.cbcKey, err = vgcm.NewCBCKey(t.keyMat); err != nil { // unreachable: checked
 			return nil, fmt.Errorf("esp: %v: %w", err, ErrImpl)
 		}
 		t.impl = ImplVAES

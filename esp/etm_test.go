@@ -446,11 +446,11 @@ func TestETMWipe(t *testing.T) {
 		t.Error("KeyZeroed with the HMAC pad states intact = true")
 	}
 	tr.hm.wipe()
-	if tr.cbcDec != nil { // ImplVAES: the CBC decryption key schedule counts too
+	if tr.cbcKey != nil { // ImplVAES: the CBC key schedules count too
 		if tr.KeyZeroed() {
-			t.Error("KeyZeroed with the CBC decryption round keys intact = true")
+			t.Error("KeyZeroed with the CBC round keys intact = true")
 		}
-		tr.cbcDec.Wipe()
+		tr.cbcKey.Wipe()
 	}
 	if !tr.KeyZeroed() {
 		t.Error("KeyZeroed with everything cleared = false")

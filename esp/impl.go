@@ -119,8 +119,8 @@ func (t *Transform) Impl() string {
 	case t.alg == AESCBC || t.alg == NULL:
 		impl := t.hm.impl()
 		switch {
-		case t.cbcDec != nil:
-			impl = "ov2 AES-NI CBC decryption, crypto/aes, " + impl
+		case t.cbcKey != nil:
+			impl = "ov2 AES-NI CBC, crypto/aes IVs, " + impl
 		case t.alg == AESCBC:
 			impl = "crypto/aes, " + impl
 		}
@@ -141,5 +141,5 @@ func (t *Transform) Impl() string {
 
 // ImplKind reports which implementation NewTransform chose for this SA, never ImplAuto:
 // for AES-GCM and GMAC ImplStdlib, ImplPortable or ImplVAES; for AES-CBC and NULL ImplVAES
-// where some part is ov2's own code (CBC decryption, HMAC-SHA-256), else ImplStdlib.
+// where some part is ov2's own code (AES-CBC, HMAC-SHA-256), else ImplStdlib.
 func (t *Transform) ImplKind() Impl { return t.impl }

@@ -67,9 +67,10 @@ type Transform struct {
 	pg *portableGCM
 	// vk is the ImplVAES core, nil otherwise and after Wipe.
 	vk *vgcm.Key
-	// cbcDec decrypts AES-CBC for ImplVAES (cbc.go); nil for crypto/aes. Wipe zeroes it but
+	// cbcKey encrypts and decrypts AES-CBC for ImplVAES (cbc.go); nil for crypto/aes (which
+	// makes the IVs either way). Wipe zeroes it but
 	// keeps the pointer, for KeyZeroed.
-	cbcDec *vgcm.CBCKey
+	cbcKey *vgcm.CBCKey
 	// mac computes GMAC tags: aead, pg as a portableMAC, or vk as a vaesMAC. Nil after Wipe.
 	mac tagSealer
 
@@ -235,8 +236,8 @@ func (t *Transform) Wipe() {
 	if t.vk != nil {
 		t.vk.Wipe() // the pointer stays, so that KeyZeroed can still look at it
 	}
-	if t.cbcDec != nil {
-		t.cbcDec.Wipe() // the same
+	if t.cbcKey != nil {
+		t.cbcKey.Wipe() // the same
 	}
 	if t.hm != nil {
 		t.hm.wipe()
@@ -259,7 +260,7 @@ func (t *Transform) KeyZeroed() bool {
 	if t.hm != nil && (!t.hm.zeroed() || !allZero(t.iv.key)) {
 		return false
 	}
-	if t.vk != nil && !t.vk.Zeroed() || t.cbcDec != nil && !t.cbcDec.Zeroed() {
+	if t.vk != nil && !t.vk.Zeroed() || t.cbcKey != nil && !t.cbcKey.Zeroed() {
 		return false
 	}
 	return t.pg == nil || t.pg.zeroed()

@@ -22,7 +22,7 @@ of aes128cbc-sha256 and aes256cbc-sha1 crypto/aes CBC + crypto/hmac; of null-sha
 ah-sha256 crypto/hmac. Each row's raw loops run beside it, half just before its window
 and half just after, so that the machine's drift cancels in the ratio. Where AES-GCM or
 GMAC is dispatched to another implementation (VAES, portable), or another suite runs a
-part in ov2's own code (AES-CBC decryption where VAES is, HMAC-SHA-256 where the SHA
+part in ov2's own code (AES-CBC where VAES is, HMAC-SHA-256 where the SHA
 extensions are), the row also gives that implementation's own raw limit through
 esp.Transform (AH: esp.Auth) and the ratio to it (impl Mpps, impl ratio); where the
 engine's crypto is the standard library's, impl is the same as raw.

@@ -43,6 +43,9 @@ func invMixColumns(dst, src *byte)
 func cbcDecAsm(dk *byte, nr int, iv, dst, src *byte, n int)
 
 //go:noescape
+func cbcEncAsm(ek *byte, nr int, iv, dst, src *byte, n int)
+
+//go:noescape
 func sha256Blocks(h *[8]uint32, p *byte, n int)
 
 // shaSupported: the SHA extensions, and SSSE3 and SSE4.1 for the byte shuffle and the

@@ -17,6 +17,7 @@ func openAsm(*Key, *byte, *byte, int, *byte, *byte, int, *byte, int) bool {
 
 func invMixColumns(*byte, *byte)                     { panic("vgcm: unsupported") }
 func cbcDecAsm(*byte, int, *byte, *byte, *byte, int) { panic("vgcm: unsupported") }
+func cbcEncAsm(*byte, int, *byte, *byte, *byte, int) { panic("vgcm: unsupported") }
 
 // SHASupported is false off amd64.
 func SHASupported() bool { return false }
