@@ -54,6 +54,10 @@ func (a Algorithm) IVLen() int {
 	return 0
 }
 
+// Encrypts reports whether the algorithm encrypts the payload (AES-GCM, AES-CBC), so that
+// Seal and Open write it in place; AES-GMAC and NULL only authenticate it.
+func (a Algorithm) Encrypts() bool { return a == AESGCM || a == AESCBC }
+
 // PadAlign is the multiple that payload ‖ padding ‖ pad length ‖ next header must reach
 // (RFC 4303 §2.4): the cipher's block size for AES-CBC (16, RFC 3602 §2.4), and 4 for the
 // stream and null suites, whose only constraint is that the trailer end on a 4-byte boundary.

@@ -3,6 +3,7 @@ package stage
 import (
 	"github.com/ov2dev/ov2/internal/prefetch"
 	"github.com/ov2dev/ov2/packet"
+	"github.com/ov2dev/ov2/sa"
 )
 
 // The crypto stages (seal, open) prefetch the bytes of the packet prefetchDistance places
@@ -23,6 +24,20 @@ func prefetchFirst(pkts []*packet.Buffer) {
 	for i := 0; i < prefetchDistance && i < len(pkts); i++ {
 		prefetchPacket(pkts[i])
 	}
+}
+
+// prefetchOpen is prefetchPacket for the open stage: a packet whose SA decrypts in place
+// (AES-GCM, AES-CBC; or whose SA the lookup did not carry) is fetched for writing, one that
+// is only verified (ESP-NULL, AES-GMAC, AH) for reading, so that its lines stay shared with
+// a core that reads them too (the host comparing or forwarding it) instead of being taken
+// from it.
+func prefetchOpen(b *Burst, tb *sa.Table, pkts []*packet.Buffer, j int) {
+	f := pkts[j].Bytes()
+	if a, ok := b.carried(j, tb); ok && a != nil && (a.Transform == nil || !a.Transform.Alg().Encrypts()) {
+		prefetch.Read(f)
+		return
+	}
+	prefetch.Write(f)
 }
 
 // prefetchPacket starts the fetch of p's bytes if it is big enough to be worth it.

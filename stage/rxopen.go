@@ -48,10 +48,14 @@ type rxOpen struct {
 func (o *rxOpen) process(b *Burst, tb *sa.Table) {
 	defer o.counts.flush()
 	pkts := b.Slice()
-	prefetchFirst(pkts)
+	for j := 0; j < prefetchDistance && j < len(pkts); j++ {
+		if pkts[j].Len() >= prefetchMin {
+			prefetchOpen(b, tb, pkts, j)
+		}
+	}
 	for i, p := range pkts {
-		if j := i + prefetchDistance; j < len(pkts) {
-			prefetchPacket(pkts[j]) // inlined: a call per packet would cost more than the check
+		if j := i + prefetchDistance; j < len(pkts) && pkts[j].Len() >= prefetchMin {
+			prefetchOpen(b, tb, pkts, j) // the length test inlined: small packets pay no call
 		}
 		if p.Rx.Handle == 0 || p.Rx.CryptoDone {
 			continue

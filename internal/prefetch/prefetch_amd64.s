@@ -18,3 +18,21 @@ loop:
 
 done:
 	RET
+
+// func Read(b []byte)
+TEXT ·Read(SB), NOSPLIT|NOFRAME, $0-24
+	MOVQ b_base+0(FP), AX
+	MOVQ b_len+8(FP), CX
+	TESTQ CX, CX
+	JZ   rdone
+	LEAQ (AX)(CX*1), CX // end
+	ANDQ $~63, AX       // the line of the first byte
+
+rloop:
+	PREFETCHT0 (AX)
+	ADDQ $64, AX
+	CMPQ AX, CX
+	JB   rloop
+
+rdone:
+	RET

@@ -17,8 +17,15 @@ func TestWriteLeavesBytes(t *testing.T) {
 			Write(buf[off : off+n])
 		}
 	}
+	for off := 0; off < 70; off++ {
+		for n := 0; off+n <= len(buf); n += 13 {
+			Read(buf[off : off+n])
+		}
+	}
 	Write(nil)
 	Write(buf[:0])
+	Read(nil)
+	Read(buf[:0])
 	for i := range buf {
 		if buf[i] != byte(i*7) {
 			t.Fatalf("byte %d changed: %#x", i, buf[i])
@@ -36,6 +43,8 @@ func TestWriteAtPageEnd(t *testing.T) {
 	i := int(end - base)
 	Write(page[i-100 : i])
 	Write(page[i-1 : i])
+	Read(page[i-100 : i])
+	Read(page[i-1 : i])
 }
 
 func BenchmarkWrite1400(b *testing.B) {
