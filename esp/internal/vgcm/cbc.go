@@ -50,21 +50,9 @@ func NewCBCKey(key []byte) (*CBCKey, error) {
 // (in place); any other overlap panics, as do a src that is not whole blocks, a dst shorter
 // than src and an iv that is not 16 bytes. iv is read, never written. It does not allocate.
 func (c *CBCKey) Decrypt(dst, src, iv []byte) {
-	switch {
-	case c.nr == 0:
-		panic("vgcm: CBCKey not made by NewCBCKey")
-	case len(src)%16 != 0:
-		panic("vgcm: CBC input not whole blocks")
-	case len(dst) < len(src):
-		panic("vgcm: CBC output smaller than input")
-	case len(iv) != 16:
-		panic("vgcm: CBC IV must be 16 bytes")
-	case len(src) == 0:
-		return
-	case inexactOverlap(dst[:len(src)], src):
-		panic("vgcm: invalid buffer overlap")
+	if c.blocks(dst, src, iv) > 0 {
+		cbcDecAsm(&c.dk[0], c.nr, &iv[0], &dst[0], &src[0], len(src)/16)
 	}
-	cbcDecAsm(&c.dk[0], c.nr, &iv[0], &dst[0], &src[0], len(src)/16)
 }
 
 // Encrypt encrypts src, a whole number of 16-byte blocks, into dst under AES-CBC with the
@@ -73,6 +61,14 @@ func (c *CBCKey) Decrypt(dst, src, iv []byte) {
 // blocks, a dst shorter than src and an iv that is not 16 bytes. iv is read, never
 // written. It does not allocate.
 func (c *CBCKey) Encrypt(dst, src, iv []byte) {
+	if c.blocks(dst, src, iv) > 0 {
+		cbcEncAsm(&c.ek[0], c.nr, &iv[0], &dst[0], &src[0], len(src)/16)
+	}
+}
+
+// blocks checks Encrypt's and Decrypt's arguments (panicking as they document) and returns
+// how many blocks src holds.
+func (c *CBCKey) blocks(dst, src, iv []byte) int {
 	switch {
 	case c.nr == 0:
 		panic("vgcm: CBCKey not made by NewCBCKey")
@@ -83,11 +79,11 @@ func (c *CBCKey) Encrypt(dst, src, iv []byte) {
 	case len(iv) != 16:
 		panic("vgcm: CBC IV must be 16 bytes")
 	case len(src) == 0:
-		return
+		return 0
 	case inexactOverlap(dst[:len(src)], src):
 		panic("vgcm: invalid buffer overlap")
 	}
-	cbcEncAsm(&c.ek[0], c.nr, &iv[0], &dst[0], &src[0], len(src)/16)
+	return len(src) / 16
 }
 
 // Wipe zeroes the round keys; Encrypt and Decrypt must not be called afterwards.

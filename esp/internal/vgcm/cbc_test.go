@@ -10,27 +10,19 @@ import (
 	"testing"
 )
 
-// stdCBCDecrypt is crypto/cipher's CBC decryption, the reference.
-func stdCBCDecrypt(t testing.TB, key, iv, src []byte) []byte {
+// stdCBC is crypto/cipher's CBC encryption or decryption, the reference.
+func stdCBC(t testing.TB, encrypt bool, key, iv, src []byte) []byte {
 	t.Helper()
 	b, err := aes.NewCipher(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]byte, len(src))
-	cipher.NewCBCDecrypter(b, iv).CryptBlocks(out, src)
-	return out
-}
-
-// stdCBCEncrypt is crypto/cipher's CBC encryption, the reference.
-func stdCBCEncrypt(t testing.TB, key, iv, src []byte) []byte {
-	t.Helper()
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
+	m := cipher.NewCBCDecrypter(b, iv)
+	if encrypt {
+		m = cipher.NewCBCEncrypter(b, iv)
 	}
 	out := make([]byte, len(src))
-	cipher.NewCBCEncrypter(b, iv).CryptBlocks(out, src)
+	m.CryptBlocks(out, src)
 	return out
 }
 
@@ -66,83 +58,106 @@ var sp80038aCBC = struct {
 	},
 }
 
-// SP 800-38A F.2.2, F.2.4, F.2.6.
-func TestCBCDecryptSP80038A(t *testing.T) {
+// SP 800-38A F.2.1 to F.2.6: each key's plaintext encrypts to its ciphertext and the
+// ciphertext decrypts to the plaintext, out of place and in place.
+func TestCBCSP80038A(t *testing.T) {
 	skipUnsupported(t)
 	for _, c := range sp80038aCBC.cases {
 		key, _ := hex.DecodeString(c.key)
 		ct, _ := hex.DecodeString(c.ct)
 		ivb, _ := hex.DecodeString(sp80038aCBC.iv)
-		want, _ := hex.DecodeString(sp80038aCBC.plain)
+		pt, _ := hex.DecodeString(sp80038aCBC.plain)
 		k := mustCBCKey(t, key)
-		got := make([]byte, len(ct))
-		k.Decrypt(got, ct, ivb)
-		if !bytes.Equal(got, want) {
-			t.Errorf("AES-%d: got %x, want %x", 8*len(key), got, want)
-		}
-		k.Decrypt(ct, ct, ivb) // in place
-		if !bytes.Equal(ct, want) {
-			t.Errorf("AES-%d in place: got %x, want %x", 8*len(key), ct, want)
+		for _, d := range []struct {
+			name      string
+			f         func(*CBCKey, []byte, []byte, []byte)
+			from, out []byte
+		}{{"encrypt", (*CBCKey).Encrypt, pt, ct}, {"decrypt", (*CBCKey).Decrypt, ct, pt}} {
+			got := make([]byte, len(d.from))
+			d.f(k, got, d.from, ivb)
+			if !bytes.Equal(got, d.out) {
+				t.Errorf("AES-%d %s: got %x, want %x", 8*len(key), d.name, got, d.out)
+			}
+			buf := bytes.Clone(d.from)
+			d.f(k, buf, buf, ivb)
+			if !bytes.Equal(buf, d.out) {
+				t.Errorf("AES-%d %s in place: got %x, want %x", 8*len(key), d.name, buf, d.out)
+			}
 		}
 	}
 }
 
-// Decrypt equals crypto/cipher's CBC decryption for every key size, lengths 0..300 blocks
-// around the 8-block steps, in place and out of place, and never touches bytes past the
-// input's end in dst or the IV.
-func TestCBCDecryptDifferential(t *testing.T) {
+// Encrypt and Decrypt equal crypto/cipher's CBC for every key size, lengths 0..300 blocks
+// around the 8-block steps of decryption, in place and out of place; they write nothing past
+// the input's end, leave the source (out of place) and the IV alone, and Decrypt takes
+// Encrypt back.
+func TestCBCDifferential(t *testing.T) {
 	skipUnsupported(t)
 	r := mrand.New(mrand.NewPCG(21, 22))
-	for _, kl := range []int{16, 24, 32} {
-		for blocks := 0; blocks <= 300; blocks += 1 + blocks/16 {
-			key, iv := randBytes(r, kl), randBytes(r, 16)
-			src := randBytes(r, 16*blocks)
-			want := stdCBCDecrypt(t, key, iv, src)
-			k := mustCBCKey(t, key)
-			ivCopy := bytes.Clone(iv)
+	for _, encrypt := range []bool{false, true} {
+		for _, kl := range []int{16, 24, 32} {
+			for blocks := 0; blocks <= 300; blocks += 1 + blocks/16 {
+				key, iv := randBytes(r, kl), randBytes(r, 16)
+				src := randBytes(r, 16*blocks)
+				want := stdCBC(t, encrypt, key, iv, src)
+				k := mustCBCKey(t, key)
+				op := k.Decrypt
+				if encrypt {
+					op = k.Encrypt
+				}
+				ivCopy, srcCopy := bytes.Clone(iv), bytes.Clone(src)
+				where := fmt.Sprintf("encrypt %v, AES-%d, %d blocks", encrypt, 8*kl, blocks)
 
-			dst := make([]byte, len(src)+16)
-			for i := range dst {
-				dst[i] = 0xa5
-			}
-			k.Decrypt(dst, src, iv)
-			if !bytes.Equal(dst[:len(src)], want) || !bytes.Equal(dst[len(src):], bytes.Repeat([]byte{0xa5}, 16)) {
-				t.Fatalf("AES-%d, %d blocks: out of place differs from crypto/cipher (or wrote past the end)", 8*kl, blocks)
-			}
-			buf := bytes.Clone(src)
-			k.Decrypt(buf, buf, iv)
-			if !bytes.Equal(buf, want) {
-				t.Fatalf("AES-%d, %d blocks: in place differs from crypto/cipher", 8*kl, blocks)
-			}
-			if !bytes.Equal(iv, ivCopy) {
-				t.Fatalf("AES-%d, %d blocks: the IV changed", 8*kl, blocks)
+				dst := bytes.Repeat([]byte{0xa5}, len(src)+16)
+				op(dst, src, iv)
+				if !bytes.Equal(dst[:len(src)], want) || !bytes.Equal(dst[len(src):], bytes.Repeat([]byte{0xa5}, 16)) {
+					t.Fatalf("%s: out of place differs from crypto/cipher (or wrote past the end)", where)
+				}
+				if !bytes.Equal(src, srcCopy) || !bytes.Equal(iv, ivCopy) {
+					t.Fatalf("%s: the source or the IV changed", where)
+				}
+				buf := bytes.Clone(src)
+				op(buf, buf, iv)
+				if !bytes.Equal(buf, want) {
+					t.Fatalf("%s: in place differs from crypto/cipher", where)
+				}
+				if encrypt {
+					if k.Decrypt(buf, buf, iv); !bytes.Equal(buf, src) {
+						t.Fatalf("%s: Decrypt does not take Encrypt back", where)
+					}
+				}
 			}
 		}
 	}
 }
 
-// The slice contract: bad lengths and partial overlaps panic, the zero CBCKey panics,
-// Wipe zeroes the round keys.
-func TestCBCDecryptContract(t *testing.T) {
+// The slice contract of Encrypt and Decrypt: bad lengths and partial overlaps panic, the
+// zero CBCKey panics, Wipe zeroes both round-key schedules.
+func TestCBCContract(t *testing.T) {
 	skipUnsupported(t)
 	k := mustCBCKey(t, make([]byte, 16))
 	buf := make([]byte, 64)
 	iv := make([]byte, 16)
-	for name, f := range map[string]func(){
-		"partial block":   func() { k.Decrypt(buf, buf[:20], iv) },
-		"short dst":       func() { k.Decrypt(buf[:16], buf[16:48], iv) },
-		"short IV":        func() { k.Decrypt(buf, buf, iv[:8]) },
-		"partial overlap": func() { k.Decrypt(buf[16:], buf[:32], iv) },
-		"zero key":        func() { new(CBCKey).Decrypt(buf, buf, iv) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
+	for _, op := range []struct {
+		name string
+		f    func(*CBCKey, []byte, []byte, []byte)
+	}{{"Decrypt", (*CBCKey).Decrypt}, {"Encrypt", (*CBCKey).Encrypt}} {
+		for name, f := range map[string]func(){
+			"partial block":   func() { op.f(k, buf, buf[:20], iv) },
+			"short dst":       func() { op.f(k, buf[:16], buf[16:48], iv) },
+			"short IV":        func() { op.f(k, buf, buf, iv[:8]) },
+			"partial overlap": func() { op.f(k, buf[16:], buf[:32], iv) },
+			"zero key":        func() { op.f(new(CBCKey), buf, buf, iv) },
+		} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s, %s: no panic", op.name, name)
+					}
+				}()
+				f()
 			}()
-			f()
-		}()
+		}
 	}
 	if _, err := NewCBCKey(make([]byte, 20)); err != ErrKeySize {
 		t.Errorf("20-byte key: %v, want ErrKeySize", err)
@@ -154,139 +169,52 @@ func TestCBCDecryptContract(t *testing.T) {
 	if !k.Zeroed() {
 		t.Fatal("Wipe left key material")
 	}
+	for _, c := range []func(*CBCKey){func(c *CBCKey) { c.ek[5] = 1 }, func(c *CBCKey) { c.dk[200] = 1 }} {
+		var one CBCKey
+		c(&one)
+		if one.Zeroed() {
+			t.Fatal("Zeroed misses a byte of a round-key schedule")
+		}
+	}
 }
 
 // FuzzCBCDecrypt checks Decrypt against crypto/cipher for arbitrary keys, IVs and
 // ciphertexts (cut to whole blocks), in place.
 func FuzzCBCDecrypt(f *testing.F) {
+	fuzzCBC(f, false, 0, []byte("0123456789abcdef"), bytes.Repeat([]byte("ciphertext block"), 9))
+}
+
+// fuzzCBC is FuzzCBCDecrypt's and FuzzCBCEncrypt's body: the key size is 16, 24 or 32 by
+// keySel, the key and IV the fuzzed bytes cut or zero-padded to length, the data cut to
+// whole blocks; our CBC in place must equal crypto/cipher's.
+func fuzzCBC(f *testing.F, encrypt bool, keySel byte, keyMat, data []byte) {
 	if !Supported() {
 		f.Skip("vgcm needs VAES, VPCLMULQDQ, AVX-512 F/BW/VL with OS support")
 	}
-	f.Add(byte(0), []byte("0123456789abcdef"), []byte("iv-iv-iv-iv-iv-!"), bytes.Repeat([]byte("ciphertext block"), 9))
-	f.Fuzz(func(t *testing.T, keySel byte, keyMat, iv, ct []byte) {
+	f.Add(keySel, keyMat, []byte("iv-iv-iv-iv-iv-!"), data)
+	f.Fuzz(func(t *testing.T, keySel byte, keyMat, iv, data []byte) {
 		key := make([]byte, 16+8*int(keySel%3))
 		copy(key, keyMat)
 		var iv16 [16]byte
 		copy(iv16[:], iv)
-		ct = ct[:len(ct)/16*16]
-		want := stdCBCDecrypt(t, key, iv16[:], ct)
-		buf := bytes.Clone(ct)
-		mustCBCKey(t, key).Decrypt(buf, buf, iv16[:])
+		data = data[:len(data)/16*16]
+		want := stdCBC(t, encrypt, key, iv16[:], data)
+		buf := bytes.Clone(data)
+		if k := mustCBCKey(t, key); encrypt {
+			k.Encrypt(buf, buf, iv16[:])
+		} else {
+			k.Decrypt(buf, buf, iv16[:])
+		}
 		if !bytes.Equal(buf, want) {
-			t.Fatalf("in-place Decrypt differs from crypto/cipher")
+			t.Fatalf("in place (encrypt %v) differs from crypto/cipher", encrypt)
 		}
 	})
-}
-
-// SP 800-38A F.2.1, F.2.3, F.2.5, out of place and in place.
-func TestCBCEncryptSP80038A(t *testing.T) {
-	skipUnsupported(t)
-	for _, c := range sp80038aCBC.cases {
-		key, _ := hex.DecodeString(c.key)
-		want, _ := hex.DecodeString(c.ct)
-		ivb, _ := hex.DecodeString(sp80038aCBC.iv)
-		pt, _ := hex.DecodeString(sp80038aCBC.plain)
-		k := mustCBCKey(t, key)
-		got := make([]byte, len(pt))
-		k.Encrypt(got, pt, ivb)
-		if !bytes.Equal(got, want) {
-			t.Errorf("AES-%d: got %x, want %x", 8*len(key), got, want)
-		}
-		k.Encrypt(pt, pt, ivb)
-		if !bytes.Equal(pt, want) {
-			t.Errorf("AES-%d in place: got %x, want %x", 8*len(key), pt, want)
-		}
-	}
-}
-
-// Encrypt equals crypto/cipher's CBC encryption for every key size and 0..300 blocks, in
-// place and out of place, writes nothing past the input's end, leaves the IV alone, and
-// Decrypt takes it back.
-func TestCBCEncryptDifferential(t *testing.T) {
-	skipUnsupported(t)
-	r := mrand.New(mrand.NewPCG(31, 32))
-	for _, kl := range []int{16, 24, 32} {
-		for blocks := 0; blocks <= 300; blocks += 1 + blocks/16 {
-			key, iv := randBytes(r, kl), randBytes(r, 16)
-			src := randBytes(r, 16*blocks)
-			want := stdCBCEncrypt(t, key, iv, src)
-			k := mustCBCKey(t, key)
-			ivCopy, srcCopy := bytes.Clone(iv), bytes.Clone(src)
-
-			dst := bytes.Repeat([]byte{0xa5}, len(src)+16)
-			k.Encrypt(dst, src, iv)
-			if !bytes.Equal(dst[:len(src)], want) || !bytes.Equal(dst[len(src):], bytes.Repeat([]byte{0xa5}, 16)) {
-				t.Fatalf("AES-%d, %d blocks: out of place differs from crypto/cipher (or wrote past the end)", 8*kl, blocks)
-			}
-			if !bytes.Equal(src, srcCopy) || !bytes.Equal(iv, ivCopy) {
-				t.Fatalf("AES-%d, %d blocks: the source or the IV changed", 8*kl, blocks)
-			}
-			buf := bytes.Clone(src)
-			k.Encrypt(buf, buf, iv)
-			if !bytes.Equal(buf, want) {
-				t.Fatalf("AES-%d, %d blocks: in place differs from crypto/cipher", 8*kl, blocks)
-			}
-			k.Decrypt(buf, buf, iv)
-			if !bytes.Equal(buf, src) {
-				t.Fatalf("AES-%d, %d blocks: Decrypt does not take Encrypt back", 8*kl, blocks)
-			}
-		}
-	}
-}
-
-// Encrypt's slice contract is Decrypt's; Wipe clears both schedules.
-func TestCBCEncryptContract(t *testing.T) {
-	skipUnsupported(t)
-	k := mustCBCKey(t, make([]byte, 32))
-	buf := make([]byte, 64)
-	iv := make([]byte, 16)
-	for name, f := range map[string]func(){
-		"partial block":   func() { k.Encrypt(buf, buf[:20], iv) },
-		"short dst":       func() { k.Encrypt(buf[:16], buf[16:48], iv) },
-		"short IV":        func() { k.Encrypt(buf, buf, iv[:8]) },
-		"partial overlap": func() { k.Encrypt(buf[16:], buf[:32], iv) },
-		"zero key":        func() { new(CBCKey).Encrypt(buf, buf, iv) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			f()
-		}()
-	}
-	k.Wipe()
-	if !k.Zeroed() {
-		t.Fatal("Wipe left key material")
-	}
-	var onlyEnc CBCKey
-	onlyEnc.ek[5] = 1
-	if onlyEnc.Zeroed() {
-		t.Fatal("Zeroed misses the encryption round keys")
-	}
 }
 
 // FuzzCBCEncrypt checks Encrypt against crypto/cipher for arbitrary keys, IVs and
 // plaintexts (cut to whole blocks), in place.
 func FuzzCBCEncrypt(f *testing.F) {
-	if !Supported() {
-		f.Skip("vgcm needs VAES, VPCLMULQDQ, AVX-512 F/BW/VL with OS support")
-	}
-	f.Add(byte(2), []byte("0123456789abcdef0123456789abcdef"), []byte("iv-iv-iv-iv-iv-!"), bytes.Repeat([]byte("plaintext block!"), 9))
-	f.Fuzz(func(t *testing.T, keySel byte, keyMat, iv, pt []byte) {
-		key := make([]byte, 16+8*int(keySel%3))
-		copy(key, keyMat)
-		var iv16 [16]byte
-		copy(iv16[:], iv)
-		pt = pt[:len(pt)/16*16]
-		want := stdCBCEncrypt(t, key, iv16[:], pt)
-		buf := bytes.Clone(pt)
-		mustCBCKey(t, key).Encrypt(buf, buf, iv16[:])
-		if !bytes.Equal(buf, want) {
-			t.Fatalf("in-place Encrypt differs from crypto/cipher")
-		}
-	})
+	fuzzCBC(f, true, 2, []byte("0123456789abcdef0123456789abcdef"), bytes.Repeat([]byte("plaintext block!"), 9))
 }
 
 // BenchmarkCBCEncrypt: ours against crypto/cipher's CBC encrypter on one 1408-byte packet
