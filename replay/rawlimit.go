@@ -32,6 +32,10 @@ import (
 // RawLimitTime is how long measureRaw runs the sample.
 const RawLimitTime = 500 * time.Millisecond
 
+// shortRun is the run time under which the report says the run's rate is mostly its
+// start-up (the lanes, pools and caches warming), not a figure to set against the limit.
+const shortRun = 200 * time.Millisecond
+
 // RawLimit is the round trip's raw limit and the run's share of it.
 type RawLimit struct {
 	// Packets is how many sealed packets of one pass the sample has; Excluded how many

@@ -254,7 +254,11 @@ func (rep *Report) Print(w io.Writer) {
 		if rl.Excluded > 0 {
 			excl = fmt.Sprintf(" (%d large sends and combined packets left out)", rl.Excluded)
 		}
-		fmt.Fprintf(w, "raw limit: the crypto alone on 1 core, seal + open of the %d packets one pass sealed%s: %.3f M round trips/s; this run %.3f M/s, %.2f of it\n",
-			rl.Packets, excl, rl.PerSecond/1e6, rl.RunPerSecond/1e6, rl.Ratio)
+		short := ""
+		if rep.Elapsed < shortRun.Seconds() {
+			short = fmt.Sprintf(" (the run took %.3fs: its rate includes its start-up; --loop more for a figure that means something)", rep.Elapsed)
+		}
+		fmt.Fprintf(w, "raw limit: the crypto alone on 1 core, seal + open of the %d packets one pass sealed%s: %.3f M round trips/s; this run %.3f M/s, %.2f of it%s\n",
+			rl.Packets, excl, rl.PerSecond/1e6, rl.RunPerSecond/1e6, rl.Ratio, short)
 	}
 }
