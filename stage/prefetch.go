@@ -10,7 +10,16 @@ import (
 // ahead of the one they are working on, so that its lines, usually written last by another
 // core, travel while this one is encrypted (internal/prefetch says why and what it gained).
 // Two places ahead: one 1400-byte packet's crypto (about 150-200 ns) is shorter than a
-// cross-core fetch of its 22 lines.
+// cross-core fetch of its 22 lines. Both stages run the same loop:
+//
+//	prefetchStart(b, tb, pkts)
+//	for i, p := range pkts {
+//		if j := i + prefetchDistance; prefetchable(pkts, j) {
+//			prefetchFor(b, tb, pkts[j], j)
+//		}
+//		...
+//
+// with the length test inlined, so that small packets pay no call.
 const prefetchDistance = 2
 
 // prefetchMin is the smallest packet worth a prefetch: a packet of a few lines is fetched
@@ -18,31 +27,30 @@ const prefetchDistance = 2
 // cost more than it hides.
 const prefetchMin = 256
 
-// prefetchFirst starts the fetch of the burst's first packets; the loops then prefetch
-// packet i+prefetchDistance as they reach packet i.
-func prefetchFirst(pkts []*packet.Buffer) {
-	for i := 0; i < prefetchDistance && i < len(pkts); i++ {
-		prefetchPacket(pkts[i])
+// prefetchable says packet j of the burst exists and is big enough to prefetch.
+func prefetchable(pkts []*packet.Buffer, j int) bool {
+	return j < len(pkts) && pkts[j].Len() >= prefetchMin
+}
+
+// prefetchStart prefetches the burst's first packets, which the loop's look-ahead starts
+// past.
+func prefetchStart(b *Burst, tb *sa.Table, pkts []*packet.Buffer) {
+	for j := 0; j < prefetchDistance; j++ {
+		if prefetchable(pkts, j) {
+			prefetchFor(b, tb, pkts[j], j)
+		}
 	}
 }
 
-// prefetchOpen is prefetchPacket for the open stage: a packet whose SA decrypts in place
-// (AES-GCM, AES-CBC; or whose SA the lookup did not carry) is fetched for writing, one that
-// is only verified (ESP-NULL, AES-GMAC, AH) for reading, so that its lines stay shared with
-// a core that reads them too (the host comparing or forwarding it) instead of being taken
-// from it.
-func prefetchOpen(b *Burst, tb *sa.Table, pkts []*packet.Buffer, j int) {
-	f := pkts[j].Bytes()
+// prefetchFor prefetches packet p (index j of the burst): for writing when its SA encrypts
+// in place (AES-GCM, AES-CBC) or the lookup did not carry its SA; for reading when the SA only
+// authenticates it (ESP-NULL, AES-GMAC, AH), so that its lines stay shared with a core that
+// reads them too (the host comparing or forwarding it) instead of being taken from it.
+func prefetchFor(b *Burst, tb *sa.Table, p *packet.Buffer, j int) {
+	f := p.Bytes()
 	if a, ok := b.carried(j, tb); ok && a != nil && (a.Transform == nil || !a.Transform.Alg().Encrypts()) {
 		prefetch.Read(f)
 		return
 	}
 	prefetch.Write(f)
-}
-
-// prefetchPacket starts the fetch of p's bytes if it is big enough to be worth it.
-func prefetchPacket(p *packet.Buffer) {
-	if f := p.Bytes(); len(f) >= prefetchMin {
-		prefetch.Write(f)
-	}
 }

@@ -48,14 +48,10 @@ type rxOpen struct {
 func (o *rxOpen) process(b *Burst, tb *sa.Table) {
 	defer o.counts.flush()
 	pkts := b.Slice()
-	for j := 0; j < prefetchDistance && j < len(pkts); j++ {
-		if pkts[j].Len() >= prefetchMin {
-			prefetchOpen(b, tb, pkts, j)
-		}
-	}
+	prefetchStart(b, tb, pkts)
 	for i, p := range pkts {
-		if j := i + prefetchDistance; j < len(pkts) && pkts[j].Len() >= prefetchMin {
-			prefetchOpen(b, tb, pkts, j) // the length test inlined: small packets pay no call
+		if j := i + prefetchDistance; prefetchable(pkts, j) {
+			prefetchFor(b, tb, pkts[j], j) // prefetch.go
 		}
 		if p.Rx.Handle == 0 || p.Rx.CryptoDone {
 			continue

@@ -103,10 +103,10 @@ type txBack struct {
 func (k *txBack) process(b *Burst, tb *sa.Table) {
 	var t txTally
 	pkts := b.Slice()
-	prefetchFirst(pkts)
+	prefetchStart(b, tb, pkts)
 	for i, p := range pkts {
-		if j := i + prefetchDistance; j < len(pkts) {
-			prefetchPacket(pkts[j]) // inlined: a call per packet would cost more than the check
+		if j := i + prefetchDistance; prefetchable(pkts, j) {
+			prefetchFor(b, tb, pkts[j], j) // prefetch.go
 		}
 		if !p.Tx.Failed() && hasIPsec(p) {
 			k.seal.one(b, i, p, tb)
