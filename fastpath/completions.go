@@ -64,116 +64,168 @@ type rxStat struct {
 
 // sendCompletions takes a send lane's completions and gives them to Config.Protected.
 func (q *Queue) sendCompletions(lane int) {
-	const most = 256
-	buf := make([]*packet.Buffer, most)
-	res := make([]Result, most)
-	st := &q.lanes[lane]
-	cb := q.p.cfg.Protected
-	links := q.p.cfg.LinkHeaders
+	c := newCompleter(256)
 	for {
-		k, err := q.send.LaneCompletions(lane, buf)
+		k, err := q.send.LaneCompletions(lane, c.buf)
 		if err != nil {
 			return
 		}
-		q.snd.CompletedBurst(buf[:k])
-		// The lane's counters are added once per burst: one goroutine writes them, Stats
-		// reads them, and an atomic add per packet would cost a locked instruction each.
-		done := uint64(0) // packets whose send completes here (as host.Sender counts them)
-		var sealed, clr Counter
-		segments := uint64(0)
-		for i, b := range buf[:k] {
-			if b.Tx.LSOSegment == b.Tx.LSOCount {
-				done++
-			}
-			r := &res[i]
-			*r = Result{Cookie: b.Cookie, Buf: b, Sealed: b.Tx.OffloadHandle != 0 || b.Tx.TunnelHandle != 0}
-			segment := b.Tx.LSOCount > 0
-			if segment {
-				segments++
-			} else if links {
-				r.LinkLen = host.UnstashLink(b)
-			}
-			if b.Tx.Failed() {
-				r.Failed = true
-				st.failed[b.Tx.Reason].Add(1)
-				continue
-			}
-			r.Frame = b.Bytes()
-			n := uint64(len(r.Frame) - r.LinkLen)
-			if r.Sealed {
-				sealed.Packets++
-				sealed.Bytes += n
-			} else {
-				clr.Packets++
-				clr.Bytes += n
-			}
-		}
-		if segments != 0 {
-			st.segments.Add(segments)
-		}
-		if sealed.Packets != 0 {
-			st.sealed.packets.Add(sealed.Packets)
-			st.sealed.bytes.Add(sealed.Bytes)
-		}
-		if clr.Packets != 0 {
-			st.clear.packets.Add(clr.Packets)
-			st.clear.bytes.Add(clr.Bytes)
-		}
-		if cb != nil {
-			cb(Burst{Queue: q.idx, Lane: lane, Results: res[:k]})
-		}
-		releaseUnkept(res[:k], buf)
-		q.txDone.Add(done) // after the callback: what it sent has left (Reload's drain)
+		q.sent(lane, c, k)
 	}
+}
+
+// completer is the scratch of one goroutine that takes completions: the buffers taken from
+// a path and the results given to a callback.
+type completer struct {
+	buf  []*packet.Buffer
+	res  []Result
+	link [host.MaxLink]byte
+}
+
+func newCompleter(most int) *completer {
+	return &completer{buf: make([]*packet.Buffer, most), res: make([]Result, most)}
+}
+
+// sent takes a burst of k completions of a send lane (in c.buf) to Config.Protected.
+func (q *Queue) sent(lane int, c *completer, k int) {
+	buf, res := c.buf[:k], c.res[:k]
+	st := &q.lanes[lane]
+	links := q.p.cfg.LinkHeaders
+	q.snd.CompletedBurst(buf)
+	// The lane's counters are added once per burst: one goroutine writes them, Stats
+	// reads them, and an atomic add per packet would cost a locked instruction each.
+	done := uint64(0) // packets whose send completes here (as host.Sender counts them)
+	var sealed, clr Counter
+	segments := uint64(0)
+	for i, b := range buf {
+		if b.Tx.LSOSegment == b.Tx.LSOCount {
+			done++
+		}
+		r := &res[i]
+		*r = Result{Cookie: b.Cookie, Buf: b, Sealed: b.Tx.OffloadHandle != 0 || b.Tx.TunnelHandle != 0}
+		segment := b.Tx.LSOCount > 0
+		if segment {
+			segments++
+		} else if links {
+			r.LinkLen = host.UnstashLink(b)
+		}
+		if b.Tx.Failed() {
+			r.Failed = true
+			st.failed[b.Tx.Reason].Add(1)
+			continue
+		}
+		r.Frame = b.Bytes()
+		n := uint64(len(r.Frame) - r.LinkLen)
+		if r.Sealed {
+			sealed.Packets++
+			sealed.Bytes += n
+		} else {
+			clr.Packets++
+			clr.Bytes += n
+		}
+	}
+	if segments != 0 {
+		st.segments.Add(segments)
+	}
+	if sealed.Packets != 0 {
+		st.sealed.packets.Add(sealed.Packets)
+		st.sealed.bytes.Add(sealed.Bytes)
+	}
+	if clr.Packets != 0 {
+		st.clear.packets.Add(clr.Packets)
+		st.clear.bytes.Add(clr.Bytes)
+	}
+	if cb := q.p.cfg.Protected; cb != nil {
+		cb(Burst{Queue: q.idx, Lane: lane, Results: res})
+	}
+	releaseUnkept(res, buf)
+	q.txDone.Add(done) // after the callback: what it sent has left (Reload's drain)
 }
 
 // recvCompletions takes the queue's receive completions, gives each to the host (anti-replay,
 // decapsulation in the buffer), and the results to Config.Unprotected.
 func (q *Queue) recvCompletions() {
-	const most = 64
-	buf := make([]*packet.Buffer, most)
-	res := make([]Result, most)
-	var link [host.MaxLink]byte
-	cb := q.p.cfg.Unprotected
-	links := q.p.cfg.LinkHeaders
+	c := newCompleter(64)
 	for {
-		k, err := q.recv.Completions(buf)
+		k, err := q.recv.Completions(c.buf)
 		if err != nil {
 			return
 		}
-		q.hostMu.Lock()
-		for i, b := range buf[:k] {
-			r := &res[i]
-			*r = Result{Cookie: b.Cookie, Buf: b}
-			// The link header comes off while the host decapsulates (which moves the
-			// packet's start), then goes back in front of what it delivers.
-			n := 0
-			if links {
-				n = host.UnstashLink(b)
-				copy(link[:n], b.Bytes())
-				b.TrimFront(n)
-			}
-			v := q.rcv.ReceiveInPlace(b)
-			r.Verdict, r.CryptoStatus = v, b.Rx.CryptoStatus
-			q.rx.verdicts[v].Add(1)
-			if v != host.Delivered && v != host.Plain {
-				r.Failed = true
-				continue
-			}
-			if v == host.Delivered {
-				q.unprotected.packets.Add(1)
-				q.unprotected.bytes.Add(uint64(b.Len()))
-			}
-			if n > 0 {
-				copy(b.Prepend(n), link[:n])
-			}
-			r.Frame, r.LinkLen = b.Bytes(), n
+		q.received(c, k)
+	}
+}
+
+// received takes a burst of k receive completions (in c.buf) through the host to
+// Config.Unprotected.
+func (q *Queue) received(c *completer, k int) {
+	buf, res := c.buf[:k], c.res[:k]
+	links := q.p.cfg.LinkHeaders
+	q.hostMu.Lock()
+	for i, b := range buf {
+		r := &res[i]
+		*r = Result{Cookie: b.Cookie, Buf: b}
+		// The link header comes off while the host decapsulates (which moves the
+		// packet's start), then goes back in front of what it delivers.
+		n := 0
+		if links {
+			n = host.UnstashLink(b)
+			copy(c.link[:n], b.Bytes())
+			b.TrimFront(n)
 		}
-		q.hostMu.Unlock()
-		if cb != nil {
-			cb(Burst{Queue: q.idx, Results: res[:k]})
+		v := q.rcv.ReceiveInPlace(b)
+		r.Verdict, r.CryptoStatus = v, b.Rx.CryptoStatus
+		q.rx.verdicts[v].Add(1)
+		if v != host.Delivered && v != host.Plain {
+			r.Failed = true
+			continue
 		}
-		releaseUnkept(res[:k], buf)
+		if v == host.Delivered {
+			q.unprotected.packets.Add(1)
+			q.unprotected.bytes.Add(uint64(b.Len()))
+		}
+		if n > 0 {
+			copy(b.Prepend(n), c.link[:n])
+		}
+		r.Frame, r.LinkLen = b.Bytes(), n
+	}
+	q.hostMu.Unlock()
+	if cb := q.p.cfg.Unprotected; cb != nil {
+		cb(Burst{Queue: q.idx, Results: res})
+	}
+	releaseUnkept(res, buf)
+}
+
+// Turn runs the queue's lanes (Config.Inline) on the caller's goroutine until nothing is
+// left inside them: each path's stages a burst at a time, and its completions through the
+// host to the callbacks, which are called here. It returns how many packets completed. With
+// Inline, the queue has one owner goroutine, which calls Protect, Unprotect, Flush and
+// Turn: it calls Turn after Flush at the end of each batch it receives (and at least every
+// 512 packets), and nothing waits for another goroutine. Without Inline, Turn returns 0.
+func (q *Queue) Turn() int {
+	if !q.p.cfg.Inline {
+		return 0
+	}
+	return q.turn()
+}
+
+func (q *Queue) turn() int {
+	c, total := q.inl, 0
+	for {
+		moved := q.send.Turn()
+		if k := q.send.Poll(c.buf); k > 0 {
+			q.sent(0, c, k)
+			total += k
+			moved += k
+		}
+		moved += q.recv.Turn()
+		if k := q.recv.Poll(c.buf); k > 0 {
+			q.received(c, k)
+			total += k
+			moved += k
+		}
+		if moved == 0 {
+			return total
+		}
 	}
 }
 

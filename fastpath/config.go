@@ -55,11 +55,20 @@ type Config struct {
 	// covers: traffic that should have arrived protected, which the caller drops (Linux's
 	// inbound policy check), where any other non-ESP packet gets ErrNoSA.
 	Bridge bool
+	// Inline runs each queue to completion on its owner's goroutine: no lane goroutines and
+	// no completion goroutines; the owner calls Queue.Turn, which runs the stages and the
+	// callbacks (see Turn for the rules). A packet then never waits for a parked goroutine
+	// to be woken (on a virtual machine, tens to hundreds of microseconds each, and a packet
+	// crossed three), which is what a forwarding box adds to every round trip. One lane per
+	// path (Lanes 1); for more cores, more queues. ProtectLarge is refused (a large send's
+	// segments could outgrow what one Turn takes).
+	Inline bool
 	// Protected takes each burst of completed Protect packets, on the goroutine of the send
-	// lane that completed them. nil: the packets are released (and counted).
+	// lane that completed them (with Inline, the one calling Turn). nil: the packets are
+	// released (and counted).
 	Protected func(Burst)
 	// Unprotected takes each burst of completed Unprotect packets, on the queue's receive
-	// goroutine. nil: released (and counted).
+	// goroutine (with Inline, the one calling Turn). nil: released (and counted).
 	Unprotected func(Burst)
 }
 
@@ -96,6 +105,8 @@ func (c *Config) normalize() error {
 		return fmt.Errorf("fastpath: %d queues: want 1 to 256", c.Queues)
 	case c.Lanes < 1 || c.Lanes > 256:
 		return fmt.Errorf("fastpath: %d lanes: want 1 to 256", c.Lanes)
+	case c.Inline && c.Lanes != 1:
+		return fmt.Errorf("fastpath: %d lanes with Inline: an inline queue runs one lane on its owner's goroutine (use Queues for more)", c.Lanes)
 	case c.ReplayWindow < 0 || c.ReplayWindow > antireplay.MaxSize:
 		return fmt.Errorf("fastpath: replay window %d: want 0 to %d", c.ReplayWindow, antireplay.MaxSize)
 	case c.Reserve < 0 || c.Reserve > 1<<20:

@@ -35,6 +35,11 @@
 //	Protect, ProtectLarge, Flush ─► queue's host Sender ─► send path lanes ─► Protected(Burst), one goroutine per lane
 //	Unprotect, UnprotectBuffer ─► queue's receive path ─► host Receiver ─► Unprotected(Burst), one goroutine per queue
 //
+// With Config.Inline there are no lane or completion goroutines: each queue is run to
+// completion by its owner goroutine, which calls the entry points and then Queue.Turn, which
+// runs the stages and calls the callbacks on the owner's goroutine (package gateway's
+// workers do this: a packet then never waits for a parked goroutine to be woken).
+//
 // The entry points of a queue may be called from any goroutine (a mutex per direction
 // serializes them; one goroutine per queue and direction never waits on it). Calls queue
 // packets in bursts; Flush hands a partial burst to the NIC. The callbacks own each

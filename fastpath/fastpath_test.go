@@ -86,7 +86,10 @@ func ethHeader(i int, v6 bool) []byte {
 }
 
 // Each kind of SA: what Protect seals comes back with its link header, and what Unprotect
-// opens is, link header and all, the frame that was protected. Every count is exact.
+// opens is, link header and all, the frame that was protected. Every count is exact. Each
+// runs on lane goroutines (2 lanes) and inline (Config.Inline): there nothing moves until
+// Turn, which returns with every packet through the callbacks; the ESN SA's crossing into
+// a new high half drains the send path from inside Protect (host.Sender.SetDrainer).
 func TestRoundTripModes(t *testing.T) {
 	for _, c := range []struct {
 		name, sa, src, dst string
@@ -99,83 +102,120 @@ func TestRoundTripModes(t *testing.T) {
 		{"natt-v4", `src 192.0.2.1 dst 198.51.100.1 proto esp spi 0x105 mode transport aead 'rfc4106(gcm(aes))' ` + key128 + ` 128 encap espinudp 4500 4500 0.0.0.0`, "192.0.2.1", "198.51.100.1", 17},
 		{"tunnel-v6-esn", `src 2001:db8::1 dst 2001:db8::9 proto esp spi 0x106 mode tunnel aead 'rfc4106(gcm(aes))' ` + key128 + ` 128 flag esn replay-oseq-hi 0 replay-oseq 0xfffffff0 replay-seq 0xfffffff0 sel src 2001:db8:1::/48 dst 2001:db8:2::/48`, "2001:db8:1::5", "2001:db8:2::6", 50},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			var col collector
-			p, err := fastpath.New(col.config(fastpath.Config{SAs: parse(t, c.sa), Lanes: 2, LinkHeaders: true}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			v6 := strings.Contains(c.src, ":")
-			const n = 300
-			var frames [][]byte
-			for i := range n {
-				min := 28
-				if v6 {
-					min = 48
-				}
-				f := append(ethHeader(i, v6), udpSeq(c.src, c.dst, min+(i*37)%1400, uint64(i))...)
-				frames = append(frames, f)
-				out, err := p.Protect(f, 14, uint64(i))
-				if err != nil || !out.Sealed {
-					t.Fatalf("packet %d: %+v, %v", i, out, err)
-				}
-			}
-			// One for no SA goes through in clear, link header and all.
-			clearFrame := append(ethHeader(n, false), udpPacket("192.0.2.200", "192.0.2.201", 60)...)
-			if out, err := p.Protect(clearFrame, 14, n); err != nil || out.Sealed {
-				t.Fatalf("clear packet: %+v, %v", out, err)
-			}
-			p.Flush()
-			col.wait(t, n+1, 0)
-			col.mu.Lock()
-			sealed := col.sealed
-			col.mu.Unlock()
-			var gotClear bool
-			for k, f := range sealed {
-				if !col.sealedFlags[k] {
-					if !bytes.Equal(f, clearFrame) {
-						t.Fatalf("clear frame changed")
-					}
-					gotClear = true
-					continue
-				}
-				if f[14+(map[bool]int{false: 9, true: 6}[f[14]>>4 == 6])] != c.proto {
-					t.Fatalf("sealed frame %d: protocol %d, want %d", k, f[23], c.proto)
-				}
-				i := int(binary.BigEndian.Uint32(f[2:]))
-				if !bytes.Equal(f[:12], frames[i][:12]) {
-					t.Fatalf("sealed frame %d lost its link header", k)
-				}
-				if err := p.Unprotect(f, 14, uint64(i)); err != nil {
-					t.Fatalf("unprotect %d: %v", k, err)
-				}
-			}
-			if !gotClear {
-				t.Fatal("the clear packet did not come back")
-			}
-			p.Flush()
-			col.wait(t, n+1, n)
-			p.Stop()
-			if col.verdicts[host.Delivered] != n || len(col.opened) != n || col.failed != 0 {
-				t.Fatalf("verdicts %v, %d opened, %d failed", col.verdicts, len(col.opened), col.failed)
-			}
-			seen := map[int]bool{}
-			for _, f := range col.opened {
-				i := int(binary.BigEndian.Uint32(f[2:]))
-				if i >= n || seen[i] || !bytes.Equal(f[:12], frames[i][:12]) || !bytes.Equal(f[14:], frames[i][14:]) {
-					t.Fatalf("opened frame (index %d) is not the one protected", i)
-				}
-				seen[i] = true
-			}
-			st := p.Stats()
-			if st.Sealed.Packets != n || st.Clear.Packets != 1 || st.Delivered.Packets != n || st.Submitted != n ||
-				!st.Send.Balanced() || !st.Recv.Balanced() || len(st.Out) != 1 || len(st.In) != 1 ||
-				st.Out[0].Protected.Packets != n || st.In[0].Packets != n {
-				t.Errorf("stats %+v", st)
-			}
-		})
+		for _, inline := range []bool{false, true} {
+			name := c.name + map[bool]string{false: "/lanes", true: "/inline"}[inline]
+			t.Run(name, func(t *testing.T) { roundTripMode(t, c.sa, c.src, c.dst, c.proto, inline) })
+		}
 	}
+}
+
+// roundTripMode is one case of TestRoundTripModes, on lane goroutines or inline.
+func roundTripMode(t *testing.T, sa, src, dst string, proto byte, inline bool) {
+	var col collector
+	cfg := fastpath.Config{SAs: parse(t, sa), Lanes: 2, LinkHeaders: true}
+	if inline {
+		cfg.Lanes, cfg.Inline = 1, true
+	}
+	p, err := fastpath.New(col.config(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if inline {
+		if _, err := p.Queue(0).ProtectLarge(nil, 0, 1400, 0); !errors.Is(err, host.ErrUnsupported) || !strings.Contains(err.Error(), "inline") {
+			t.Fatalf("ProtectLarge on an inline path: %v, want host.ErrUnsupported", err)
+		}
+	}
+	// settle is the goroutines' wait, or the inline owner's Turn, which must
+	// complete exactly what was flushed.
+	settle := func(n, m, turned int) {
+		t.Helper()
+		if !inline {
+			col.wait(t, n, m)
+			return
+		}
+		if got := p.Queue(0).Turn(); got != turned {
+			t.Fatalf("Turn completed %d packets, want %d", got, turned)
+		}
+		col.wait(t, n, m) // already there: returns at once
+	}
+	v6 := strings.Contains(src, ":")
+	const n = 300
+	var frames [][]byte
+	for i := range n {
+		min := 28
+		if v6 {
+			min = 48
+		}
+		f := append(ethHeader(i, v6), udpSeq(src, dst, min+(i*37)%1400, uint64(i))...)
+		frames = append(frames, f)
+		out, err := p.Protect(f, 14, uint64(i))
+		if err != nil || !out.Sealed {
+			t.Fatalf("packet %d: %+v, %v", i, out, err)
+		}
+	}
+	// One for no SA goes through in clear, link header and all.
+	clearFrame := append(ethHeader(n, false), udpPacket("192.0.2.200", "192.0.2.201", 60)...)
+	if out, err := p.Protect(clearFrame, 14, n); err != nil || out.Sealed {
+		t.Fatalf("clear packet: %+v, %v", out, err)
+	}
+	p.Flush()
+	if inline && strings.Contains(sa, "esn") && drained(p) == 0 {
+		t.Fatal("the ESN SA crossed into a new high half and nothing completed inside Protect: the drain did not turn the path")
+	}
+	settle(n+1, 0, n+1-drained(p))
+	col.mu.Lock()
+	sealed := col.sealed
+	col.mu.Unlock()
+	var gotClear bool
+	for k, f := range sealed {
+		if !col.sealedFlags[k] {
+			if !bytes.Equal(f, clearFrame) {
+				t.Fatalf("clear frame changed")
+			}
+			gotClear = true
+			continue
+		}
+		if f[14+(map[bool]int{false: 9, true: 6}[f[14]>>4 == 6])] != proto {
+			t.Fatalf("sealed frame %d: protocol %d, want %d", k, f[23], proto)
+		}
+		i := int(binary.BigEndian.Uint32(f[2:]))
+		if !bytes.Equal(f[:12], frames[i][:12]) {
+			t.Fatalf("sealed frame %d lost its link header", k)
+		}
+		if err := p.Unprotect(f, 14, uint64(i)); err != nil {
+			t.Fatalf("unprotect %d: %v", k, err)
+		}
+	}
+	if !gotClear {
+		t.Fatal("the clear packet did not come back")
+	}
+	p.Flush()
+	settle(n+1, n, n)
+	p.Stop()
+	if col.verdicts[host.Delivered] != n || len(col.opened) != n || col.failed != 0 {
+		t.Fatalf("verdicts %v, %d opened, %d failed", col.verdicts, len(col.opened), col.failed)
+	}
+	seen := map[int]bool{}
+	for _, f := range col.opened {
+		i := int(binary.BigEndian.Uint32(f[2:]))
+		if i >= n || seen[i] || !bytes.Equal(f[:12], frames[i][:12]) || !bytes.Equal(f[14:], frames[i][14:]) {
+			t.Fatalf("opened frame (index %d) is not the one protected", i)
+		}
+		seen[i] = true
+	}
+	st := p.Stats()
+	if st.Sealed.Packets != n || st.Clear.Packets != 1 || st.Delivered.Packets != n || st.Submitted != n ||
+		!st.Send.Balanced() || !st.Recv.Balanced() || len(st.Out) != 1 || len(st.In) != 1 ||
+		st.Out[0].Protected.Packets != n || st.In[0].Packets != n {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// drained is how many Protect packets completed before the owner's Turn: on an inline path,
+// those a drain ran (an SA's crossing into a new high half) from inside Protect.
+func drained(p *fastpath.Path) int {
+	return int(p.Stats().Sealed.Packets + p.Stats().Clear.Packets)
 }
 
 // With several queues each SA belongs to one: Protect and Unprotect refuse its packets on
@@ -312,6 +352,7 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{fastpath.Config{Queues: 300}, "fastpath: 300 queues: want 1 to 256"},
 		{fastpath.Config{Lanes: -1}, "fastpath: -1 lanes: want 1 to 256"},
+		{fastpath.Config{Lanes: 2, Inline: true}, "fastpath: 2 lanes with Inline: an inline queue runs one lane on its owner's goroutine (use Queues for more)"},
 		{fastpath.Config{MTU: 40}, "fastpath: MTU 40: want 68 to 65535"},
 		// The xfrm parser refuses these within one file; New checks them for any list.
 		{fastpath.Config{SAs: append(parse(t, good), parse(t, "\n"+good)...)}, "test.sa:2: SA 0x00000401: the same SA as on line 1"},

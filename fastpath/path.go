@@ -55,7 +55,7 @@ func New(cfg Config) (*Path, error) {
 		RxCaps: func() stage.RxCaps {
 			return stage.RxCaps{IPv4Options: hw.IPv4Options, IPv6NonIPsecExtensionHeaders: hw.IPv6NonIPsecExtensionHeaders, UDPEsp: hw.UdpEsp}
 		}}
-	sc := stage.Config{Lanes: cfg.Lanes, Placement: cfg.Placement}
+	sc := stage.Config{Lanes: cfg.Lanes, Placement: cfg.Placement, Inline: cfg.Inline}
 	fail := func(err error) (*Path, error) {
 		for _, q := range p.queues {
 			q.send.Close()
@@ -84,6 +84,10 @@ func New(cfg Config) (*Path, error) {
 			q.small.Reserve(cfg.Reserve)
 		}
 		q.rxBatch = make([]*packet.Buffer, 0, rxBurst)
+		if cfg.Inline {
+			q.inl = newCompleter(256)
+			q.snd.SetDrainer(func() { q.turn() })
+		}
 		q.lanes = make([]laneStat, q.send.Lanes())
 		p.queues = append(p.queues, q)
 	}
@@ -93,11 +97,15 @@ func New(cfg Config) (*Path, error) {
 	}
 	p.pol.Store(pol)
 	for _, q := range p.queues {
+		q.recvDone = make(chan struct{})
+		if cfg.Inline {
+			close(q.recvDone) // no goroutines: Stop turns the queues itself
+			continue
+		}
 		for lane := range q.send.Lanes() {
 			p.wg.Add(1)
 			go func() { defer p.wg.Done(); q.sendCompletions(lane) }()
 		}
-		q.recvDone = make(chan struct{})
 		go func() { defer close(q.recvDone); q.recvCompletions() }()
 	}
 	return p, nil
@@ -288,6 +296,7 @@ func (p *Path) Stop() {
 			q.txMu.Unlock()
 		}
 		p.wg.Wait() // send completions; they may feed the receive paths
+		p.turnAll()
 		for _, q := range p.queues {
 			q.rxMu.Lock()
 			q.flushRx()
@@ -295,12 +304,23 @@ func (p *Path) Stop() {
 			q.rxClosed = true
 			q.rxMu.Unlock()
 		}
+		p.turnAll()
 		for _, q := range p.queues {
 			<-q.recvDone
 			q.send.Wait()
 			q.recv.Wait()
 		}
 	})
+}
+
+// turnAll runs the queues of an inline path until nothing is left in them, for Stop, once
+// their owners have stopped calling them.
+func (p *Path) turnAll() {
+	if p.cfg.Inline {
+		for _, q := range p.queues {
+			q.turn()
+		}
+	}
 }
 
 // Close stops the path (Stop), deletes every SA from the NIC (DELETE_SA) and closes the

@@ -42,6 +42,7 @@ type Queue struct {
 	hostMu   sync.Mutex
 	rcv      *host.Receiver
 	recvDone chan struct{}
+	inl      *completer // Turn's (Config.Inline)
 
 	// Counted by the completion goroutines (see Stats).
 	_           [64]byte
@@ -93,10 +94,21 @@ func (q *Queue) Protect(frame []byte, linkLen int, cookie uint64) (Outcome, erro
 // its own sequence number; they come back one by one, without the link header. The MTU is
 // not checked.
 func (q *Queue) ProtectLarge(frame []byte, linkLen, mss int, cookie uint64) (Outcome, error) {
-	if mss < 1 || mss > packet.MaxMSS {
-		return Outcome{}, fmt.Errorf("%w: MSS %d", host.ErrUnsupported, mss)
+	if err := q.checkLarge(mss); err != nil {
+		return Outcome{}, err
 	}
 	return q.protect(frame, linkLen, mss, cookie, nil)
+}
+
+// checkLarge refuses a large send the queue cannot make.
+func (q *Queue) checkLarge(mss int) error {
+	if mss < 1 || mss > packet.MaxMSS {
+		return fmt.Errorf("%w: MSS %d", host.ErrUnsupported, mss)
+	}
+	if q.p.cfg.Inline {
+		return fmt.Errorf("%w: a large send on an inline path (Config.Inline)", host.ErrUnsupported)
+	}
+	return nil
 }
 
 // holdMax is how many packets a Sending frames under one hold of the send lock.
@@ -125,8 +137,8 @@ func (s *Sending) Protect(frame []byte, linkLen int, cookie uint64) (Outcome, er
 
 // ProtectLarge is Queue.ProtectLarge, under the Sending's hold.
 func (s *Sending) ProtectLarge(frame []byte, linkLen, mss int, cookie uint64) (Outcome, error) {
-	if mss < 1 || mss > packet.MaxMSS {
-		return Outcome{}, fmt.Errorf("%w: MSS %d", host.ErrUnsupported, mss)
+	if err := s.q.checkLarge(mss); err != nil {
+		return Outcome{}, err
 	}
 	return s.q.protect(frame, linkLen, mss, cookie, s)
 }

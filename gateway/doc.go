@@ -34,6 +34,18 @@
 // Sending is batched: frames bridged go out with sendmmsg straight from the receive ring
 // (package live's Sender), the NIC's results in the bursts the fast path completes.
 //
+// # Run to completion
+//
+// Each worker runs its queue of the fast path inline (fastpath.Config.Inline): after a
+// batch from a ring it hands the NIC its bursts and calls Queue.Turn, which runs the NIC's
+// stages and the host's completions, and sends the results, on the worker's own goroutine.
+// A frame thus crosses the gateway on one goroutine: it never waits for a parked lane or
+// completion goroutine to be woken, which on a virtual machine takes tens to hundreds of
+// microseconds each (with lane and completion goroutines a frame crossed three, and a ping
+// through two gateways on a 2-vCPU machine took 1.2 to 2.0 ms; inline, mostly 0.4 to 0.7 ms). An
+// idle worker looks at its rings for 50 µs (no system call) before it sleeps in poll(2),
+// so that under load the next frame rarely finds it asleep.
+//
 // # MTU
 //
 // A packet that would not fit the outside MTU once sealed gets what Linux gives it: the

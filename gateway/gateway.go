@@ -124,7 +124,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.inMTU, g.outMTU = g.lanes[0].toIn.MTU(), g.lanes[0].toOut.MTU()
 
 	var err error
-	g.fp, err = fastpath.New(fastpath.Config{SAs: cfg.SAs, Bundles: cfg.Bundles, NIC: cfg.NIC, Queues: cfg.Lanes, Bridge: true, LinkHeaders: true,
+	g.fp, err = fastpath.New(fastpath.Config{SAs: cfg.SAs, Bundles: cfg.Bundles, NIC: cfg.NIC, Queues: cfg.Lanes, Inline: true, Bridge: true, LinkHeaders: true,
 		MTU: g.outMTU, Reserve: reserve, Protected: g.protected, Unprotected: g.unprotected})
 	if err != nil {
 		return nil, err

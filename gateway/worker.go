@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,8 +22,9 @@ import (
 //	                               ├─ plain, covered by an SA ► dropped (counted)
 //	                               └─ the rest ───► bridged as it is ──────────────────► toIn ────► inside
 //
-// The worker owns its two receivers and the senders toOut and toIn; the fast path's
-// completion goroutines of the lane's queue own sealOut and openIn. Frames bridged are sent
+// The worker owns its two receivers and all four senders: it runs its fast-path queue
+// inline (Queue.Turn after each batch), so the callbacks protected() and unprotected(),
+// which send with sealOut and openIn, run on its goroutine too. Frames bridged are sent
 // straight from the ring (the bytes stay in the ring until the next Recv); everything else
 // is copied once, into the NIC's buffers.
 
@@ -83,16 +85,36 @@ func (l *lane) run() {
 		if n, err := l.inRx.Recv(l.frames, 0); err == nil && n > 0 {
 			busy = true
 			l.fromInside(l.frames[:n])
+			l.q.Turn()
 		}
 		if n, err := l.outRx.Recv(l.frames, 0); err == nil && n > 0 {
 			busy = true
 			l.fromOutside(l.frames[:n])
+			l.q.Turn()
 		}
-		if !busy {
+		if !busy && !l.spin() {
 			unix.Poll(pfd, pollMs)
 			if pfd[2].Revents != 0 {
 				unix.Read(l.efd, drain[:])
 			}
+		}
+	}
+}
+
+// spinFor is how long an idle worker keeps looking at its rings before it sleeps in
+// poll(2).
+const spinFor = 50 * time.Microsecond
+
+// spin looks at both rings, without a system call, until a frame is there (true) or
+// spinFor has passed (false).
+func (l *lane) spin() bool {
+	start := time.Now()
+	for i := 1; ; i++ {
+		if l.inRx.Ready() || l.outRx.Ready() {
+			return true
+		}
+		if i%64 == 0 && time.Since(start) > spinFor {
+			return false
 		}
 	}
 }

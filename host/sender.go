@@ -41,6 +41,8 @@ type Sender struct {
 	// back what is left.
 	stash []*packet.Buffer
 
+	drainer func() // SetDrainer's
+
 	inflight  atomic.Int64  // packets submitted whose completion has not come back
 	submitted atomic.Uint64 // packets handed to the NIC (a large send counts once)
 	updates   atomic.Uint64
@@ -252,16 +254,32 @@ func (s *Sender) Flush() {
 	}
 }
 
-// updateHigh moves the NIC's ESN high half for an SA to hi: drain, then UPDATE_SA.
-func (s *Sender) updateHigh(o *outSA, hi uint32) error {
+// SetDrainer makes the sender's drains (before an UPDATE_SA, when an SA's sequence numbers
+// move into a new high half) call f while they wait for the NIC, instead of yielding: for a
+// send path whose lanes run only when their owner turns them (stage Config.Inline), f runs
+// them and takes the completions (CompletedBurst), which the drain would otherwise wait
+// for in vain. Set it before the first packet.
+func (s *Sender) SetDrainer(f func()) { s.drainer = f }
+
+// drain hands the queued packets to the NIC and waits until every packet submitted has
+// completed.
+func (s *Sender) drain() {
 	s.Flush()
 	for spin := 0; s.inflight.Load() != 0; spin++ { // pairs with the Add in Done
-		if spin < 100 {
+		switch {
+		case s.drainer != nil:
+			s.drainer()
+		case spin < 100:
 			runtime.Gosched()
-		} else {
+		default:
 			time.Sleep(10 * time.Microsecond)
 		}
 	}
+}
+
+// updateHigh moves the NIC's ESN high half for an SA to hi: drain, then UPDATE_SA.
+func (s *Sender) updateHigh(o *outSA, hi uint32) error {
+	s.drain()
 	u := &sa.Update{OffloadHandle: o.handle, Operation: o.cfg.op(), Spi: o.cfg.SPI, SequenceNumberHighOrder: hi}
 	if st, err := s.nic.OIDUpdateSA(u); st != ndis.StatusSuccess {
 		return fmt.Errorf("host: UPDATE_SA for SPI 0x%08x: %v: %w", o.cfg.SPI, st, err)

@@ -3,8 +3,6 @@ package host
 import (
 	"encoding/binary"
 	"fmt"
-	"runtime"
-	"time"
 
 	"github.com/ov2dev/ov2/ah"
 	"github.com/ov2dev/ov2/esp"
@@ -88,14 +86,7 @@ func (s *Sender) commit(o *outSA, units uint64) {
 // updatePart drains the send path and issues UPDATE_SA for one part of an SA (see the
 // package documentation: the high half changes only at a quiet moment).
 func (s *Sender) updatePart(h sa.Handle, op ndis.Operation, spi, hi uint32) error {
-	s.Flush()
-	for spin := 0; s.inflight.Load() != 0; spin++ { // pairs with the Add in Done
-		if spin < 100 {
-			runtime.Gosched()
-		} else {
-			time.Sleep(10 * time.Microsecond)
-		}
-	}
+	s.drain()
 	u := &sa.Update{OffloadHandle: h, Operation: op, Spi: spi, SequenceNumberHighOrder: hi}
 	if st, err := s.nic.OIDUpdateSA(u); st != ndis.StatusSuccess {
 		return fmt.Errorf("host: UPDATE_SA for %v SPI 0x%08x: %v: %w", op, spi, st, err)

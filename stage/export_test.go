@@ -5,20 +5,20 @@ package stage
 
 // NewManualSendPath is NewSendPath with no goroutines: the lanes run in TurnLanes.
 func NewManualSendPath(env Env, cfg SendConfig) (*SendPath, error) {
-	cfg.manual = true
+	cfg.Inline = true
 	return NewSendPath(env, cfg)
 }
 
 // NewManualRecvPath is NewRecvPath with no goroutines: the lanes run in TurnLanes.
 func NewManualRecvPath(env Env, cfg Config) (*RecvPath, error) {
-	cfg.manual = true
+	cfg.Inline = true
 	return NewRecvPath(env, cfg)
 }
 
-// TurnLanes runs the lanes of a manual path on what they hold.
+// TurnLanes runs the lanes of an Inline path on what they hold.
 func (p *path) TurnLanes() { p.turnLanes() }
 
-// turnLanes runs every group of every lane of a manual path (Config.manual) on what its
+// turnLanes runs every group of every lane of an Inline path on what its
 // in-ring holds, without waiting, on the caller's goroutine.
 func (p *path) turnLanes() {
 	for _, l := range p.lanes {

@@ -66,9 +66,12 @@ type Config struct {
 	// spin, which costs nothing while idle.
 	Poll time.Duration
 
-	// manual starts no goroutines: the lanes run only when turnLanes is called, on the
-	// caller's goroutine (the benchmarks of one lane's own cost, with nothing else running).
-	manual bool
+	// Inline starts no goroutines: the lanes run only when Turn is called, on the caller's
+	// goroutine (run to completion: the goroutine that submits also runs the stages and
+	// takes the completions with Poll, so a packet never waits for another goroutine to be
+	// woken). Completions and LaneCompletions are not for an Inline path, and Poll must
+	// keep up: see Turn.
+	Inline bool
 }
 
 func (c *Config) normalize() error {
@@ -130,7 +133,7 @@ type path struct {
 type lane struct {
 	rings   []*ring.Ring[*packet.Buffer] // rings[0] is the lane's in-ring, rings[len-1] its out-ring
 	groups  []group
-	runners []*groupRunner // manual paths only
+	runners []*groupRunner // Inline paths only
 	done    atomic.Bool    // the out-ring is closed
 }
 
@@ -154,7 +157,7 @@ func newPath(ctl *sa.Controller, cfg Config, key func(*packet.Buffer) uint64, bu
 			if u, ok := g.exp.(readerUser); ok {
 				u.useReader(r)
 			}
-			if cfg.manual {
+			if cfg.Inline {
 				l.runners = append(l.runners, p.newGroupRunner(l, gi, r))
 				continue
 			}
@@ -351,6 +354,27 @@ func (p *path) Close() {
 // Wait blocks until every lane goroutine has exited (after Close, once Completions has
 // taken everything).
 func (p *path) Wait() { p.wg.Wait() }
+
+// Turn runs each group of each lane of an Inline path on one burst of what its input ring
+// holds, on the caller's goroutine, and returns how many packets the groups took (0: the
+// path holds nothing but completions). Whatever a group outputs goes into its lane's
+// out-ring, which only Poll empties and which a full burst would wait on for ever: so
+// the caller takes the completions with Poll after each Turn, and submits no more than a
+// ring's room (Config.RingSize, less a burst) between Turns. An LSO + IPsec large send
+// that a send lane cuts into more segments than that room would wait for ever too: an
+// Inline path is for packets that stay one packet each.
+func (p *path) Turn() int {
+	n := 0
+	for _, l := range p.lanes {
+		for gi, x := range l.runners {
+			if k := l.rings[gi].DequeueBurst(x.b.Pkts[:p.cfg.Burst]); k > 0 {
+				x.burst(k)
+				n += k
+			}
+		}
+	}
+	return n
+}
 
 // Poll moves completed packets into dst without waiting and returns how many.
 func (p *path) Poll(dst []*packet.Buffer) int {
