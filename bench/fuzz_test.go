@@ -38,26 +38,13 @@ func FuzzParseFlags(f *testing.F) {
 				}
 			}
 		}
-		if modes, err := ParseModes(s); err != nil {
-			nonEmpty(t, "ParseModes", s, err)
-		} else if len(modes) != fields {
-			t.Fatalf("ParseModes(%q): %d modes from %d fields", s, len(modes), fields)
-		} else {
-			for _, m := range modes {
-				if back, err := ParseMode(m.String()); err != nil || back != m {
-					t.Fatalf("ParseModes(%q): %v does not read back: %v, %v", s, m, back, err)
-				}
-			}
-		}
-		if algos, err := ParseAlgos(s); err != nil {
-			nonEmpty(t, "ParseAlgos", s, err)
-		} else if len(algos) != fields {
-			t.Fatalf("ParseAlgos(%q): %d algorithms from %d fields", s, len(algos), fields)
-		} else {
-			for _, a := range algos {
-				if back, err := ParseAlgo(a.String()); err != nil || back != a || a >= numAlgos {
-					t.Fatalf("ParseAlgos(%q): %v does not read back: %v, %v", s, a, back, err)
-				}
+		modes, err := ParseModes(s)
+		readsBack(t, "ParseModes", s, fields, modes, err, func(m Mode) (Mode, error) { return ParseMode(m.String()) })
+		algos, err := ParseAlgos(s)
+		readsBack(t, "ParseAlgos", s, fields, algos, err, func(a Algo) (Algo, error) { return ParseAlgo(a.String()) })
+		for _, a := range algos {
+			if a >= numAlgos {
+				t.Fatalf("ParseAlgos(%q) accepted %v", s, a)
 			}
 		}
 		if lanes, err := ParseLanes(s); err != nil {
@@ -87,6 +74,24 @@ func FuzzParseFlags(f *testing.F) {
 			t.Fatalf("ParseLoad(%q) = %v, outside (0, 1]", s, load)
 		}
 	})
+}
+
+// readsBack checks a list parser's result: on an error, that it says something; otherwise
+// one item per field, each of which prints back (back) to itself.
+func readsBack[T comparable](t *testing.T, parser, s string, fields int, items []T, err error, back func(T) (T, error)) {
+	t.Helper()
+	if err != nil {
+		nonEmpty(t, parser, s, err)
+		return
+	}
+	if len(items) != fields {
+		t.Fatalf("%s(%q): %d items from %d fields", parser, s, len(items), fields)
+	}
+	for _, x := range items {
+		if y, err := back(x); err != nil || y != x {
+			t.Fatalf("%s(%q): %v does not read back: %v, %v", parser, s, x, y, err)
+		}
+	}
 }
 
 // nonEmpty fails the test when a parser's error says nothing.
