@@ -10,8 +10,9 @@ import (
 
 // protected takes a burst of sealed packets from a lane's send path and sends them out of
 // the outside, each with the link header it came with (its EtherType set for the outer IP
-// version). Failed packets are counted by the fast path. It runs on the lane's send
-// completion goroutine, the only user of the lane's sealOut socket.
+// version). Failed packets are counted by the fast path. It runs inside the lane's
+// Queue.Turn: on the lane's worker, or on the goroutine that stops the gateway once the
+// workers have ended; one of them at a time uses the lane's sealOut socket.
 func (g *Gateway) protected(b fastpath.Burst) {
 	l := g.lanes[b.Queue]
 	frames := l.cbOut[:0]
@@ -29,8 +30,8 @@ func (g *Gateway) protected(b fastpath.Burst) {
 }
 
 // unprotected takes a burst of packets the host has opened (or dropped) and sends the
-// inner packets out of the inside with the link header they came with. It runs on the
-// lane's receive completion goroutine, the only user of openIn.
+// inner packets out of the inside with the link header they came with. It runs inside the
+// lane's Queue.Turn, as protected does, and so does openIn's only use.
 func (g *Gateway) unprotected(b fastpath.Burst) {
 	l := g.lanes[b.Queue]
 	frames := l.cbIn[:0]
