@@ -31,7 +31,7 @@ func (g *Gateway) protected(b fastpath.Burst) {
 
 // unprotected takes a burst of packets the host has opened (or dropped) and sends the
 // inner packets out of the inside with the link header they came with. It runs inside the
-// lane's Queue.Turn, as protected does, and so does openIn's only use.
+// lane's Queue.Turn, as protected does; nothing else sends with openIn.
 func (g *Gateway) unprotected(b fastpath.Burst) {
 	l := g.lanes[b.Queue]
 	frames := l.cbIn[:0]
