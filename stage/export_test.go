@@ -15,21 +15,9 @@ func NewManualRecvPath(env Env, cfg Config) (*RecvPath, error) {
 	return NewRecvPath(env, cfg)
 }
 
-// TurnLanes runs the lanes of an Inline path on what they hold.
-func (p *path) TurnLanes() { p.turnLanes() }
-
-// turnLanes runs every group of every lane of an Inline path on what its
-// in-ring holds, without waiting, on the caller's goroutine.
-func (p *path) turnLanes() {
-	for _, l := range p.lanes {
-		for gi, x := range l.runners {
-			for {
-				n := l.rings[gi].DequeueBurst(x.b.Pkts[:p.cfg.Burst])
-				if n == 0 {
-					break
-				}
-				x.burst(n)
-			}
-		}
+// TurnLanes runs the lanes of an Inline path on what they hold, on the caller's
+// goroutine, until they hold nothing but completions.
+func (p *path) TurnLanes() {
+	for p.Turn() > 0 {
 	}
 }

@@ -34,14 +34,7 @@ TEXT ·invMixColumns(SB), NOSPLIT, $0-16
 	g.b.WriteString(`
 // func cbcDecAsm(dk *byte, nr int, iv *byte, dst, src *byte, n int)
 // Decrypts n blocks from src to dst (the same address, or not overlapping), chained from iv.
-TEXT ·cbcDecAsm(SB), NOSPLIT, $0-48
-	MOVQ dk+0(FP), R8
-	MOVQ nr+8(FP), R13
-	MOVQ iv+16(FP), AX
-	MOVQ dst+24(FP), DI
-	MOVQ src+32(FP), SI
-	MOVQ n+40(FP), DX
-	MOVQ R13, R14
+` + cbcEntry("cbcDecAsm", "dk") + `	MOVQ R13, R14
 	SHLQ $4, R14
 	ADDQ R8, R14
 	MOVOU (AX), X15
@@ -130,14 +123,7 @@ func (g *gen) cbcEnc() {
 // func cbcEncAsm(ek *byte, nr int, iv *byte, dst, src *byte, n int)
 // Encrypts n >= 1 blocks from src to dst (the same address, or not overlapping), chained
 // from iv.
-TEXT ·cbcEncAsm(SB), NOSPLIT, $0-48
-	MOVQ ek+0(FP), R8
-	MOVQ nr+8(FP), R13
-	MOVQ iv+16(FP), AX
-	MOVQ dst+24(FP), DI
-	MOVQ src+32(FP), SI
-	MOVQ n+40(FP), DX
-	VMOVDQU (AX), X0
+` + cbcEntry("cbcEncAsm", "ek") + `	VMOVDQU (AX), X0
 `)
 	for _, nr := range []int{10, 12, 14} {
 		loop, next := fmt.Sprintf("cbcenc%d", nr), fmt.Sprintf("cbcenc%dno", nr)
@@ -169,4 +155,17 @@ TEXT ·cbcEncAsm(SB), NOSPLIT, $0-48
 	g.op("VPXORD X16, X16, X16")
 	g.op("VZEROUPPER")
 	g.op("RET")
+}
+
+// cbcEntry is the TEXT line of cbcDecAsm or cbcEncAsm (name), whose first argument, the key
+// schedule, is called key, and the loads of their six arguments: R8 the key schedule, R13
+// the rounds, AX the IV, DI the destination, SI the source, DX the blocks.
+func cbcEntry(name, key string) string {
+	return "TEXT ·" + name + "(SB), NOSPLIT, $0-48\n" +
+		"\tMOVQ " + key + "+0(FP), R8\n" +
+		"\tMOVQ nr+8(FP), R13\n" +
+		"\tMOVQ iv+16(FP), AX\n" +
+		"\tMOVQ dst+24(FP), DI\n" +
+		"\tMOVQ src+32(FP), SI\n" +
+		"\tMOVQ n+40(FP), DX\n"
 }
