@@ -340,7 +340,15 @@ type Options struct {
 
 	// SAsPerLane is how many SAs feed each lane (default 4).
 	SAsPerLane int
+	// Repeat is how many passes the run makes over its rows (default 1, at most 100): each
+	// pass measures every row once, in turn, and Result.Summary gives every row's medians
+	// over the passes. On a shared machine one window can be several tens of percent off;
+	// the median of interleaved passes is the figure to compare.
+	Repeat int
 }
+
+// MaxRepeat is the most passes Options.Repeat may ask for.
+const MaxRepeat = 100
 
 // withDefaults fills the defaults and checks the options.
 func (o Options) withDefaults() (Options, error) {
@@ -376,6 +384,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.SAsPerLane == 0 {
 		o.SAsPerLane = 4
+	}
+	if o.Repeat == 0 {
+		o.Repeat = 1
 	}
 	for _, s := range o.Sizes {
 		if s.Kind == Fixed && (s.Bytes < MinSize || s.Bytes > MaxSize || s.Bytes%4 != 0) {
@@ -422,6 +433,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("bench: burst %d: want 1 to %d", o.Burst, stage.MaxBurst)
 	case o.SAsPerLane < 1 || o.SAsPerLane > 64:
 		return o, fmt.Errorf("bench: %d SAs per lane: want 1 to 64", o.SAsPerLane)
+	case o.Repeat < 1 || o.Repeat > MaxRepeat:
+		return o, fmt.Errorf("bench: repeat %d: want 1 to %d passes", o.Repeat, MaxRepeat)
 	}
 	return o, nil
 }

@@ -138,7 +138,7 @@ func second[T any](_ T, err error) error { return err }
 func TestOptionsDefaultsAndErrors(t *testing.T) {
 	o, err := Options{}.withDefaults()
 	if err != nil || o.Duration != 3*time.Second || o.Load != 1 || o.InFlight != 1024 || o.Burst != 32 ||
-		len(o.Sizes) != 3 || o.RawDuration != time.Second || o.SAsPerLane != 4 {
+		len(o.Sizes) != 3 || o.RawDuration != time.Second || o.SAsPerLane != 4 || o.Repeat != 1 {
 		t.Fatalf("defaults %+v, %v", o, err)
 	}
 	for _, tc := range []struct {
@@ -151,6 +151,8 @@ func TestOptionsDefaultsAndErrors(t *testing.T) {
 		{Options{Lanes: []int{0}}, "bench: 0 lanes: want 1 to 64"},
 		{Options{Sizes: []Size{{Kind: Fixed, Bytes: 63}}}, "bench: size 63: want a wire size in bytes (64 to 2048, a multiple of 4), imix or lso64k"},
 		{Options{Burst: 65}, "bench: burst 65: want 1 to 64"},
+		{Options{Repeat: -1}, "bench: repeat -1: want 1 to 100 passes"},
+		{Options{Repeat: 101}, "bench: repeat 101: want 1 to 100 passes"},
 	} {
 		if _, err := tc.o.withDefaults(); err == nil || err.Error() != tc.msg {
 			t.Errorf("%+v: %v; want %q", tc.o, err, tc.msg)

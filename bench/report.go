@@ -23,6 +23,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "  each row: %gs measured after %gs warm-up, %d packets in flight in bursts of %d, %d SAs per lane\n",
 		r.DurationS, r.WarmupS, r.InFlight, r.Burst, r.SAsPerLane)
+	if r.Repeat > 1 {
+		fmt.Fprintf(&b, "  %d passes: each measures every row once, in turn; the rows below are in the order measured, their medians after them\n", r.Repeat)
+	}
 	fmt.Fprintf(&b, "  %s\n", r.LatencyNote)
 	if j := r.Jitter; j.Seconds > 0 {
 		fmt.Fprintf(&b, "  machine jitter (the floor under latency): %d threads spinning for %gs were each stalled over %gµs %.0f times/s, %.2f%% of the time, longest %.0fµs\n",
@@ -69,6 +72,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
+	if r.Repeat > 1 && len(r.Summary) > 0 {
+		fmt.Fprintf(&b, "\nmedians over the passes (runs: how many measured the row; ratio range: its lowest and highest pass):\n")
+		writeSummary(&b, r.Summary)
+	}
 
 	if len(r.Raw) > 0 {
 		fmt.Fprintf(&b, "\nraw limit, 1 core:\n")
@@ -97,6 +104,25 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeSummary writes the rows' medians as a table.
+func writeSummary(b *strings.Builder, rows []Summary) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "size\tmode\talgo\tlanes\tplacement\truns\tMpps\tratio\tratio range\timpl ratio\tallocs/pkt (max)\t")
+	for _, x := range rows {
+		size := x.Size
+		if _, err := strconv.Atoi(size); err == nil {
+			size += " B"
+		}
+		impl := fmt.Sprintf("%.2f", x.ImplRatioMedian)
+		if x.ImplSame {
+			impl = "= ratio"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.3f\t%.2f\t%.2f-%.2f\t%s\t%s\t\n", size, x.Mode, x.Algo, x.Lanes, x.Placement,
+			x.Runs, x.MppsMedian, x.RatioMedian, x.RatioMin, x.RatioMax, impl, FormatAllocs(x.AllocsMax))
+	}
+	tw.Flush()
 }
 
 // writeRawTable writes raw rows as a table.
@@ -175,6 +201,7 @@ var csvHeader = []string{
 	"allocs_per_packet", "gc_cycles", "impl", "cpu", "go_version", "failed", "balanced",
 	"paced_late_packets", "paced_burst",
 	"raw_before_mpps", "raw_after_mpps", "impl_raw_mpps", "impl_ratio", "impl_same", "cpu_cores",
+	"pass",
 }
 
 // WriteCSV writes one header line and one line per row.
@@ -195,6 +222,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 			f(x.AllocsPerPacket), strconv.FormatUint(uint64(x.GCCycles), 10), x.Impl, x.CPU, x.GoVersion, u(x.Failed), strconv.FormatBool(x.Balanced),
 			u(x.PacedLatePackets), strconv.Itoa(x.PacedBurstPackets),
 			f(x.RawBeforeMpps), f(x.RawAfterMpps), f(x.ImplRawMpps), f(x.ImplRatio), strconv.FormatBool(x.ImplSame), f(x.CPUCores),
+			strconv.Itoa(x.Pass),
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

@@ -74,6 +74,8 @@ type Row struct {
 	Balanced          bool    `json:"balanced"`           // the paths' counters account for every packet
 	PacedLatePackets  uint64  `json:"paced_late_packets"` // paced phase: packets submitted behind schedule
 	PacedBurstPackets int     `json:"paced_burst"`        // paced phase: packets per scheduled burst
+	// Pass is the pass of the run that measured the row: 1 to Options.Repeat.
+	Pass int `json:"pass"`
 }
 
 // Point is one point of a latency percentile curve.
@@ -130,6 +132,7 @@ type Result struct {
 	PollUS      float64   `json:"poll_us"` // lanes' poll time in the latency window; 0: busy-poll harness
 	Burst       int       `json:"burst"`
 	SAsPerLane  int       `json:"sas_per_lane"`
+	Repeat      int       `json:"repeat"` // passes over the rows (Options.Repeat)
 	SizeNote    string    `json:"size_note"`
 	LatencyNote string    `json:"latency_note"`
 	Rows        []Row     `json:"rows"`
@@ -140,6 +143,9 @@ type Result struct {
 	// latency percentiles.
 	Jitter Jitter   `json:"machine_jitter"`
 	Notes  []string `json:"notes"` // combinations skipped, and why
+	// Summary is every row's medians over the passes (summary.go), in the order of the
+	// first pass; one entry per row however many passes there were.
+	Summary []Summary `json:"summary"`
 }
 
 // RawFor returns the standard library's raw row for a size, algorithm and op, or nil.
@@ -215,12 +221,14 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 		PollUS:     float64(o.Poll) / 1e3,
 		Burst:      o.Burst,
 		SAsPerLane: o.SAsPerLane,
+		Repeat:     o.Repeat,
 		SizeNote:   SizeNote,
 		Rows:       []Row{},
 		Raw:        []RawRow{},
 		ImplRaw:    []RawRow{},
 		RawNote:    RawNote(o.RawDuration.Seconds()),
 		Notes:      []string{},
+		Summary:    []Summary{},
 	}
 	if o.Load >= 1 {
 		res.LatencyNote = fmt.Sprintf("latency at 100%% load: the closed loop keeps %d packets in flight, so it is mostly the wait behind them (queueing), not the NIC's own delay; use a lower load for that", o.InFlight)
@@ -253,6 +261,7 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 
 	rs := newRawSet(ctx, o.RawDuration)
 	defer func() {
+		res.Summary = summarize(res.Rows)
 		// The raw loops' means over every row that used them: one progress line for each
 		// loop of the standard library that ran.
 		res.Raw, res.ImplRaw = rs.rows(o)
@@ -263,14 +272,22 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, error)
 			}
 		}
 	}()
-	for _, sp := range specs {
-		row, err := runRow(ctx, sp, o, rs)
-		if err != nil {
-			return res, err
+	// Passes go round the rows in turn, so that the machine's drift over the run spreads
+	// over every row instead of falling on the ones measured last.
+	for pass := 1; pass <= o.Repeat; pass++ {
+		for _, sp := range specs {
+			row, err := runRow(ctx, sp, o, rs)
+			if err != nil {
+				return res, err
+			}
+			row.CPU, row.GoVersion, row.Pass = res.CPU, res.GoVersion, pass
+			res.Rows = append(res.Rows, row)
+			line := progressLine(sp, row)
+			if o.Repeat > 1 {
+				line = fmt.Sprintf("pass %d/%d: %s", pass, o.Repeat, line)
+			}
+			progress(line)
 		}
-		row.CPU, row.GoVersion = res.CPU, res.GoVersion
-		res.Rows = append(res.Rows, row)
-		progress(progressLine(sp, row))
 	}
 	return res, nil
 }

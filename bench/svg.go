@@ -162,8 +162,14 @@ func nines(p float64) float64 {
 	return -math.Log10(1 - p/100)
 }
 
-// WriteSVG draws the chart.
+// WriteSVG draws the chart. Of a run of several passes it draws each row's median pass
+// (medianRows).
 func (r *Result) WriteSVG(out io.Writer) error {
+	if r.Repeat > 1 {
+		c := *r
+		c.Rows, c.Repeat = r.medianRows(), 1
+		r = &c
+	}
 	ser := r.series()
 	sizes := r.sizes()
 	var w svgWriter

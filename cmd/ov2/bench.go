@@ -59,6 +59,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up `D` before the window")
 	load := fs.String("load", "100%", "offered `LOAD` for latency, a share of the measured maximum")
 	inFlight := fs.Int("in-flight", 1024, "packets in flight in the closed loop: `N`")
+	repeat := fs.Int("repeat", 1, "measure every row `N` times (1..100), in turn, and give each row's medians")
 	poll := fs.Duration("poll", 0, "latency window with the lanes in poll mode: each polls its input for up to `D` before it parks (e.g. 200us; 0: the harness keeps the cores busy)")
 	asJSON := fs.Bool("json", false, "write the result as JSON on stdout (and nothing else there)")
 	csvPath := fs.String("csv", "", "also write the rows as CSV to `FILE`")
@@ -99,6 +100,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if *inFlight < 1 || *inFlight > 1<<16 {
 		return bad("--in-flight %d: want 1 to 65536", *inFlight)
 	}
+	if *repeat < 1 || *repeat > bench.MaxRepeat {
+		return bad("--repeat %d: want 1 to %d", *repeat, bench.MaxRepeat)
+	}
 	for _, p := range []struct{ flag, path, ext string }{{"--csv", *csvPath, ""}, {"--plot", *plotPath, ".svg"}} {
 		if p.path == "" {
 			continue
@@ -113,7 +117,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if *poll < 0 || *poll > time.Second {
 		return bad("--poll %v: want 0 to 1s", *poll)
 	}
-	o.Duration, o.Warmup, o.InFlight, o.Poll = *duration, *warmup, *inFlight, *poll
+	o.Duration, o.Warmup, o.InFlight, o.Poll, o.Repeat = *duration, *warmup, *inFlight, *poll, *repeat
 
 	ctx, sig := interruptible(stderr, "ov2 bench", func() {})
 	defer sig.stop()

@@ -149,6 +149,8 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--duration", "0s"}, "ov2 bench: --duration 0s: want a positive duration, e.g. 3s\n"},
 		{[]string{"--warmup", "-1s"}, "ov2 bench: --warmup -1s: want 0 or a positive duration, e.g. 1s\n"},
 		{[]string{"--in-flight", "0"}, "ov2 bench: --in-flight 0: want 1 to 65536\n"},
+		{[]string{"--repeat", "0"}, "ov2 bench: --repeat 0: want 1 to 100\n"},
+		{[]string{"--repeat=101"}, "ov2 bench: --repeat 101: want 1 to 100\n"},
 		{[]string{"--plot", filepath.Join(dir, "chart.png")}, "ov2 bench: --plot " + filepath.Join(dir, "chart.png") + ": want a file name ending in .svg\n"},
 		{[]string{"--csv", filepath.Join(dir, "missing", "x.csv")}, "ov2 bench: --csv " + filepath.Join(dir, "missing", "x.csv") + ": directory " + filepath.Join(dir, "missing") + " does not exist\n"},
 		{[]string{"extra"}, `ov2 bench: unexpected argument "extra" (flags only)` + "\n"},
