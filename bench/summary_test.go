@@ -118,6 +118,19 @@ func TestRunRepeat(t *testing.T) {
 	if err := res.WriteCSV(&csv); err != nil {
 		t.Fatal(err)
 	}
+	// The chart of the passes is the chart of each row's median pass.
+	var svg, one strings.Builder
+	c := *res
+	c.Rows, c.Repeat = res.medianRows(), 1
+	if err := res.WriteSVG(&svg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteSVG(&one); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Rows) != 2 || svg.String() != one.String() {
+		t.Errorf("the chart of 3 passes is not the chart of the %d median rows", len(c.Rows))
+	}
 	recs := strings.Split(strings.TrimSpace(csv.String()), "\n")
 	if len(recs) != 7 || !strings.HasSuffix(recs[0], ",pass") || !strings.HasSuffix(recs[6], ",3") {
 		t.Errorf("CSV: %d lines, header %q, last %q", len(recs), recs[0], recs[len(recs)-1])
