@@ -51,11 +51,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintln(tw, head)
 	for _, x := range r.Rows {
-		size := x.Size
-		if _, err := strconv.Atoi(size); err == nil {
-			size += " B"
-		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%.3f\t%.2f\t%.3f\t%.2f\t", size, x.Mode, x.Algo, x.Lanes, x.Placement,
+		line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%.3f\t%.2f\t%.3f\t%.2f\t", sizeText(x.Size), x.Mode, x.Algo, x.Lanes, x.Placement,
 			x.Mpps, x.Gbps, x.RawMpps, x.Ratio)
 		if x.ImplSame {
 			line += fmt.Sprintf("= raw\t%.2f\t", x.ImplRatio)
@@ -106,20 +102,24 @@ func (r *Result) WriteTable(w io.Writer) error {
 	return err
 }
 
+// sizeText is a row's size for the tables: "1400 B", or "imix" and "lso64k" as they are.
+func sizeText(size string) string {
+	if _, err := strconv.Atoi(size); err == nil {
+		return size + " B"
+	}
+	return size
+}
+
 // writeSummary writes the rows' medians as a table.
 func writeSummary(b *strings.Builder, rows []Summary) {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "size\tmode\talgo\tlanes\tplacement\truns\tMpps\tratio\tratio range\timpl ratio\tallocs/pkt (max)\t")
 	for _, x := range rows {
-		size := x.Size
-		if _, err := strconv.Atoi(size); err == nil {
-			size += " B"
-		}
 		impl := fmt.Sprintf("%.2f", x.ImplRatioMedian)
 		if x.ImplSame {
 			impl = "= ratio"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.3f\t%.2f\t%.2f-%.2f\t%s\t%s\t\n", size, x.Mode, x.Algo, x.Lanes, x.Placement,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.3f\t%.2f\t%.2f-%.2f\t%s\t%s\t\n", sizeText(x.Size), x.Mode, x.Algo, x.Lanes, x.Placement,
 			x.Runs, x.MppsMedian, x.RatioMedian, x.RatioMin, x.RatioMax, impl, FormatAllocs(x.AllocsMax))
 	}
 	tw.Flush()

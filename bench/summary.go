@@ -1,8 +1,8 @@
 package bench
 
 import (
+	"cmp"
 	"slices"
-	"sort"
 )
 
 // Summary is one row over the passes of a run (Options.Repeat): how many passes measured
@@ -84,7 +84,7 @@ func median(v []float64) float64 {
 		return 0
 	}
 	s := slices.Clone(v)
-	sort.Float64s(s)
+	slices.Sort(s)
 	n := len(s)
 	if n%2 == 1 {
 		return s[n/2]
@@ -102,7 +102,7 @@ func (r *Result) medianRows() []Row {
 	var out []Row
 	for _, g := range groups(r.Rows) {
 		s := slices.Clone(g)
-		sort.SliceStable(s, func(a, b int) bool { return r.Rows[s[a]].Mpps < r.Rows[s[b]].Mpps })
+		slices.SortStableFunc(s, func(a, b int) int { return cmp.Compare(r.Rows[a].Mpps, r.Rows[b].Mpps) })
 		out = append(out, r.Rows[s[(len(s)-1)/2]])
 	}
 	return out
