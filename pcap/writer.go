@@ -6,15 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ov2dev/ov2/internal/outfile"
 )
 
 const writerBufSize = 1 << 20
@@ -111,9 +111,8 @@ const (
 // either format, once each link type has been written once. A Writer is not safe for
 // concurrent use.
 type Writer struct {
-	path    string // the user's path, for messages
-	target  string // outTemp: the file Commit renames tmp onto (symlinks resolved)
-	tmp     string // outTemp: the temporary file
+	path    string        // the user's path, for messages
+	out     *outfile.File // outTemp, outInPlace: the file and where it goes (package outfile)
 	kind    outKind
 	f       *os.File // the file written (temporary or in place); nil for a stream
 	bw      *bufio.Writer
@@ -217,20 +216,6 @@ func (w *Writer) start(out io.Writer) {
 
 func removeTemp(name string) { os.Remove(name) }
 
-// cause strips the *fs.PathError or *os.LinkError around a system call's error: their
-// paths would be the temporary file's, and the Writer names the user's path instead.
-func cause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
-}
-
 // Path returns the output's path as the caller gave it ("-" for standard output; the name
 // given to NewStreamWriter), for messages.
 func (w *Writer) Path() string { return w.path }
@@ -238,7 +223,12 @@ func (w *Writer) Path() string { return w.path }
 // TempPath returns the temporary file a regular destination is written to until Commit
 // ("" for other destinations). It does not change after CreateOutput, so it may be read
 // from any goroutine: a program that must exit at once (a second Ctrl-C) removes it.
-func (w *Writer) TempPath() string { return w.tmp }
+func (w *Writer) TempPath() string {
+	if w.out == nil {
+		return ""
+	}
+	return w.out.Temp
+}
 
 // Format returns the format being written.
 func (w *Writer) Format() Format { return w.format }
@@ -368,7 +358,7 @@ func (w *Writer) addInterface(lt LinkType) error {
 }
 
 func (w *Writer) writeErr(err error) error {
-	w.err = fmt.Errorf("%s: write: %w", w.path, cause(err))
+	w.err = fmt.Errorf("%s: write: %w", w.path, outfile.Cause(err))
 	return w.err
 }
 
@@ -464,48 +454,21 @@ func (w *Writer) Commit() error {
 		w.err = err
 		return err
 	}
-	var steps []commitStep
-	switch w.kind {
-	case outTemp:
-		mode := fs.FileMode(0o644)
-		if fi, err := os.Stat(w.target); err == nil && fi.Mode().IsRegular() {
-			mode = fi.Mode().Perm()
-		}
-		steps = []commitStep{
-			{"write", w.bw.Flush},
-			{"chmod", func() error { return w.f.Chmod(mode) }},
-			{"fsync", w.f.Sync},
-			{"close", w.f.Close},
-			{"rename", func() error { return os.Rename(w.tmp, w.target) }},
-		}
-	case outInPlace:
-		steps = []commitStep{{"write", w.bw.Flush}, {"close", w.f.Close}}
-	case outStream:
-		steps = []commitStep{{"write", w.bw.Flush}}
+	if err := w.bw.Flush(); err != nil {
+		w.release()
+		w.err = fmt.Errorf("%s: write: %w", w.path, outfile.Cause(err))
+		return w.err
 	}
-	for _, s := range steps {
-		if err := s.do(); err != nil {
-			w.release()
-			w.err = fmt.Errorf("%s: %s: %w", w.path, s.what, cause(err))
-			return w.err
+	if w.out != nil {
+		if err := w.out.Commit(); err != nil {
+			w.finish()
+			w.err = err
+			return err
 		}
 	}
 	w.finish()
 	w.err = fmt.Errorf("%s: %w", w.path, errCommitted)
-	if w.kind == outTemp {
-		// Make the rename itself durable. Not every file system can fsync a directory; the
-		// file is in place either way, so this is best effort.
-		if d, err := os.Open(filepath.Dir(w.target)); err == nil {
-			d.Sync()
-			d.Close()
-		}
-	}
 	return nil
-}
-
-type commitStep struct {
-	what string
-	do   func() error
 }
 
 func (w *Writer) finish() {
@@ -517,19 +480,10 @@ func (w *Writer) finish() {
 // first error, and marks the Writer done.
 func (w *Writer) release() error {
 	w.finish()
-	var err error
-	if w.f != nil {
-		err = w.f.Close()
-		if errors.Is(err, os.ErrClosed) {
-			err = nil
-		}
+	if w.out == nil {
+		return nil
 	}
-	if w.kind == outTemp {
-		if rerr := os.Remove(w.tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			err = rerr
-		}
-	}
-	return err
+	return w.out.Abort()
 }
 
 // Abort discards the output: it removes the temporary file of a regular destination, and
@@ -546,7 +500,7 @@ func (w *Writer) Abort() error {
 		w.err = fmt.Errorf("%s: %w", w.path, errAborted)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", w.path, cause(err))
+		return fmt.Errorf("%s: %w", w.path, outfile.Cause(err))
 	}
 	return nil
 }

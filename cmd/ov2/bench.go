@@ -139,13 +139,13 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *csvPath != "" {
-		if err := writeAtomic(*csvPath, res.WriteCSV); err != nil {
+		if err := writeOutput(*csvPath, res.WriteCSV); err != nil {
 			return err
 		}
 		progress("wrote " + *csvPath)
 	}
 	if *plotPath != "" {
-		if err := writeAtomic(*plotPath, res.WriteSVG); err != nil {
+		if err := writeOutput(*plotPath, res.WriteSVG); err != nil {
 			return err
 		}
 		progress("wrote " + *plotPath)

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // benchRun runs the command line in process, as main does.
@@ -191,5 +193,64 @@ func TestBenchHelp(t *testing.T) {
 	code, out, _ := benchRun("help")
 	if code != 0 || !strings.Contains(out, "bench    measure throughput and latency") {
 		t.Errorf("ov2 help: exit %d\n%s", code, out)
+	}
+}
+
+// --csv and --plot treat their files as every output of ov2 is treated (internal/outfile):
+// a symlink stays a symlink with its target replaced, a FIFO is written in place, and a
+// device is never replaced: a full one (/dev/full) fails the run with its error. Before,
+// the CSV and the chart went through a temporary file renamed onto the path, which as
+// root replaced /dev/null itself with a regular file.
+func TestBenchOutputsInPlace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real run")
+	}
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.csv")
+	os.WriteFile(real, []byte("old\n"), 0o600)
+	link := filepath.Join(dir, "link.csv")
+	os.Symlink("real.csv", link)
+	fifo := filepath.Join(dir, "chart.svg")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- b
+	}()
+	args := []string{"bench", "--size", "64", "--lanes", "1", "--duration", "50ms", "--warmup", "10ms", "--repeat", "2"}
+	code, _, errOut := benchRun(append(args, "--csv", link, "--plot", fifo)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if li, err := os.Lstat(link); err != nil || li.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("%s is no longer a symlink (%v)", link, err)
+	}
+	b, _ := os.ReadFile(real)
+	if lines := strings.Count(string(b), "\n"); lines != 3 || !strings.HasPrefix(string(b), "size,") {
+		t.Errorf("the link's target holds %d lines: %q", lines, b)
+	}
+	// A FIFO that was replaced fails the test before the device below is tried: that
+	// regression would replace /dev/full too.
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("%s is no longer a FIFO (%v)", fifo, err)
+	}
+	select {
+	case svg := <-got:
+		if !bytes.HasPrefix(svg, []byte("<svg")) || !bytes.HasSuffix(bytes.TrimSpace(svg), []byte("</svg>")) {
+			t.Errorf("the FIFO's reader got %d bytes, not one chart", len(svg))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the FIFO's reader got nothing")
+	}
+	if fi, err := os.Stat("/dev/full"); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		code, _, errOut := benchRun(append(args, "--csv", "/dev/full")...)
+		if want := "ov2: /dev/full: write: no space left on device\n"; code != 1 || !strings.HasSuffix(errOut, want) {
+			t.Errorf("--csv /dev/full: exit %d, stderr ending %q; want 1 and %q", code, errOut[max(0, len(errOut)-80):], want)
+		}
+		if fi, err := os.Lstat("/dev/full"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			t.Fatalf("/dev/full is no longer a device: %v %v", fi.Mode(), err)
+		}
 	}
 }

@@ -3,32 +3,23 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+
+	"github.com/ov2dev/ov2/internal/outfile"
 )
 
-// writeAtomic writes a file through a temporary file in the same directory and a rename,
-// so that a failed run leaves no half-written file behind (and an existing file is replaced
-// only by a complete one).
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+// writeOutput writes one of a command's output files (a CSV, a chart, a key file) the way
+// package outfile treats every output: a regular file through a temporary file and a
+// rename, so that a failed run leaves no half-written file behind and an existing file is
+// replaced only by a complete one; a symlink's target replaced, the link kept; a device or
+// FIFO written in place, never replaced.
+func writeOutput(path string, write func(io.Writer) error) error {
+	f, err := outfile.Open(path, nil)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err := write(f); err != nil {
+		f.Abort()
+		return fmt.Errorf("%s: write: %w", path, outfile.Cause(err))
 	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return f.Commit()
 }

@@ -194,7 +194,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *keys != "" {
-		if err := writeAtomic(*keys, func(w io.Writer) error { return xfrm.WriteWiresharkKeys(w, sas.States) }); err != nil {
+		if err := writeOutput(*keys, func(w io.Writer) error { return xfrm.WriteWiresharkKeys(w, sas.States) }); err != nil {
 			return err
 		}
 	}
