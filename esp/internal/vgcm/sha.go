@@ -14,9 +14,12 @@ import (
 // sum it; here a state is a 32-byte copy, whole blocks go from the message straight to the
 // compression function (sha256Blocks, SHA extensions), and only the partial blocks at the
 // joins of the parts and the padding go through a buffer. The compression function is the
-// same instructions crypto/sha256 runs; what is saved is the handling around it.
+// same instructions crypto/sha256 runs, except that where the CPU has AVX-512 VL the message
+// schedule is computed on the vector units instead of the SHA unit, which leaves that unit
+// to the rounds (sha256BlocksVL; gen/sha.go gives the figures).
 type HMAC256 struct {
 	inner, outer [8]uint32
+	vl           bool // sha256BlocksVL, else sha256Blocks
 }
 
 // sha256IV is H(0) of FIPS 180-4 §5.3.3.
@@ -24,7 +27,11 @@ var sha256IV = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e5
 
 // NewHMAC256 precomputes the pad states for key, of any length (a key longer than 64 bytes
 // is hashed first, RFC 2104 §2). It fails where SHASupported is false.
-func NewHMAC256(key []byte) (*HMAC256, error) {
+func NewHMAC256(key []byte) (*HMAC256, error) { return newHMAC256(key, shaVL) }
+
+// newHMAC256 is NewHMAC256 with the compression function chosen: vl must be false where
+// shaVL is (the tests run both forms where the CPU has both).
+func newHMAC256(key []byte, vl bool) (*HMAC256, error) {
 	if !SHASupported() {
 		return nil, ErrNoSHA
 	}
@@ -36,18 +43,27 @@ func NewHMAC256(key []byte) (*HMAC256, error) {
 	} else {
 		copy(k0[:], key)
 	}
-	k := &HMAC256{inner: sha256IV, outer: sha256IV}
+	k := &HMAC256{inner: sha256IV, outer: sha256IV, vl: vl}
 	for i := range k0 {
 		pad[i] = k0[i] ^ 0x36
 	}
-	sha256Blocks(&k.inner, &pad[0], 1)
+	k.blocks(&k.inner, &pad[0], 1)
 	for i := range k0 {
 		pad[i] = k0[i] ^ 0x5c
 	}
-	sha256Blocks(&k.outer, &pad[0], 1)
+	k.blocks(&k.outer, &pad[0], 1)
 	clear(k0[:])
 	clear(pad[:])
 	return k, nil
+}
+
+// blocks absorbs n 64-byte blocks at p into h with k's compression function.
+func (k *HMAC256) blocks(h *[8]uint32, p *byte, n int) {
+	if k.vl {
+		sha256BlocksVL(h, p, n)
+		return
+	}
+	sha256Blocks(h, p, n)
 }
 
 // Sum writes HMAC-SHA-256(K, parts[0] ‖ parts[1] ‖ ...) to out. It does not allocate.
@@ -64,11 +80,11 @@ func (k *HMAC256) Sum(out *[32]byte, parts [][]byte) {
 			if n < 64 {
 				continue
 			}
-			sha256Blocks(&h, &buf[0], 1)
+			k.blocks(&h, &buf[0], 1)
 			n = 0
 		}
 		if nb := len(p) / 64; nb > 0 {
-			sha256Blocks(&h, &p[0], nb)
+			k.blocks(&h, &p[0], nb)
 			p = p[64*nb:]
 		}
 		n = copy(buf[:64], p)
@@ -82,7 +98,7 @@ func (k *HMAC256) Sum(out *[32]byte, parts [][]byte) {
 		blocks = 2
 	}
 	binary.BigEndian.PutUint64(buf[64*blocks-8:], uint64(total)*8)
-	sha256Blocks(&h, &buf[0], blocks)
+	k.blocks(&h, &buf[0], blocks)
 	// The outer hash: K0 ⊕ opad (in k.outer), then the inner digest, one block.
 	clear(buf[:64])
 	for i, v := range h {
@@ -91,7 +107,7 @@ func (k *HMAC256) Sum(out *[32]byte, parts [][]byte) {
 	buf[32] = 0x80
 	binary.BigEndian.PutUint64(buf[56:], (64+32)*8)
 	o := k.outer
-	sha256Blocks(&o, &buf[0], 1)
+	k.blocks(&o, &buf[0], 1)
 	for i, v := range o {
 		binary.BigEndian.PutUint32(out[4*i:], v)
 	}

@@ -25,17 +25,71 @@ func stdHMAC256(key []byte, parts [][]byte) []byte {
 	return m.Sum(nil)
 }
 
-// checkHMAC256 fails the test unless Sum of parts under key equals crypto/hmac's.
+// shaForms are the compression functions this CPU runs: sha256Blocks, and sha256BlocksVL
+// where it has AVX-512 VL. Every test of HMAC256 runs each.
+func shaForms() []bool {
+	if shaVL {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+func formName(vl bool) string {
+	if vl {
+		return "sha256BlocksVL"
+	}
+	return "sha256Blocks"
+}
+
+// checkHMAC256 fails the test unless Sum of parts under key equals crypto/hmac's, with
+// each compression function.
 func checkHMAC256(t *testing.T, key []byte, parts [][]byte, what string) {
 	t.Helper()
-	k, err := NewHMAC256(key)
-	if err != nil {
-		t.Fatal(err)
+	want := stdHMAC256(key, parts)
+	for _, vl := range shaForms() {
+		k, err := newHMAC256(key, vl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [32]byte
+		k.Sum(&out, parts)
+		if !bytes.Equal(out[:], want) {
+			t.Fatalf("%s, %s: %x, want %x", what, formName(vl), out, want)
+		}
 	}
-	var out [32]byte
-	k.Sum(&out, parts)
-	if want := stdHMAC256(key, parts); !bytes.Equal(out[:], want) {
-		t.Fatalf("%s: %x, want %x", what, out, want)
+}
+
+// The two compression functions agree with each other and with crypto/sha256 over runs of
+// 1 to 40 blocks of random bytes from random states (a digest of 1..40 blocks padded by
+// hand: the last block is the FIPS 180-4 padding of the message before it).
+func TestSHA256Blocks(t *testing.T) {
+	skipNoSHA(t)
+	if !shaVL {
+		t.Log("this CPU lacks AVX-512 VL: only sha256Blocks is checked")
+	}
+	r := mrand.New(mrand.NewPCG(180, 4))
+	for i := range 400 {
+		nb := 1 + r.IntN(40)
+		msg := randBytes(r, 64*nb)
+		want := sha256.Sum256(msg)
+		var pad [64]byte
+		pad[0] = 0x80
+		pad[56], pad[57], pad[58], pad[59] = 0, 0, 0, byte(uint64(len(msg))*8>>32)
+		l := uint32(uint64(len(msg)) * 8)
+		pad[60], pad[61], pad[62], pad[63] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
+		for _, vl := range shaForms() {
+			k := &HMAC256{vl: vl}
+			h := sha256IV
+			k.blocks(&h, &msg[0], nb)
+			k.blocks(&h, &pad[0], 1)
+			var got [32]byte
+			for j, v := range h {
+				got[4*j], got[4*j+1], got[4*j+2], got[4*j+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+			}
+			if got != want {
+				t.Fatalf("#%d, %d blocks, %s: %x, want %x", i, nb, formName(vl), got, want)
+			}
+		}
 	}
 }
 
@@ -54,14 +108,16 @@ func TestHMAC256RFC4231(t *testing.T) {
 		{rep(0xaa, 131), []byte("Test Using Larger Than Block-Size Key - Hash Key First"), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
 		{rep(0xaa, 131), []byte("This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."), "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
 	} {
-		k, err := NewHMAC256(c.key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out [32]byte
-		k.Sum(&out, [][]byte{c.data})
-		if got := hex.EncodeToString(out[:]); got != c.want {
-			t.Errorf("case %d: %s, want %s", i, got, c.want)
+		for _, vl := range shaForms() {
+			k, err := newHMAC256(c.key, vl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out [32]byte
+			k.Sum(&out, [][]byte{c.data})
+			if got := hex.EncodeToString(out[:]); got != c.want {
+				t.Errorf("case %d, %s: %s, want %s", i, formName(vl), got, c.want)
+			}
 		}
 	}
 }
@@ -107,12 +163,14 @@ func TestHMAC256Wipe(t *testing.T) {
 
 func TestHMAC256Allocs(t *testing.T) {
 	skipNoSHA(t)
-	k, _ := NewHMAC256([]byte("key"))
-	msg := make([]byte, 1400)
-	var out [32]byte
-	parts := [][]byte{msg[:44], msg[44:]}
-	if n := testing.AllocsPerRun(100, func() { k.Sum(&out, parts) }); n != 0 {
-		t.Errorf("Sum allocates %v times", n)
+	for _, vl := range shaForms() {
+		k, _ := newHMAC256([]byte("key"), vl)
+		msg := make([]byte, 1400)
+		var out [32]byte
+		parts := [][]byte{msg[:44], msg[44:]}
+		if n := testing.AllocsPerRun(100, func() { k.Sum(&out, parts) }); n != 0 {
+			t.Errorf("Sum with %s allocates %v times", formName(vl), n)
+		}
 	}
 }
 
@@ -133,15 +191,17 @@ func BenchmarkHMAC256(b *testing.B) {
 	skipNoSHA(b)
 	key := make([]byte, 32)
 	msg := make([]byte, 1400)
-	b.Run("ours", func(b *testing.B) {
-		k, _ := NewHMAC256(key)
-		var out [32]byte
-		parts := [][]byte{msg[:44], msg[44:]}
-		b.SetBytes(1400)
-		for b.Loop() {
-			k.Sum(&out, parts)
-		}
-	})
+	for _, vl := range shaForms() {
+		b.Run("ours-"+formName(vl), func(b *testing.B) {
+			k, _ := newHMAC256(key, vl)
+			var out [32]byte
+			parts := [][]byte{msg[:44], msg[44:]}
+			b.SetBytes(1400)
+			for b.Loop() {
+				k.Sum(&out, parts)
+			}
+		})
+	}
 	b.Run("crypto-hmac", func(b *testing.B) {
 		m := hmac.New(sha256.New, key)
 		sum := make([]byte, 0, 32)

@@ -48,9 +48,16 @@ func cbcEncAsm(ek *byte, nr int, iv, dst, src *byte, n int)
 //go:noescape
 func sha256Blocks(h *[8]uint32, p *byte, n int)
 
+//go:noescape
+func sha256BlocksVL(h *[8]uint32, p *byte, n int)
+
 // shaSupported: the SHA extensions, and SSSE3 and SSE4.1 for the byte shuffle and the
 // word blend around them. x/sys/cpu does not report SHA on x86; cpuid does.
 var shaSupported = cpuid.CPU.Supports(cpuid.SHA, cpuid.SSSE3, cpuid.SSE4)
+
+// shaVL: AVX-512 F and VL with the OS saving their state (x/sys/cpu checks XCR0), for the
+// message schedule on the vector units (sha256BlocksVL).
+var shaVL = shaSupported && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
 // SHASupported reports whether this CPU runs the package's SHA-256 (HMAC256).
 func SHASupported() bool { return shaSupported }

@@ -22,4 +22,7 @@ func cbcEncAsm(*byte, int, *byte, *byte, *byte, int) { panic("vgcm: unsupported"
 // SHASupported is false off amd64.
 func SHASupported() bool { return false }
 
-func sha256Blocks(*[8]uint32, *byte, int) { panic("vgcm: unsupported") }
+func sha256Blocks(*[8]uint32, *byte, int)   { panic("vgcm: unsupported") }
+func sha256BlocksVL(*[8]uint32, *byte, int) { panic("vgcm: unsupported") }
+
+const shaVL = false
