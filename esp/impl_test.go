@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/cpuid/v2"
+	"golang.org/x/sys/cpu"
 )
 
 // testImpls are the implementations every known-answer, tamper, error, allocation and
@@ -33,11 +34,14 @@ func forEachImpl(t *testing.T, f func(t *testing.T, impl Impl)) {
 }
 
 // wantAutoImpl is what ImplAuto must resolve to here, worked out from cpuid directly rather
-// than from the package's own Features, so that a mistake in either shows up.
+// than from the package's own Features, so that a mistake in either shows up. cpuid does not
+// read GODEBUG, so the AVX-512 state comes from x/sys/cpu as well, which does: under
+// GODEBUG=cpu.avx512f=off (Go's switch for AVX-512, which a user may set to run without it)
+// auto must fall back to the standard library, and the tests then check that.
 func wantAutoImpl() Impl {
 	switch {
 	case runtime.GOARCH == "amd64" && cpuid.CPU.Supports(cpuid.AESNI, cpuid.CLMUL, cpuid.VAES, cpuid.VPCLMULQDQ,
-		cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL):
+		cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL) && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL:
 		return ImplVAES
 	case runtime.GOARCH == "amd64" && cpuid.CPU.Supports(cpuid.AESNI, cpuid.CLMUL, cpuid.SSE4, cpuid.SSSE3):
 		return ImplStdlib
