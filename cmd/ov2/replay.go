@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -265,6 +267,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 				*iface, st.Packets, st.Bytes, st.Batches, st.Waits)
 		}
 	}
+	if note := noSANote(rep, *saFile, sas); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
 	if !rep.Balanced {
 		return errors.New("the packet accounting does not balance (a bug: please report it with the input)")
 	}
@@ -276,6 +281,41 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		return sig.exit("the report above covers what was done")
 	}
 	return nil
+}
+
+// noSANote warns of a run in which packets were read but none met an SA: a capture of other
+// addresses than the SAs' (most often a user's own capture replayed with the built-in demo
+// SAs), which would otherwise look like a clean run ("round trip: OK (0/0 ...)") that did
+// nothing. saFile is --sa's value, "" for the built-in SAs, whose pairs of addresses the
+// note lists.
+func noSANote(rep *replay.Report, saFile string, sas *xfrm.Config) string {
+	if rep.Read.Packets == 0 || rep.Encrypt.In.Packets != 0 || rep.Decrypt.In.Packets != 0 {
+		return ""
+	}
+	hint := "check the addresses of the SAs in " + saFile + " against the capture's"
+	if saFile == "" {
+		var pairs []string
+		for _, st := range sas.States {
+			p := st.Src.String() + " > " + st.Dst.String()
+			if st.Sel.Src.IsValid() || st.Sel.Dst.IsValid() { // what the SA carries is its selector's
+				p = anyPrefix(st.Sel.Src) + " > " + anyPrefix(st.Sel.Dst)
+			}
+			if !slices.Contains(pairs, p) {
+				pairs = append(pairs, p)
+			}
+		}
+		hint = "the SAs were the built-in demo's (" + strings.Join(pairs, ", ") + "): give yours with --sa FILE"
+	}
+	return fmt.Sprintf("ov2 replay: note: none of the %d packets read matched an SA (outbound: its source and destination, or in tunnel mode its selector; inbound: ESP for its SPI and destination), so nothing was encrypted or decrypted; %s",
+		rep.Read.Packets, hint)
+}
+
+// anyPrefix prints a selector's prefix, "any" where it has none.
+func anyPrefix(p netip.Prefix) string {
+	if !p.IsValid() {
+		return "any"
+	}
+	return p.String()
 }
 
 // outName is how the report names an output.
