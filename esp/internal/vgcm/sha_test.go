@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
@@ -74,9 +75,7 @@ func TestSHA256Blocks(t *testing.T) {
 		want := sha256.Sum256(msg)
 		var pad [64]byte
 		pad[0] = 0x80
-		pad[56], pad[57], pad[58], pad[59] = 0, 0, 0, byte(uint64(len(msg))*8>>32)
-		l := uint32(uint64(len(msg)) * 8)
-		pad[60], pad[61], pad[62], pad[63] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
+		binary.BigEndian.PutUint64(pad[56:], uint64(len(msg))*8)
 		for _, vl := range shaForms() {
 			k := &HMAC256{vl: vl}
 			h := sha256IV
@@ -84,7 +83,7 @@ func TestSHA256Blocks(t *testing.T) {
 			k.blocks(&h, &pad[0], 1)
 			var got [32]byte
 			for j, v := range h {
-				got[4*j], got[4*j+1], got[4*j+2], got[4*j+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+				binary.BigEndian.PutUint32(got[4*j:], v)
 			}
 			if got != want {
 				t.Fatalf("#%d, %d blocks, %s: %x, want %x", i, nb, formName(vl), got, want)

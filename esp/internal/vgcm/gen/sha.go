@@ -99,10 +99,12 @@ TEXT ·%s(SB), NOSPLIT, $0-24
 			g.op("PADDD X11, X0")
 		}
 		g.op("SHA256RNDS2 X0, X1, X2")
-		switch t := grp + 1; {
-		case vl && grp+3 >= 4 && grp+3 <= 15:
-			g.shaScheduleVL(grp+3, w)
-		case !vl && t >= 4 && t <= 15:
+		if vl {
+			// Group t of the schedule, issued vlLead groups before the rounds use it.
+			if t := grp + vlLead; t >= 4 && t <= 15 {
+				g.shaScheduleVL(t, w)
+			}
+		} else if t := grp + 1; t >= 4 && t <= 15 {
 			// Group t >= 4 is MSG2(MSG1(W_t-4, W_t-3) + PALIGNR(W_t-1, W_t-2, 4),
 			// W_t-1), four words each, in the register W_t-4 had. Its MSG1 half is
 			// issued at group t-3 and the rest at group t-1, each between the two
@@ -134,6 +136,10 @@ TEXT ·%s(SB), NOSPLIT, $0-24
 	RET
 `)
 }
+
+// vlLead is how many groups ahead of its use sha256BlocksVL computes a group of the
+// schedule (see shaBlocks).
+const vlLead = 3
 
 // shaScheduleVL prints group t (4..15) of the message schedule on the vector ALUs, into
 // the register that held group t-4 (X11..X14 are scratch). FIPS 180-4 §6.2.2:
