@@ -58,15 +58,26 @@ func TestBufferLayout(t *testing.T) {
 			}
 		}
 	}
-	// Tx.Status, Tx.Reason and Meta are all the send path's NIC writes: one line.
+	// The verdicts the host reads (Tx.Status, Tx.Reason, Rx) share one line; Meta, which
+	// no host reads, has another to itself.
 	s0, s1 := lines(nic[0])
 	r0, r1 := lines(nic[1])
 	m0, m1 := lines(nic[2])
-	if s0 != s1 || r0 != s0 || r1 != s0 || m0 != s0 || m1 != s0 {
-		t.Errorf("Tx.Status on lines %d..%d, Tx.Reason %d..%d, Meta %d..%d: want one line", s0, s1, r0, r1, m0, m1)
+	x0, x1 := lines(nic[3])
+	if s0 != s1 || r0 != s0 || r1 != s0 || x0 != s0 || x1 != s0 {
+		t.Errorf("Tx.Status on lines %d..%d, Tx.Reason %d..%d, Rx %d..%d: want one line", s0, s1, r0, r1, x0, x1)
+	}
+	if m0 != m1 || m0 == s0 {
+		t.Errorf("Meta on lines %d..%d, the verdicts on line %d: want a line of its own", m0, m1, s0)
 	}
 	if unsafe.Sizeof(b.Rx) != rxInfoSize {
 		t.Errorf("RxInfo is %d bytes; rxInfoSize says %d", unsafe.Sizeof(b.Rx), rxInfoSize)
+	}
+	if unsafe.Sizeof(b.Meta) != metaSize {
+		t.Errorf("Meta is %d bytes; metaSize says %d", unsafe.Sizeof(b.Meta), metaSize)
+	}
+	if v := unsafe.Sizeof(b.Tx) - unsafe.Offsetof(b.Tx.Status); v != txVerdictSize {
+		t.Errorf("TxInfo has %d bytes from Status on; txVerdictSize says %d", v, txVerdictSize)
 	}
 	if n := unsafe.Sizeof(b); n != 4*line {
 		t.Errorf("Buffer is %d bytes, want %d (4 lines, and a size class aligned to a line)", n, 4*line)

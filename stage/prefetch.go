@@ -1,6 +1,8 @@
 package stage
 
 import (
+	"unsafe"
+
 	"github.com/ov2dev/ov2/internal/prefetch"
 	"github.com/ov2dev/ov2/packet"
 	"github.com/ov2dev/ov2/sa"
@@ -53,4 +55,28 @@ func prefetchFor(b *Burst, tb *sa.Table, p *packet.Buffer, j int) {
 		return
 	}
 	prefetch.Write(f)
+}
+
+// prefetchHeads asks, at the start of a burst, for what its first stage reads and writes
+// of every packet in it: the host's request (line 0 of the packet.Buffer) for reading,
+// the NIC's scratch (Meta, line 2) for writing, on receive the indication (Rx, line 1) for
+// writing too, and the first line of the frame (the IP header) for writing. The host's
+// core wrote or read those lines when it submitted the packet or took its completion, or
+// they left this core's L1 while the other packets in flight went round, so each is a
+// miss here. Met one at a time, each would stall the stage at its first store there and,
+// because stores leave a core in order, every store after it; asked for together, the
+// burst's misses overlap. Asking for packet i+4 while taking packet i instead, or for the
+// next burst while it still waits in the ring, measured worse: 64 B AES-GCM on 2 vCPUs
+// (AMD EPYC, one lane, four alternating runs each, medians of the ratio to the standard
+// library) encrypt 0.86 against 0.73 (the next burst), decrypt 0.57 against 0.55.
+func prefetchHeads(pkts []*packet.Buffer, rx bool) {
+	for _, p := range pkts {
+		prefetch.Read(unsafe.Slice((*byte)(unsafe.Pointer(p)), 1))
+		if rx {
+			prefetch.Write(unsafe.Slice((*byte)(unsafe.Pointer(&p.Rx)), 1))
+		}
+		prefetch.Write(unsafe.Slice((*byte)(unsafe.Pointer(&p.Meta)), 1))
+		f := p.Bytes()
+		prefetch.Write(f[:min(len(f), 1)])
+	}
 }

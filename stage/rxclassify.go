@@ -103,7 +103,9 @@ func classifyRx(p *packet.Buffer) {
 	p.Rx = packet.RxInfo{}
 	frame := p.Bytes()
 	if end, spi, ok := plainESPv4(frame); ok {
-		p.Meta = packet.Meta{Kind: uint8(rxparse.KindESP), DstOff: 16, DstLen: 4, ESP: 20, ESPEnd: int32(end), SPI: spi}
+		m := &p.Meta
+		*m = packet.Meta{}
+		m.Kind, m.DstOff, m.DstLen, m.ESP, m.ESPEnd, m.SPI = uint8(rxparse.KindESP), 16, 4, 20, int32(end), spi
 		return
 	}
 	if end, payload, spi, ok := plainAHv4(frame); ok {

@@ -39,7 +39,9 @@ func (l *rxLookup) process(b *Burst, tb *sa.Table) {
 	ahOn := [2]bool{l.env.ahAllowed(false), l.env.ahAllowed(true)}
 	caps := l.env.rxCaps()
 	b.startCarry(tb)
-	for i, p := range b.Slice() {
+	pkts := b.Slice()
+	prefetchHeads(pkts, true) // the frame's place, Rx, Meta and the IP header
+	for i, p := range pkts {
 		classifyRx(p) // the classify stage, in the same pass (rxclassify.go)
 		m := &p.Meta
 		fam := 0

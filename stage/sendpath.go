@@ -85,7 +85,9 @@ type txFront struct {
 func (f *txFront) process(b *Burst, tb *sa.Table) {
 	espOn, ahOn := f.classify.allowed()
 	b.startCarry(tb)
-	for i, p := range b.Slice() {
+	pkts := b.Slice()
+	prefetchHeads(pkts, false) // the request, Meta and the IP header
+	for i, p := range pkts {
 		f.classify.one(p, &espOn, &ahOn)
 		if !p.Tx.Failed() && hasIPsec(p) {
 			f.lookup.one(b, i, p, tb)

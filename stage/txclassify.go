@@ -40,7 +40,11 @@ func (c *txClassify) allowed() (espOn, ahOn [2]bool) {
 // one classifies a packet.
 func (c *txClassify) one(p *packet.Buffer, espOn, ahOn *[2]bool) {
 	p.Meta = packet.Meta{}
-	p.Tx.Status, p.Tx.Reason = 0, packet.ReasonNone
+	if p.Tx.Status != 0 || p.Tx.Reason != packet.ReasonNone {
+		// Only when stale: the host reads this line on every completion, and a store here
+		// would take it back from the host's core on every packet (see packet.Buffer).
+		p.Tx.Status, p.Tx.Reason = 0, packet.ReasonNone
+	}
 	frame := p.Bytes()
 	if len(frame) < 20 {
 		p.Tx.Fail(packet.ReasonMalformed)

@@ -1,9 +1,6 @@
 package stage
 
-import (
-	"github.com/ov2dev/ov2/ndis"
-	"github.com/ov2dev/ov2/packet"
-)
+import "github.com/ov2dev/ov2/packet"
 
 // txComplete is the last send stage: every packet leaves with a send completion status
 // (R-TX-3) and is counted, success or failure, so nothing is lost without a counted reason.
@@ -22,7 +19,8 @@ func (c *txComplete) one(p *packet.Buffer, t *txTally) {
 		t.failed[p.Tx.Reason]++
 		return
 	}
-	p.Tx.Status = ndis.StatusSuccess
+	// Status is already StatusSuccess (not Failed): no store, which would take the host's
+	// line back (see packet.Buffer).
 	t.completed++
 	t.bytes += uint64(p.Len())
 	if !hasIPsec(p) {
