@@ -16,8 +16,9 @@
 // encrypt and decrypt in place, and a line fetched for reading would need a second
 // cross-core round trip to become writable. Read (PREFETCHT0) is for bytes that are only
 // verified (ESP-NULL, AES-GMAC, AH): taking them for writing would pull every line away
-// from a core that reads them too, and that core would then fetch them all back. A
-// prefetch is only a hint: it never faults
+// from a core that reads them too, and that core would then fetch them all back. Head
+// asks for the four lines a path's first stage touches first of one packet (one to read,
+// three to write) in one call, for every packet of a burst. A prefetch is only a hint: it never faults
 // (an address past a mapping is ignored), and on architectures without the assembly it
 // does nothing.
 package prefetch

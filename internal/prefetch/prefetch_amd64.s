@@ -36,3 +36,16 @@ rloop:
 
 rdone:
 	RET
+
+// func Head(r, w1, w2, w3 unsafe.Pointer)
+TEXT ·Head(SB), NOSPLIT|NOFRAME, $0-32
+	MOVQ r+0(FP), AX
+	MOVQ w1+8(FP), BX
+	MOVQ w2+16(FP), CX
+	MOVQ w3+24(FP), DX
+	PREFETCHT0 (AX)
+	// PREFETCHW (BX), (CX), (DX): 0F 0D /1 (Go's assembler does not name it).
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0B
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x09
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	RET

@@ -47,6 +47,25 @@ func TestWriteAtPageEnd(t *testing.T) {
 	Read(page[i-1 : i])
 }
 
+// TestHeadLeavesBytes runs Head on four lines of a buffer, with a pointer repeated, and on
+// the last byte before a page boundary: nothing may change and nothing may fault.
+func TestHeadLeavesBytes(t *testing.T) {
+	buf := make([]byte, 8192)
+	for i := range buf {
+		buf[i] = byte(i * 5)
+	}
+	at := func(i int) unsafe.Pointer { return unsafe.Pointer(&buf[i]) }
+	Head(at(0), at(64), at(128), at(200))
+	Head(at(10), at(10), at(10), at(10))
+	end := int(((uintptr(at(0)) + 4096) &^ 4095) - uintptr(at(0)))
+	Head(at(end-1), at(end-1), at(end-64), at(end-1))
+	for i := range buf {
+		if buf[i] != byte(i*5) {
+			t.Fatalf("byte %d changed: %#x", i, buf[i])
+		}
+	}
+}
+
 func BenchmarkWrite1400(b *testing.B) {
 	buf := make([]byte, 1400)
 	b.SetBytes(1400)
