@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,7 +58,9 @@ type Config struct {
 	Loops     int // passes over the input (0: 1)
 	// RoundTrip sends what the send path seals back into the receive path and checks that
 	// the host delivers each packet as it was read; Output then gets the sealed packets.
-	// The input is held in memory for the comparison.
+	// The input is held in memory for the comparison. An SA without a direction then
+	// receives from where it sends (roundTripStates), not from its listing's last number
+	// received.
 	RoundTrip bool
 	// RawLimit, with RoundTrip, measures after the run the crypto alone on one core over
 	// one pass's sealed packets and gives the run's rate as a share of it (rawlimit.go,
@@ -281,7 +284,11 @@ func Run(ctx context.Context, in Input, cfg Config) (*Report, error) {
 // lanes), which offloads the SAs: an SA without a direction both ways, as on Linux.
 func (r *run) setup() error {
 	nc := r.cfg.NIC
-	fp, err := fastpath.New(fastpath.Config{SAs: r.cfg.SAs, Bundles: r.cfg.Bundles, NIC: &nc, Lanes: r.cfg.Lanes, Placement: r.cfg.Placement,
+	sas := r.cfg.SAs
+	if r.cfg.RoundTrip {
+		sas = roundTripStates(sas)
+	}
+	fp, err := fastpath.New(fastpath.Config{SAs: sas, Bundles: r.cfg.Bundles, NIC: &nc, Lanes: r.cfg.Lanes, Placement: r.cfg.Placement,
 		Protected: r.sendCompletions, Unprotected: r.recvCompletions})
 	if err != nil {
 		return err
@@ -290,6 +297,24 @@ func (r *run) setup() error {
 	rules := fp.Rules()
 	r.outCount, r.inCount = len(rules.Out), len(rules.In)
 	return nil
+}
+
+// roundTripStates gives the states a round trip offloads. A state usable both ways (no
+// `dir`) is, in a round trip, both ends of one stream: its receive side opens what its send
+// side sealed, so it expects the numbers that side sends, after the last one sent (OSeq),
+// not after the last one the listing's host received (Seq). A listing of a long-lived SA has
+// one of the two far ahead of the other (an inbound state's seq, an outbound state's oseq),
+// and the round trip would otherwise drop every packet as too old, or with ESN fail every
+// ICV for the wrong high half. The states are copied; the caller's are left as they are.
+// Bundles name states by index, which the copy keeps.
+func roundTripStates(in []xfrm.State) []xfrm.State {
+	out := slices.Clone(in)
+	for i := range out {
+		if out[i].Dir == xfrm.Both {
+			out[i].Seq = out[i].OSeq
+		}
+	}
+	return out
 }
 
 // loadOriginals reads the input and keeps each record's IP packet for the round-trip
