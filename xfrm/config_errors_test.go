@@ -166,6 +166,11 @@ func TestParseConfigErrors(t *testing.T) {
 			`x.sa:1: field "dev": selector dev "eth0" is not supported; only src and dst prefixes, proto and ports are`},
 		{"security context", pol + "ctx system_u",
 			`x.sa:1: field "ctx": not supported`},
+		{"extra flag", ids + aead + "extra-flag dont-encap-dscp",
+			`x.sa:1: field "extra-flag": not supported`},
+		{"extra flag as a listing prints it", "src 192.0.2.1 dst 198.51.100.2\n\tproto esp spi 0x1001 reqid 1 mode transport\n\t" +
+			aead + "\n\textra_flag dont-encap-dscp\n",
+			`x.sa:4: field "extra_flag": not supported`},
 		{"selector families", "ip xfrm policy add src 10.0.0.0/8 dst 2001:db8::/32 dir out",
 			`x.sa:1: field "dst": 2001:db8::/32 and src 10.0.0.0/8 are different address families`},
 		{"flag without a value", pol + "flag",

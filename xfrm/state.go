@@ -33,8 +33,10 @@ const flagESN = 128
 const supportedAlgs = "aead rfc4106(gcm(aes)) (AES-GCM) and aead rfc4543(gcm(aes)) (AES-GMAC)"
 
 // Keywords iproute2 knows that change what the SA does in ways this offload does not model.
+// extra_flag is how a listing prints extra-flag (dont-encap-dscp, oseq-may-wrap): a pasted
+// dump gets the same refusal as the command, not "unknown keyword".
 var unsupported = map[string]bool{
-	"coa": true, "ctx": true, "extra-flag": true, "tfcpad": true, "cpu": true,
+	"coa": true, "ctx": true, "extra-flag": true, "extra_flag": true, "tfcpad": true, "cpu": true,
 	"security": true, "iptfs-opts": true, "tmpl": true,
 }
 
