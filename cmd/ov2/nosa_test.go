@@ -61,3 +61,31 @@ func TestReplayNoSANote(t *testing.T) {
 		t.Fatalf("--sa: exit %d, stderr\n%q\nwant 0 and\n%q", code, errOut, withFile)
 	}
 }
+
+// A round trip with a `dir out` state cannot open what that state sealed (a state limited
+// to sending has no inbound side): the run fails, and standard error says why, naming the
+// state, before the failure line.
+func TestReplayDirOutNote(t *testing.T) {
+	sa := filepath.Join(t.TempDir(), "dirout.sa")
+	const states = `ip xfrm state add src 192.0.2.1 dst 198.51.100.2 proto esp spi 0x1001 reqid 1 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f1011121314 128 dir out
+ip xfrm state add src 198.51.100.2 dst 192.0.2.1 proto esp spi 0x2001 reqid 1 mode transport aead 'rfc4106(gcm(aes))' 0x2122232425262728292a2b2c2d2e2f3031323334 128 dir in
+`
+	if err := os.WriteFile(sa, []byte(states), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "ov2 replay: note: a round trip opens what it sealed with the same SA's inbound side, and SA 0x00001001 (" + sa +
+		":1) is dir out, so 55 sealed packets found no SA on the way back; leave dir out off those states for the round trip, or replay without --roundtrip\n" +
+		"ov2: round trip failed: 0 of 55 packets came back equal, 0 differ\n"
+	code, out, errOut := runCmd("replay", "--sa", sa, "--loop", "1")
+	if code != 1 || errOut != want {
+		t.Fatalf("exit %d, stderr\n%q\nwant 1 and\n%q\nstdout:\n%s", code, errOut, want, out)
+	}
+	// Without dir the same states round-trip, and no note is printed.
+	if err := os.WriteFile(sa, []byte(strings.ReplaceAll(states, " dir out", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCmd("replay", "--sa", sa, "--loop", "1"); code != 0 || errOut != "" ||
+		!strings.Contains(out, "round trip: OK (55/55 packets") {
+		t.Fatalf("without dir out: exit %d, stderr %q, stdout:\n%s", code, errOut, out)
+	}
+}

@@ -270,6 +270,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	if note := noSANote(rep, *saFile, sas); note != "" {
 		fmt.Fprintln(stderr, note)
 	}
+	if note := dirOutNote(rep, sas); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
 	if !rep.Balanced {
 		return errors.New("the packet accounting does not balance (a bug: please report it with the input)")
 	}
@@ -308,6 +311,31 @@ func noSANote(rep *replay.Report, saFile string, sas *xfrm.Config) string {
 	}
 	return fmt.Sprintf("ov2 replay: note: none of the %d packets read matched an SA (outbound: its source and destination, or in tunnel mode its selector; inbound: ESP for its SPI and destination), so nothing was encrypted or decrypted; %s",
 		rep.Read.Packets, hint)
+}
+
+// dirOutNote explains a round trip whose sealed packets found no SA on the way back because
+// the SAs that sealed them are `dir out`: a round trip opens what it sealed with the same
+// state's inbound side, which a state limited to sending does not have. Without the note the
+// run ends in "round trip failed: 0 of N packets came back equal" beside "no-sa" counts.
+func dirOutNote(rep *replay.Report, sas *xfrm.Config) string {
+	if rep.RoundTrip == nil || rep.RoundTrip.OK || rep.Drops["host: not-offloaded"] == 0 {
+		return ""
+	}
+	var out []string
+	for _, st := range sas.States {
+		if st.Dir == xfrm.Out {
+			out = append(out, fmt.Sprintf("0x%08x (%s:%d)", st.SPI, st.File, st.Line))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	which := "SA " + out[0] + " is"
+	if len(out) > 1 {
+		which = "SAs " + strings.Join(out, ", ") + " are"
+	}
+	return fmt.Sprintf("ov2 replay: note: a round trip opens what it sealed with the same SA's inbound side, and %s dir out, so %d sealed packets found no SA on the way back; leave dir out off those states for the round trip, or replay without --roundtrip",
+		which, rep.Drops["host: not-offloaded"])
 }
 
 // anyPrefix prints a selector's prefix, "any" where it has none.
