@@ -128,6 +128,10 @@ func isPolicy(t []token) bool {
 // parseAll reads a file into states and, unless aeadOnly, policies, and binds the policies to
 // the states.
 func parseAll(name, data string, aeadOnly bool) (*Config, error) {
+	// A byte order mark, which some editors put at the start of a UTF-8 file, is not part
+	// of the first line: left there it made "ip xfrm state add" an unknown first word, an
+	// error about a line that looks right.
+	data = strings.TrimPrefix(data, "\uFEFF")
 	lines, err := lex(name, data)
 	if err != nil {
 		return nil, err

@@ -253,6 +253,25 @@ func TestParseMixedFile(t *testing.T) {
 	equalStates(t, got, []State{keyed(base(1), k128), second, third})
 }
 
+// A file saved with a UTF-8 byte order mark (some Windows editors write one) parses as the
+// same file without it, through Parse and ParseConfig, with CRLF line ends too; before, the
+// mark made the first line's "ip" an unknown first word.
+func TestParseByteOrderMark(t *testing.T) {
+	line := "ip xfrm state add src 192.0.2.1 dst 198.51.100.2 spi 0x1001 aead rfc4106(gcm(aes)) 0x" + k128 + " 128"
+	for _, in := range []string{"\uFEFF" + line + "\n", "\uFEFF" + line + "\r\n"} {
+		got, err := Parse("sa.conf", strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("%q: %v", in[:8], err)
+		}
+		equalStates(t, got, []State{keyed(base(1), k128)})
+		c, err := ParseConfig("sa.conf", strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("ParseConfig %q: %v", in[:8], err)
+		}
+		equalStates(t, c.States, []State{keyed(base(1), k128)})
+	}
+}
+
 func TestParseDemoFile(t *testing.T) {
 	got, err := ParseFile("testdata/demo.sa")
 	if err != nil {
