@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -138,9 +139,19 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	}
 
 	// Open the input once before anything is created: a missing or broken file fails here.
-	lt, err := probe(in)
+	lt, probed, first, err := probe(in)
 	if err != nil {
 		return err
+	}
+	if !demo && !isRegular(fs.Arg(0)) {
+		// A FIFO, a pipe (bash's <(...)) or a device can be read only once: the run goes on
+		// reading through the reader probe opened instead of opening the input again, which
+		// would wait for ever for a writer that will not come.
+		once := &onceInput{name: in.Name, r: probed, first: first}
+		defer once.close()
+		in.Open = once.open
+	} else {
+		probed.Close()
 	}
 	// Files this run reads, which no file it writes may be (by any path).
 	var inputs []string
@@ -409,24 +420,75 @@ func isSet(fs *flag.FlagSet, name string) bool {
 
 // probe opens the input and reads its first record: the link type of the output (the
 // file's own for a capture with no packets), and an early, clear error for a missing,
-// empty (zero bytes), or foreign file.
-func probe(in replay.Input) (pcap.LinkType, error) {
+// empty (zero bytes), or foreign file. Without an error it returns the open reader, which
+// the caller closes or reads on from, and the record it read (its bytes copied; nil for a
+// capture with no packets).
+func probe(in replay.Input) (pcap.LinkType, replay.Reader, *pcap.Record, error) {
 	r, err := in.Open()
 	if err != nil {
-		return 0, err
+		return 0, nil, nil, err
 	}
-	defer r.Close()
 	rec, err := r.Next()
 	switch {
 	case err == io.EOF: // a valid capture with no packets: the run reports zero of everything
-		return r.LinkType(), nil
+		return r.LinkType(), r, nil, nil
 	case err != nil:
-		return 0, err
+		r.Close()
+		return 0, nil, nil, err
 	case !pcap.Supported(rec.Link):
+		r.Close()
 		_, _, err := pcap.Network(rec.Link, rec.Data)
-		return 0, fmt.Errorf("%s: packet %d: %w", in.Name, rec.Index, err)
+		return 0, nil, nil, fmt.Errorf("%s: packet %d: %w", in.Name, rec.Index, err)
 	}
-	return rec.Link, nil
+	rec.Data = bytes.Clone(rec.Data) // the reader's buffer is reused by its next record
+	return rec.Link, r, &rec, nil
+}
+
+// isRegular says whether path is a regular file (following symlinks): one that can be
+// opened and read again. An error counts as regular: opening it again gives that error.
+func isRegular(path string) bool {
+	fi, err := os.Stat(path)
+	return err != nil || fi.Mode().IsRegular()
+}
+
+// onceInput is the input of a run whose capture is not a regular file: the first open
+// hands over the reader probe opened, giving probe's record first; a second open (a later
+// loop or a round trip's second pass, over a capture too large to keep in memory) is an
+// error, not a wait for a writer that will not come.
+type onceInput struct {
+	name  string
+	r     replay.Reader
+	first *pcap.Record
+	used  bool
+}
+
+func (o *onceInput) open() (replay.Reader, error) {
+	if o.used {
+		return nil, fmt.Errorf("%s: not a regular file (a FIFO, a pipe or a device), so it can be read only once, and this run needs it again (a capture too large to keep in memory, replayed more than once or in a round trip): save it to a file first", o.name)
+	}
+	o.used = true
+	return &peekedReader{Reader: o.r, first: o.first}, nil
+}
+
+// close closes the reader if the run never took it (an error before the run started).
+func (o *onceInput) close() {
+	if !o.used {
+		o.r.Close()
+	}
+}
+
+// peekedReader gives first, then the rest of the reader.
+type peekedReader struct {
+	replay.Reader
+	first *pcap.Record
+}
+
+func (p *peekedReader) Next() (pcap.Record, error) {
+	if f := p.first; f != nil {
+		p.first = nil
+		return *f, nil
+	}
+	return p.Reader.Next()
 }
 
 // teeOutput writes to several outputs.
