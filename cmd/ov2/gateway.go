@@ -135,10 +135,14 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
 	var tick <-chan time.Time
+	// brk ends the status line before a message; without one (standard error is not a
+	// terminal: a log file, journald) a message is one line with no blank line before it.
+	brk := ""
 	if *status > 0 && isTerminal(stderr) {
 		t := time.NewTicker(*status)
 		defer t.Stop()
 		tick = t.C
+		brk = "\n"
 	}
 	var stopped os.Signal
 loop:
@@ -146,15 +150,15 @@ loop:
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				reload(g, *saFile, stderr)
+				reload(g, *saFile, stderr, brk)
 				continue
 			}
 			if stopped != nil {
-				fmt.Fprintf(stderr, "\nov2 gateway: %s again: quitting at once\n", name(sig))
+				fmt.Fprintf(stderr, "%sov2 gateway: %s again: quitting at once\n", brk, name(sig))
 				os.Exit(statusOf(sig))
 			}
 			stopped = sig
-			fmt.Fprintf(stderr, "\nov2 gateway: %s: stopping; the packets inside the NIC are sent, then the report (again to quit at once)\n", name(sig))
+			fmt.Fprintf(stderr, "%sov2 gateway: %s: stopping; the packets inside the NIC are sent, then the report (again to quit at once)\n", brk, name(sig))
 			cancel()
 		case <-tick:
 			statusLine(stderr, g.Report())
@@ -182,22 +186,23 @@ loop:
 	return nil
 }
 
-// reload reads the SA file again and applies it, saying what changed.
-func reload(g *gateway.Gateway, file string, stderr io.Writer) {
+// reload reads the SA file again and applies it, saying what changed (after brk, which ends
+// a status line).
+func reload(g *gateway.Gateway, file string, stderr io.Writer, brk string) {
 	sas, err := xfrm.ParseConfigFile(file)
 	if err == nil && len(sas.States) == 0 {
 		err = fmt.Errorf("%s: no SAs", file)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "\nov2 gateway: SIGHUP: %v; the SAs in force are unchanged\n", err)
+		fmt.Fprintf(stderr, "%sov2 gateway: SIGHUP: %v; the SAs in force are unchanged\n", brk, err)
 		return
 	}
 	res, err := g.Reload(sas.States, sas.Bundles)
 	if err != nil {
-		fmt.Fprintf(stderr, "\nov2 gateway: SIGHUP: reloading %s: %v\n", file, err)
+		fmt.Fprintf(stderr, "%sov2 gateway: SIGHUP: reloading %s: %v\n", brk, file, err)
 		return
 	}
-	fmt.Fprintf(stderr, "\nov2 gateway: SIGHUP: reloaded %s: %d SA(s) added, %d removed, %d kept\n", file, res.Added, res.Removed, res.Kept)
+	fmt.Fprintf(stderr, "%sov2 gateway: SIGHUP: reloaded %s: %d SA(s) added, %d removed, %d kept\n", brk, file, res.Added, res.Removed, res.Kept)
 }
 
 // statusLine rewrites one line on a terminal.

@@ -210,6 +210,13 @@ func TestGatewaySIGHUP(t *testing.T) {
 	frames := capt.Finish(t)
 	times := capt.Times()
 	r1, r2 := g1.stop(t), g2.stop(t)
+	// Standard error is a pipe, as under a service manager: one line a message, no blank
+	// line before each (that ends a status line only on a terminal).
+	for _, g := range []*gwProc{g1, g2} {
+		if text := g.errText(); strings.HasPrefix(text, "\n") || strings.Contains(text, "\n\n") {
+			t.Errorf("stderr, not a terminal, has blank lines:\n%s", text)
+		}
+	}
 
 	for _, x := range []struct {
 		name string

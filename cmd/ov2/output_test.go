@@ -177,6 +177,11 @@ func TestReplaySignals(t *testing.T) {
 			if want := "ov2: interrupted by " + sigName + "; the report above covers what was done\n"; !strings.HasSuffix(errOut, want) {
 				t.Errorf("stderr %q, want it to end with %q", errOut, want)
 			}
+			// Standard error is a pipe here, as in a log: no blank line before the notice
+			// (it ends a progress line only on a terminal).
+			if strings.HasPrefix(errOut, "\n") || strings.Contains(errOut, "\n\n") {
+				t.Errorf("stderr, not a terminal, has a blank line: %q", errOut)
+			}
 			var outPackets uint64
 			if tc.json {
 				var rep replay.Report

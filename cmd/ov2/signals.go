@@ -46,7 +46,11 @@ func interruptible(stderr io.Writer, who string, cleanup func()) (context.Contex
 			s.mu.Lock()
 			s.got = sig
 			s.mu.Unlock()
-			fmt.Fprintf(stderr, "\n%s: %s: stopping; the packets in the NIC complete, then the report (again to quit at once)\n", who, name(sig))
+			brk := "" // a blank line after the terminal's "^C" and any progress line; none in a log
+			if isTerminal(stderr) {
+				brk = "\n"
+			}
+			fmt.Fprintf(stderr, "%s%s: %s: stopping; the packets in the NIC complete, then the report (again to quit at once)\n", brk, who, name(sig))
 			cancel()
 		case <-s.done:
 			return
