@@ -66,6 +66,15 @@
 // on) are bridged when no SA covers them and the other side takes them, and otherwise
 // dropped and counted: run the hosts' interfaces with segmentation offloads off.
 //
+// # Links
+//
+// An interface that goes down (or loses carrier) leaves its sockets with a pending error
+// (ENETDOWN), which poll(2) reports until it is read: the worker that sees it reads it and
+// wakes a watcher, which also looks at both interfaces every 250 ms. The watcher tells
+// Config.Notice when an interface goes down and when it is up again (the sockets receive
+// again by themselves); frames sent meanwhile are refused and counted. An interface that is
+// removed ends Run with an error naming it: its sockets will never receive again.
+//
 // # Reload
 //
 // Reload applies a new list of SAs while traffic flows (fastpath.Path.Reload: the removed

@@ -37,6 +37,10 @@ type Config struct {
 	Recv live.RecvOptions
 	// QdiscBypass sends past the interfaces' queueing disciplines (PACKET_QDISC_BYPASS).
 	QdiscBypass bool
+	// Notice, if set, is told in one line when an interface goes down (or loses carrier)
+	// and when it is up again. It is called from a goroutine of Run's. An interface that
+	// is removed ends Run with an error instead.
+	Notice func(msg string)
 }
 
 // Gateway is a running bump in the wire between two interfaces: see the package
@@ -59,6 +63,11 @@ type Gateway struct {
 	reloadErrs atomic.Uint64
 	lastReload atomic.Pointer[ReloadInfo]
 	closeOnce  sync.Once
+	// linkKick wakes the link watcher when a worker's poll saw a socket error.
+	linkKick chan struct{}
+	failOnce sync.Once
+	failed   chan struct{} // closed by fail
+	failErr  error         // why, once failed is closed
 }
 
 // ReloadInfo describes the last Reload.
@@ -92,7 +101,7 @@ func New(cfg Config) (*Gateway, error) {
 	case cfg.Lanes < 1 || cfg.Lanes > 64:
 		return nil, fmt.Errorf("%w: %d lanes: want 1 to 64", ErrConfig, cfg.Lanes)
 	}
-	g := &Gateway{cfg: cfg}
+	g := &Gateway{cfg: cfg, linkKick: make(chan struct{}, 1), failed: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -159,7 +168,9 @@ func New(cfg Config) (*Gateway, error) {
 
 // Run forwards frames until ctx is done, then stops: the workers stop taking frames (within
 // their poll interval, 100 ms), what is inside the NIC completes and is sent, and Run
-// returns. Call it once.
+// returns nil. If an interface is removed, Run stops the same way and returns an error
+// saying which. An interface that goes down is waited for (Config.Notice hears of it).
+// Call it once.
 func (g *Gateway) Run(ctx context.Context) error {
 	if g.ran.Swap(true) {
 		return errors.New("gateway: Run called twice")
@@ -171,15 +182,90 @@ func (g *Gateway) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.run() }()
 	}
-	<-ctx.Done()
+	watchDone, watched := make(chan struct{}), make(chan struct{})
+	go func() { defer close(watched); g.watchLinks(watchDone) }()
+	select {
+	case <-ctx.Done():
+	case <-g.failed:
+	}
 	g.stopping.Store(true)
 	for _, l := range g.lanes {
 		l.wake()
 	}
 	wg.Wait()
+	close(watchDone)
+	<-watched
 	g.fp.Stop() // the packets inside the NIC complete and go out
 	g.elapsed.Store(int64(max(time.Since(start), 1)))
-	return nil
+	select {
+	case <-g.failed:
+		return g.failErr
+	default:
+		return nil
+	}
+}
+
+// linkEvery is how often the link watcher looks at the interfaces when no worker has
+// woken it.
+const linkEvery = 250 * time.Millisecond
+
+// watchLinks follows the two interfaces until done is closed: it tells Config.Notice when
+// one goes down or comes back, and fails the gateway when one is removed. The workers
+// wake it when their poll(2) reports a socket error (the kernel's sign of a link going
+// down or away); otherwise it looks every linkEvery.
+func (g *Gateway) watchLinks(done <-chan struct{}) {
+	t := time.NewTicker(linkEvery)
+	defer t.Stop()
+	sides := [2]struct {
+		name string
+		rx   *live.Receiver
+	}{{"inside", g.inRx[0]}, {"outside", g.outRx[0]}}
+	state := [2]live.LinkState{live.LinkUp, live.LinkUp}
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		case <-g.linkKick:
+		}
+		for i, sd := range sides {
+			s := sd.rx.Link()
+			if s == state[i] {
+				continue
+			}
+			state[i] = s
+			switch s {
+			case live.LinkGone:
+				g.fail(fmt.Errorf("gateway: the %s interface %q was removed", sd.name, sd.rx.Name()))
+			case live.LinkDown:
+				g.notice(fmt.Sprintf("the %s interface %q is down or has no carrier: nothing arrives on it, and frames for it are refused (and counted) until it is up", sd.name, sd.rx.Name()))
+			case live.LinkUp:
+				g.notice(fmt.Sprintf("the %s interface %q is up again", sd.name, sd.rx.Name()))
+			}
+		}
+	}
+}
+
+// kickLinks wakes the link watcher (a worker saw a socket error).
+func (g *Gateway) kickLinks() {
+	select {
+	case g.linkKick <- struct{}{}:
+	default:
+	}
+}
+
+func (g *Gateway) notice(msg string) {
+	if g.cfg.Notice != nil {
+		g.cfg.Notice(msg)
+	}
+}
+
+// fail stops Run with err (the first one).
+func (g *Gateway) fail(err error) {
+	g.failOnce.Do(func() {
+		g.failErr = err
+		close(g.failed)
+	})
 }
 
 // Reload makes states the SAs in force while traffic flows (fastpath.Path.Reload: added SAs

@@ -97,6 +97,14 @@ func (l *lane) run() {
 			if pfd[2].Revents != 0 {
 				unix.Read(l.efd, drain[:])
 			}
+			// A socket error (the interface went down or away) is reported by every
+			// poll until it is read: read it, and let the link watcher see what happened.
+			for i, rx := range [2]*live.Receiver{l.inRx, l.outRx} {
+				if pfd[i].Revents&unix.POLLERR != 0 {
+					rx.ClearError()
+					l.g.kickLinks()
+				}
+			}
 		}
 	}
 }

@@ -377,6 +377,72 @@ func (r *Receiver) Index() int { return r.index }
 // MTU returns the interface MTU read at Open.
 func (r *Receiver) MTU() int { return r.mtu }
 
+// LinkState is where a receiver's interface stands (Receiver.Link).
+type LinkState int
+
+const (
+	// LinkUp is an interface that is up and has carrier.
+	LinkUp LinkState = iota
+	// LinkDown is an interface that is down, or up without carrier (a veth whose peer is
+	// down, a NIC without link). The socket receives again by itself once it is up.
+	LinkDown
+	// LinkGone is an interface that was removed: the socket will never receive again.
+	LinkGone
+)
+
+func (s LinkState) String() string {
+	switch s {
+	case LinkUp:
+		return "up"
+	case LinkDown:
+		return "down"
+	case LinkGone:
+		return "removed"
+	}
+	return fmt.Sprintf("LinkState(%d)", int(s))
+}
+
+// ClearError reads and clears the socket's pending error, and returns it (nil if none).
+// The kernel sets one (ENETDOWN) when the interface goes down or is removed, and poll(2)
+// reports it as POLLERR until it is read: a caller that polls Fd must call ClearError when
+// it sees POLLERR, or every poll returns at once from then on.
+func (r *Receiver) ClearError() error {
+	v, err := unix.GetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	switch {
+	case err != nil:
+		return r.errf("SO_ERROR: %w", err)
+	case v != 0:
+		return r.errf("%w", unix.Errno(v))
+	}
+	return nil
+}
+
+// Link says where the interface stands now. A removed interface is told by the socket
+// itself (the kernel unbinds it), so an interface made later with the same name is not
+// taken for it. It costs three system calls: for a watcher, not for every frame.
+func (r *Receiver) Link() LinkState {
+	if sa, err := unix.Getsockname(r.fd); err == nil {
+		if ll, ok := sa.(*unix.SockaddrLinklayer); ok && ll.Ifindex != r.index {
+			return LinkGone
+		}
+	}
+	ifr, err := unix.NewIfreq("")
+	if err != nil {
+		return LinkGone
+	}
+	ifr.SetUint32(uint32(r.index))
+	if err := unix.IoctlIfreq(r.fd, unix.SIOCGIFNAME, ifr); err != nil {
+		return LinkGone // ENODEV: no interface has the index any more
+	}
+	if err := unix.IoctlIfreq(r.fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return LinkGone
+	}
+	if f := ifr.Uint16(); f&unix.IFF_UP == 0 || f&unix.IFF_RUNNING == 0 {
+		return LinkDown
+	}
+	return LinkUp
+}
+
 // Fd returns the socket, for a caller that waits on several receivers with poll(2): it is
 // readable (POLLIN) when a block (Immediate: a frame) is ready.
 func (r *Receiver) Fd() int { return r.fd }

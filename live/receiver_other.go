@@ -81,3 +81,15 @@ func (r *Receiver) Release()                                       {}
 func (r *Receiver) Wait(t time.Duration) error                     { return notLinux("") }
 func (r *Receiver) Stats() RecvStats                               { return RecvStats{} }
 func (r *Receiver) Close() error                                   { return nil }
+func (r *Receiver) ClearError() error                              { return notLinux("") }
+func (r *Receiver) Link() LinkState                                { return LinkGone }
+
+// LinkState is where a receiver's interface stands (Receiver.Link).
+type LinkState int
+
+// The link states.
+const (
+	LinkUp LinkState = iota
+	LinkDown
+	LinkGone
+)

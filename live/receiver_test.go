@@ -426,3 +426,54 @@ func TestOpenReceiverErrors(t *testing.T) {
 		t.Errorf("down interface: %v", err)
 	}
 }
+
+// Link and ClearError follow the interface: up; down (the socket's pending ENETDOWN makes
+// poll report POLLERR until ClearError reads it); without carrier (the peer down); up
+// again; removed (with an interface of the same name made after it: still removed).
+func TestReceiverLink(t *testing.T) {
+	p := netns.NewPair(t, 1500)
+	r := openReceiver(t, p, 0, live.RecvOptions{Immediate: true})
+	ip := func(ns int, args ...string) {
+		t.Helper()
+		if out, err := p.Cmd(ns, "ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	pollErr := func() bool {
+		pfd := []unix.PollFd{{Fd: int32(r.Fd()), Events: unix.POLLIN}}
+		unix.Poll(pfd, 0)
+		return pfd[0].Revents&unix.POLLERR != 0
+	}
+	if s := r.Link(); s != live.LinkUp || r.ClearError() != nil || pollErr() {
+		t.Fatalf("at the start: %v, error %v, POLLERR %v; want up, none, false", s, r.ClearError(), pollErr())
+	}
+	ip(0, "link", "set", p.Link[0], "down")
+	if s := r.Link(); s != live.LinkDown || !pollErr() {
+		t.Fatalf("down: %v, POLLERR %v; want down, true", s, pollErr())
+	}
+	if err := r.ClearError(); !errors.Is(err, unix.ENETDOWN) {
+		t.Fatalf("ClearError after down: %v, want ENETDOWN", err)
+	}
+	if pollErr() || r.ClearError() != nil {
+		t.Fatal("the error is still pending after ClearError")
+	}
+	ip(0, "link", "set", p.Link[0], "up")
+	ip(1, "link", "set", p.Link[1], "down")
+	if s := r.Link(); s != live.LinkDown {
+		t.Fatalf("peer down (no carrier): %v, want down", s)
+	}
+	ip(1, "link", "set", p.Link[1], "up")
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Link() != live.LinkUp && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := r.Link(); s != live.LinkUp {
+		t.Fatalf("up again: %v", s)
+	}
+	ip(0, "link", "del", p.Link[0])
+	ip(0, "link", "add", p.Link[0], "type", "veth", "peer", "name", p.Link[0]+"p")
+	ip(0, "link", "set", p.Link[0], "up")
+	if s := r.Link(); s != live.LinkGone || s.String() != "removed" {
+		t.Fatalf("removed, and another made with its name: %v, want removed", s)
+	}
+}

@@ -97,8 +97,16 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		defer ln.Close()
 	}
+	// brk ends the status line before a message; without one (standard error is not a
+	// terminal: a log file, journald) a message is one line with no blank line before it.
+	statusOn := *status > 0 && isTerminal(stderr)
+	brk := ""
+	if statusOn {
+		brk = "\n"
+	}
 	g, err := gateway.New(gateway.Config{SAs: sas.States, Bundles: sas.Bundles, Inside: *inside, Outside: *outside, Lanes: *lanes, NIC: &nicCfg, QdiscBypass: *bypass,
-		Recv: live.RecvOptions{BlockSize: *blockKB << 10, Blocks: *blocks, Immediate: *ring == "frames"}})
+		Recv:   live.RecvOptions{BlockSize: *blockKB << 10, Blocks: *blocks, Immediate: *ring == "frames"},
+		Notice: func(msg string) { fmt.Fprintf(stderr, "%sov2 gateway: %s\n", brk, msg) }})
 	if err != nil {
 		return err
 	}
@@ -135,16 +143,13 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
 	var tick <-chan time.Time
-	// brk ends the status line before a message; without one (standard error is not a
-	// terminal: a log file, journald) a message is one line with no blank line before it.
-	brk := ""
-	if *status > 0 && isTerminal(stderr) {
+	if statusOn {
 		t := time.NewTicker(*status)
 		defer t.Stop()
 		tick = t.C
-		brk = "\n"
 	}
 	var stopped os.Signal
+	var runErr error // an interface removed: the report is printed, then this
 loop:
 	for {
 		select {
@@ -162,10 +167,7 @@ loop:
 			cancel()
 		case <-tick:
 			statusLine(stderr, g.Report())
-		case err := <-done:
-			if err != nil {
-				return err
-			}
+		case runErr = <-done:
 			break loop
 		}
 	}
@@ -183,7 +185,7 @@ loop:
 	if !rep.Balanced {
 		return errors.New("the frame accounting does not balance (a bug: please report it)")
 	}
-	return nil
+	return runErr
 }
 
 // reload reads the SA file again and applies it, saying what changed (after brk, which ends

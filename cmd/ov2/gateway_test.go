@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -322,4 +323,98 @@ func TestGatewayNoPermission(t *testing.T) {
 	if code != 1 || !strings.Contains(string(out), "needs CAP_NET_RAW") {
 		t.Errorf("as nobody: exit %d (%v), output:\n%s\nwant 1 and a CAP_NET_RAW error", code, err, out)
 	}
+}
+
+// The interfaces change under a running gateway: the outside goes down and comes back, its
+// peer loses carrier and gets it back, then the inside is removed. Each change is said on
+// standard error, once; the gateway does not spin while a link is down (it did: the
+// socket's pending error made every poll return at once, one core at 100% from the first
+// down for ever, and nothing said); traffic flows again once the link is up; the frames
+// that came while the outside was down are counted as refused; and the removal ends the
+// run with exit 1, an error naming the interface, and the report, balanced.
+func TestGatewayLinkChanges(t *testing.T) {
+	tp := gwtest.New(t, gwtest.Opts{})
+	dir := t.TempDir()
+	bin := buildOV2(t, dir)
+	saFile := filepath.Join(dir, "gw.sa")
+	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
+		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6201 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`,
+		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x6202 mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128`,
+	)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g1 := startGatewayProc(t, tp, bin, "g1", saFile)
+	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
+	tp.Ping(t, "a", tp.B, 2)
+
+	const down = `ov2 gateway: the outside interface "out" is down or has no carrier: nothing arrives on it, and frames for it are refused (and counted) until it is up`
+	const up = `ov2 gateway: the outside interface "out" is up again`
+	tp.N.Run(t, "g1", "ip", "link", "set", "out", "down")
+	g1.waitFor(t, down)
+	// Frames for the outside while it is down: A's pings (and ARP), refused.
+	tp.N.Cmd("a", "ping", "-c", "3", "-i", "0.2", "-W", "1", tp.B.String()).Run()
+	// Idle with a link down: CPU time (utime + stime, in clock ticks of 10 ms) over a second.
+	before := cpuTicks(t, g1.cmd.Process.Pid)
+	time.Sleep(time.Second)
+	if used := cpuTicks(t, g1.cmd.Process.Pid) - before; used > 30 {
+		t.Errorf("the gateway used %d ms of CPU in 1 s with its outside down: it spins", used*10)
+	}
+	tp.N.Run(t, "g1", "ip", "link", "set", "out", "up")
+	g1.waitFor(t, up)
+	tp.Ping(t, "a", tp.B, 2)
+	// The peer of g1's outside (g2's) goes down: g1's loses carrier.
+	tp.N.Run(t, "g2", "ip", "link", "set", "out", "down")
+	g1.waitFor(t, down)
+	tp.N.Run(t, "g2", "ip", "link", "set", "out", "up")
+	g1.waitFor(t, up)
+	tp.Ping(t, "a", tp.B, 2)
+
+	tp.N.Run(t, "g1", "ip", "link", "del", "in")
+	done := make(chan error, 1)
+	go func() { done <- g1.cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(gwtest.HangGuard):
+		t.Fatalf("ov2 gateway still runs after its inside interface was removed:\n%s", g1.errText())
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var r gateway.Report
+	if jerr := json.Unmarshal(g1.stdout.Bytes(), &r); jerr != nil {
+		t.Fatalf("report: %v\n%s", jerr, g1.stdout.String())
+	}
+	stderr := g1.errText()
+	if code != 1 || !strings.HasSuffix(stderr, `ov2: gateway: the inside interface "in" was removed`) {
+		t.Errorf("after the inside was removed: exit %d, stderr:\n%s\nwant 1 and the error last", code, stderr)
+	}
+	if n := strings.Count(stderr, down); n != 2 {
+		t.Errorf("%d notices of the outside down, want 2:\n%s", n, stderr)
+	}
+	if n := strings.Count(stderr, up); n != 2 {
+		t.Errorf("%d notices of the outside up, want 2:\n%s", n, stderr)
+	}
+	if !r.Balanced || r.Encrypt.Refused == 0 {
+		t.Errorf("report: balanced %v, frames refused by the outside %d; want balanced and some refused", r.Balanced, r.Encrypt.Refused)
+	}
+	g2.stop(t)
+}
+
+// cpuTicks is a process's CPU time so far, user and system, in clock ticks (fields 14 and
+// 15 of /proc/PID/stat; 100 a second on Linux).
+func cpuTicks(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces: count from after it.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	u, _ := strconv.Atoi(f[11])
+	s, _ := strconv.Atoi(f[12])
+	return u + s
 }
