@@ -41,10 +41,15 @@ func (p Pacing) String() string {
 	return "top speed"
 }
 
+// MaxRate is the highest Pacing.Rate: a trillion packets or megabits a second, or the
+// capture's timing a trillion times faster, is beyond any run (and the due times, in
+// nanoseconds, would all be the start).
+const MaxRate = 1e12
+
 // Check reports a rate the pacer cannot follow.
 func (p Pacing) Check() error {
-	if p.Mode != TopSpeed && !(p.Rate > 0 && p.Rate < 1e12) {
-		return fmt.Errorf("pacing %v: the rate must be a positive number", p)
+	if p.Mode != TopSpeed && !(p.Rate > 0 && p.Rate <= MaxRate) {
+		return fmt.Errorf("pacing %v: the rate must be a positive number, at most %g", p, float64(MaxRate))
 	}
 	return nil
 }

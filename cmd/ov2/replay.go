@@ -388,8 +388,11 @@ func pacingFrom(fs *flag.FlagSet, pps, mbps, mult, timing string) (replay.Pacing
 	}
 	num := func(flagName, s string) (float64, error) {
 		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || !(v > 0) || v > 1e12 {
+		switch {
+		case err != nil || !(v > 0):
 			return 0, fmt.Errorf("--%s %q: want a positive number", flagName, s)
+		case v > replay.MaxRate:
+			return 0, fmt.Errorf("--%s %q: want at most %g", flagName, s, float64(replay.MaxRate))
 		}
 		return v, nil
 	}
