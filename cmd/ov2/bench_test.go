@@ -170,8 +170,8 @@ func TestBenchBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--bogus"}, "ov2 bench: unknown flag --bogus\n"},
-		{[]string{"--duration", "3 s"}, `ov2 bench: --duration "3 s": not a valid value` + "\n"},
-		{[]string{"--json=maybe"}, `ov2 bench: --json "maybe": not a valid value` + "\n"},
+		{[]string{"--duration", "3 s"}, `ov2 bench: --duration "3 s": want a duration with its unit, such as 3s or 500ms` + "\n"},
+		{[]string{"--json=maybe"}, `ov2 bench: --json "maybe": want true or false` + "\n"},
 		{[]string{"--csv"}, "ov2 bench: --csv needs a value\n"},
 	} {
 		code, _, errOut := benchRun(append([]string{"bench"}, tc.args...)...)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // command is one subcommand's flag set and help text. Every subcommand prints its help
@@ -43,7 +44,7 @@ func (c *command) parse(args []string) error {
 		c.help(c.stdout)
 		return err
 	}
-	return c.usageError("%s", dashes(err.Error()))
+	return c.usageError("%s", dashes(c.fs, err.Error()))
 }
 
 // usageError prints "ov2 NAME: <message>" and a pointer to the help on standard error.
@@ -59,15 +60,16 @@ var (
 	needsArgument = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
 )
 
-// dashes rewords the flag package's messages in the --flag style of the help.
-func dashes(msg string) string {
+// dashes rewords the flag package's messages in the --flag style of the help. Where the
+// flag package says only "parse error", the message says what the flag takes.
+func dashes(fs *flag.FlagSet, msg string) string {
 	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("unknown flag --%s", m[1])
 	}
 	if m := invalidValue.FindStringSubmatch(msg); m != nil {
 		reason := m[3]
 		if reason == "parse error" {
-			reason = "not a valid value"
+			reason = wants(fs.Lookup(m[2]))
 		}
 		return fmt.Sprintf("--%s %q: %s", m[2], m[1], reason)
 	}
@@ -75,6 +77,25 @@ func dashes(msg string) string {
 		return fmt.Sprintf("--%s needs a value", m[1])
 	}
 	return msg
+}
+
+// wants says what kind of value a flag of the flag package's own types takes.
+func wants(f *flag.Flag) string {
+	if f != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			switch g.Get().(type) {
+			case time.Duration:
+				return "want a duration with its unit, such as 3s or 500ms"
+			case int, int64, uint, uint64:
+				return "want a whole number"
+			case float64:
+				return "want a number"
+			case bool:
+				return "want true or false"
+			}
+		}
+	}
+	return "not a valid value"
 }
 
 // help writes the whole help text.

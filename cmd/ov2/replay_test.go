@@ -68,7 +68,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"replay", "--lanes", "0"}, 2, "ov2 replay: --lanes 0: want 1 to 256"},
 		{[]string{"replay", "--placement", "spread"}, 2, `ov2 replay: --placement "spread": want fused or split`},
 		{[]string{"replay", sample, sample}, 2, "ov2 replay: one input capture at most, got 2"},
-		{[]string{"replay", "--lanes", "x"}, 2, `ov2 replay: --lanes "x": not a valid value` + "\nusage: ov2 replay [flags]"},
+		{[]string{"replay", "--lanes", "x"}, 2, `ov2 replay: --lanes "x": want a whole number` + "\nusage: ov2 replay [flags]"},
 		{[]string{"replay", "-bogus"}, 2, "ov2 replay: unknown flag --bogus\nusage: ov2 replay [flags]"},
 		{[]string{"replay", "--config", filepath.Join(dir, "missing.conf")}, 1, "missing.conf: no such file or directory"},
 		{[]string{"replay", "--config", badConf}, 1, `nic.conf:2: keyword "SaOffloadCapacity"`},
