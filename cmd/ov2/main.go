@@ -6,7 +6,8 @@
 //	ov2 caps [--config F]       print the NIC's capabilities and current configuration
 //	ov2 version                 print the version, the commit and the Go toolchain
 //
-// Run 'ov2 <command> --help' for the flags of a command; the README shows real runs.
+// Run 'ov2 <command> --help' (or 'ov2 help <command>') for the flags of a command; the README shows
+// real runs.
 package main
 
 import (
@@ -47,8 +48,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
-		return 0
+		switch {
+		case len(args) == 1:
+			fmt.Fprintln(stdout, usage)
+			return 0
+		case len(args) > 2:
+			fmt.Fprintf(stderr, "ov2 help: one command at most, got %d\n%s\n", len(args)-1, usage)
+			return 2
+		}
+		switch args[1] {
+		case "replay", "gateway", "caps", "bench":
+			return run([]string{args[1], "--help"}, stdout, stderr) // ov2 help replay = ov2 replay --help
+		case "version":
+			fmt.Fprintln(stdout, "usage: ov2 version\n\nPrints the version of ov2, the commit it was built from, and the Go toolchain.")
+			return 0
+		}
+		fmt.Fprintf(stderr, "ov2 help: unknown command %q\n%s\n", args[1], usage)
+		return 2
 	default:
 		fmt.Fprintf(stderr, "ov2: unknown command %q\n%s\n", args[0], usage)
 		return 2
@@ -78,4 +94,4 @@ commands:
   bench    measure throughput and latency beside the raw single-core AES-GCM limit
   version  print the version of ov2, the commit it was built from, and the Go toolchain
 
-Run 'ov2 <command> --help' for the flags of a command.`
+Run 'ov2 <command> --help' (or 'ov2 help <command>') for the flags of a command.`

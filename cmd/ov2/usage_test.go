@@ -34,13 +34,42 @@ func TestHelpOneStyle(t *testing.T) {
 				t.Errorf("ov2 %s %s: a flag in -flag style (%q):\n%s", name, h, m, out)
 			}
 		}
+		// ov2 help NAME is ov2 NAME --help.
+		code, out, errOut := runCmd(name, "--help")
+		if hc, hout, herr := runCmd("help", name); hc != code || hout != out || herr != errOut {
+			t.Errorf("ov2 help %s: exit %d, stdout %q..., stderr %q; want what ov2 %s --help gives", name, hc, firstLine(hout), herr, name)
+		}
 		// A bad flag: one line in --flag style and the usage line, on standard error, exit 2.
-		code, out, errOut := runCmd(name, "-no-such-flag")
+		code, out, errOut = runCmd(name, "-no-such-flag")
 		want := "ov2 " + name + ": unknown flag --no-such-flag\nusage: ov2 " + name + " "
 		if code != 2 || out != "" || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 2 {
 			t.Errorf("ov2 %s -no-such-flag: exit %d, stdout %q, stderr %q; want 2 and %q...", name, code, out, errOut, want)
 		}
 	}
+}
+
+// ov2 help with a command that does not exist, or more than one: an error and the list of
+// commands on standard error, exit 2.
+func TestHelpUnknown(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "frobnicate"}, "ov2 help: unknown command \"frobnicate\"\nusage: ov2 <command>"},
+		{[]string{"help", "replay", "bench"}, "ov2 help: one command at most, got 2\nusage: ov2 <command>"},
+	} {
+		if code, out, errOut := runCmd(c.args...); code != 2 || out != "" || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("ov2 %v: exit %d, stdout %q, stderr %q; want 2, nothing, %q...", c.args, code, out, errOut, c.want)
+		}
+	}
+	if code, out, _ := runCmd("help", "version"); code != 0 || !strings.HasPrefix(out, "usage: ov2 version\n") {
+		t.Errorf("ov2 help version: exit %d, %q", code, out)
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // ov2 version (and --version) names the program, its version, the commit, and the
