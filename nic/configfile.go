@@ -257,7 +257,13 @@ func ParseConfig(name string, r io.Reader) (Config, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		if err := parseLine(&c, strings.TrimSuffix(sc.Text(), "\r"), seen, line); err != nil {
+		text := strings.TrimSuffix(sc.Text(), "\r")
+		if line == 1 {
+			// A byte order mark, which some editors (Windows Notepad among them) put at the
+			// start of a UTF-8 file, is not part of the first keyword.
+			text = strings.TrimPrefix(text, "\uFEFF")
+		}
+		if err := parseLine(&c, text, seen, line); err != nil {
 			err.File, err.Line = name, line
 			return Config{}, err
 		}

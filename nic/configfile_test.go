@@ -296,3 +296,22 @@ func TestCryptoImplementationKeyword(t *testing.T) {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
 }
+
+// A file saved with a UTF-8 byte order mark and CRLF line ends (Windows editors) reads as the
+// same file without them; the mark anywhere but at the start is still an error.
+func TestParseConfigByteOrderMark(t *testing.T) {
+	for _, in := range []string{"\uFEFF*IPsecOffloadV2 = 2\n", "\uFEFF*IPsecOffloadV2 = 2\r\nSaOffloadCapacity = 7\r\n"} {
+		c, err := ParseConfig("bom.conf", strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if c.IPsecOffloadV2 != 2 {
+			t.Errorf("%q: *IPsecOffloadV2 = %d, want 2", in, c.IPsecOffloadV2)
+		}
+	}
+	_, err := ParseConfig("bom.conf", strings.NewReader("SaOffloadCapacity = 7\n\uFEFF*IPsecOffloadV2 = 2\n"))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Line != 2 || !strings.Contains(ce.Error(), "unknown keyword") {
+		t.Errorf("a mark on line 2: %v, want an unknown keyword on line 2", err)
+	}
+}
