@@ -36,6 +36,7 @@ type Config struct {
 	// Protect refuses a packet that would be longer once sealed, with ErrMTU and the
 	// length that fits (Outcome.Fits), so that the caller can answer as a router does
 	// (ICMP "fragmentation needed", ICMPv6 "packet too big") or fragment it first.
+	// Path.SetMTU changes it while packets flow.
 	MTU int
 	// LinkHeaders says packets may be given with a link-layer header in front (linkLen > 0:
 	// see the package documentation). Without it, linkLen must be 0, and the path skips the

@@ -23,6 +23,7 @@ type Path struct {
 	n      *nic.NIC
 	queues []*Queue
 	pol    atomic.Pointer[policy]
+	mtu    atomic.Int32 // Config.MTU, or what SetMTU set since
 
 	reloadMu sync.Mutex // one Reload (or Close) at a time
 	wg       sync.WaitGroup
@@ -48,6 +49,7 @@ func New(cfg Config) (*Path, error) {
 		return nil, err
 	}
 	p := &Path{cfg: cfg, n: n}
+	p.mtu.Store(int32(cfg.MTU))
 	hw := n.QueryHardwareCapabilities()
 	env := stage.Env{SAs: n.Controller(),
 		ESPAllowed: func(v6 bool) bool { return n.CurrentConfig().ESPAllowed(v6) },
@@ -279,6 +281,20 @@ func (p *Path) Flush() {
 		q.Flush()
 	}
 }
+
+// SetMTU changes Config.MTU while packets flow (the interface behind the sealed side
+// changed its MTU): Protect measures packets against mtu from then on. 0 turns the check
+// off; otherwise mtu must be 68 to 65535.
+func (p *Path) SetMTU(mtu int) error {
+	if mtu != 0 && (mtu < 68 || mtu > 65535) {
+		return fmt.Errorf("fastpath: MTU %d: want 68 to 65535", mtu)
+	}
+	p.mtu.Store(int32(mtu))
+	return nil
+}
+
+// MTU returns the MTU Protect measures sealed packets against (0: none).
+func (p *Path) MTU() int { return int(p.mtu.Load()) }
 
 // NIC returns the NIC, for queries (capabilities, configuration, the SA table).
 func (p *Path) NIC() *nic.NIC { return p.n }

@@ -210,7 +210,7 @@ func (q *Queue) protect(frame []byte, linkLen, mss int, cookie uint64, hold *Sen
 		if rule.queue != q.idx {
 			return out, ErrWrongQueue
 		}
-		if mtu := q.p.cfg.MTU; mtu > 0 && mss == 0 {
+		if mtu := int(q.p.mtu.Load()); mtu > 0 && mss == 0 {
 			if n := rule.sealed(len(ip), hdr); n > mtu {
 				out.SealedLen, out.Fits = n, rule.fits(mtu, hdr)
 				return out, ErrMTU

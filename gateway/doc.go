@@ -73,7 +73,9 @@
 // wakes a watcher, which also looks at both interfaces every 250 ms. The watcher tells
 // Config.Notice when an interface goes down and when it is up again (the sockets receive
 // again by themselves); frames sent meanwhile are refused and counted. An interface that is
-// removed ends Run with an error naming it: its sockets will never receive again.
+// removed ends Run with an error naming it: its sockets will never receive again. An MTU
+// that changes is followed the same way: the fast path's MTU check (Path.SetMTU), the
+// senders' and the ICMP errors' use the new one.
 //
 // # Reload
 //

@@ -51,8 +51,8 @@ type Gateway struct {
 	lanes      []*lane
 	inRx       []*live.Receiver
 	outRx      []*live.Receiver
-	inMTU      int
-	outMTU     int
+	inMTU      atomic.Int32 // the interfaces' MTUs, followed by the link watcher
+	outMTU     atomic.Int32
 	in, out    sideStats    // what came in on each interface
 	started    atomic.Int64 // Unix ns when Run began (Report may run on another goroutine)
 	elapsed    atomic.Int64 // ns, set when Run returns
@@ -130,11 +130,12 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway: eventfd: %w", err)
 		}
 	}
-	g.inMTU, g.outMTU = g.lanes[0].toIn.MTU(), g.lanes[0].toOut.MTU()
+	g.inMTU.Store(int32(g.lanes[0].toIn.MTU()))
+	g.outMTU.Store(int32(g.lanes[0].toOut.MTU()))
 
 	var err error
 	g.fp, err = fastpath.New(fastpath.Config{SAs: cfg.SAs, Bundles: cfg.Bundles, NIC: cfg.NIC, Queues: cfg.Lanes, Inline: true, Bridge: true, LinkHeaders: true,
-		MTU: g.outMTU, Reserve: reserve, Protected: g.protected, Unprotected: g.unprotected})
+		MTU: int(g.outMTU.Load()), Reserve: reserve, Protected: g.protected, Unprotected: g.unprotected})
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +220,8 @@ func (g *Gateway) watchLinks(done <-chan struct{}) {
 	sides := [2]struct {
 		name string
 		rx   *live.Receiver
-	}{{"inside", g.inRx[0]}, {"outside", g.outRx[0]}}
+		mtu  *atomic.Int32
+	}{{"inside", g.inRx[0], &g.inMTU}, {"outside", g.outRx[0], &g.outMTU}}
 	state := [2]live.LinkState{live.LinkUp, live.LinkUp}
 	for {
 		select {
@@ -229,7 +231,15 @@ func (g *Gateway) watchLinks(done <-chan struct{}) {
 		case <-g.linkKick:
 		}
 		for i, sd := range sides {
-			s := sd.rx.Link()
+			s, mtu := sd.rx.Link()
+			if old := int(sd.mtu.Load()); s != live.LinkGone && mtu != old {
+				g.setMTU(i == 1, mtu)
+				msg := fmt.Sprintf("the %s interface %q has MTU %d now (it had %d)", sd.name, sd.rx.Name(), mtu, old)
+				if m := sd.rx.MaxMTU(); mtu > m {
+					msg += fmt.Sprintf("; its receive rings hold frames of MTU %d whole and cut longer ones (counted): restart the gateway to take them", m)
+				}
+				g.notice(msg)
+			}
 			if s == state[i] {
 				continue
 			}
@@ -242,6 +252,27 @@ func (g *Gateway) watchLinks(done <-chan struct{}) {
 			case live.LinkUp:
 				g.notice(fmt.Sprintf("the %s interface %q is up again", sd.name, sd.rx.Name()))
 			}
+		}
+	}
+}
+
+// setMTU follows an interface's new MTU: what the workers bridge and answer with ICMP
+// errors, what the senders take, and (outside) what the fast path measures sealed packets
+// against.
+func (g *Gateway) setMTU(outside bool, mtu int) {
+	if outside {
+		g.outMTU.Store(int32(mtu))
+		g.fp.SetMTU(mtu)
+	} else {
+		g.inMTU.Store(int32(mtu))
+	}
+	for _, l := range g.lanes {
+		if outside {
+			l.toOut.SetMTU(mtu)
+			l.sealOut.SetMTU(mtu)
+		} else {
+			l.toIn.SetMTU(mtu)
+			l.openIn.SetMTU(mtu)
 		}
 	}
 }

@@ -139,21 +139,21 @@ func (l *lane) fromInside(frames []live.Frame) {
 		}
 		f := ParseFrame(data)
 		if f.Kind == KindOther {
-			l.bridge(&l.toOutB, data, f, l.g.outMTU, c, false)
+			l.bridge(&l.toOutB, data, f, int(l.g.outMTU.Load()), c, false)
 			continue
 		}
 		if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
 			completeChecksum(data[f.LinkLen:], f)
 		}
 		frame := data[:f.LinkLen+f.IPLen]
-		if f.IPLen > l.g.inMTU {
+		if f.IPLen > int(l.g.inMTU.Load()) {
 			// Longer than the interface's MTU: an aggregated frame (GSO/GRO) from a host
 			// with segmentation offloads on. For no SA a bridge passes it if the other
 			// side takes it.
 			if _, match := l.q.Match(frame[f.LinkLen:]); match {
 				c.drops[DropGSO]++
 			} else {
-				l.bridge(&l.toOutB, data, f, l.g.outMTU, c, true)
+				l.bridge(&l.toOutB, data, f, int(l.g.outMTU.Load()), c, true)
 			}
 			continue
 		}
@@ -170,7 +170,7 @@ func (l *lane) fromInside(frames []live.Frame) {
 		case err == nil:
 			inc(&c.toNIC, f.IPLen)
 		case err == fastpath.ErrNoSA:
-			l.bridge(&l.toOutB, data, f, l.g.outMTU, c, true)
+			l.bridge(&l.toOutB, data, f, int(l.g.outMTU.Load()), c, true)
 		case err == fastpath.ErrMTU:
 			l.tooBig(frame, f, out)
 		default:
@@ -192,7 +192,7 @@ func (l *lane) fromOutside(frames []live.Frame) {
 		}
 		f := ParseFrame(data)
 		if f.Kind == KindOther {
-			l.bridge(&l.toInB, data, f, l.g.inMTU, c, false)
+			l.bridge(&l.toInB, data, f, int(l.g.inMTU.Load()), c, false)
 			continue
 		}
 		if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
@@ -203,7 +203,7 @@ func (l *lane) fromOutside(frames []live.Frame) {
 		case err == nil:
 			inc(&c.toNIC, f.IPLen)
 		case err == fastpath.ErrNoSA:
-			l.bridge(&l.toInB, data, f, l.g.inMTU, c, true)
+			l.bridge(&l.toInB, data, f, int(l.g.inMTU.Load()), c, true)
 		default:
 			c.drops[dropReason(err)]++
 		}

@@ -64,7 +64,7 @@ type Sender struct {
 	fd      int
 	name    string
 	index   int
-	mtu     int
+	mtu     atomic.Int32 // read at Open; SetMTU follows a change
 	hwaddr  net.HardwareAddr
 	closed  atomic.Bool
 	packets atomic.Uint64
@@ -177,7 +177,8 @@ func open(fd int, iface string, o Options) (*Sender, error) {
 		return nil, fmt.Errorf("live: interface %q: bind: %w", iface, err)
 	}
 
-	s := &Sender{fd: fd, name: iface, index: index, mtu: mtu, hwaddr: hwaddr}
+	s := &Sender{fd: fd, name: iface, index: index, hwaddr: hwaddr}
+	s.mtu.Store(int32(mtu))
 	if s.ifr, err = unix.NewIfreq(iface); err != nil {
 		return nil, fmt.Errorf("live: interface %q: %w", iface, err)
 	}
@@ -228,9 +229,13 @@ func hardwareAddr(fd int, iface string) (net.HardwareAddr, error) {
 // Name returns the interface name given to Open.
 func (s *Sender) Name() string { return s.name }
 
-// MTU returns the interface MTU read at Open (the largest frame is MTU+14 bytes, MTU+18 with an
-// 802.1Q tag).
-func (s *Sender) MTU() int { return s.mtu }
+// MTU returns the interface MTU read at Open, or given to SetMTU since (the largest frame is
+// MTU+14 bytes, MTU+18 with an 802.1Q tag).
+func (s *Sender) MTU() int { return int(s.mtu.Load()) }
+
+// SetMTU tells the Sender the interface's MTU changed (Receiver.Link reads it): Send checks
+// frames against it from then on. It may be called while another goroutine sends.
+func (s *Sender) SetMTU(mtu int) { s.mtu.Store(int32(mtu)) }
 
 // HardwareAddr returns the interface's MAC address, read at Open.
 func (s *Sender) HardwareAddr() net.HardwareAddr { return s.hwaddr }
@@ -262,7 +267,7 @@ func (s *Sender) checkFrame(f []byte) unix.Errno {
 	if n < ethHeaderLen {
 		return unix.EINVAL
 	}
-	if max := s.mtu + ethHeaderLen; n > max {
+	if max := int(s.mtu.Load()) + ethHeaderLen; n > max {
 		// The kernel (packet_snd) allows 4 more bytes only for a frame carrying an 802.1Q tag.
 		if n > max+vlanTagLen || uint16(f[12])<<8|uint16(f[13]) != etherTypeVLAN {
 			return unix.EMSGSIZE
@@ -293,7 +298,7 @@ func (s *Sender) checkFrame(f []byte) unix.Errno {
 // Send does not keep references to the frames after it returns; the caller may reuse them.
 func (s *Sender) Send(frames [][]byte) (int, error) {
 	if s.closed.Load() {
-		return 0, &FrameError{Iface: s.name, Size: frameLen(frames, 0), MTU: s.mtu, Op: "send", Err: net.ErrClosed}
+		return 0, &FrameError{Iface: s.name, Size: frameLen(frames, 0), MTU: s.MTU(), Op: "send", Err: net.ErrClosed}
 	}
 	if len(frames) == 0 {
 		return 0, nil
@@ -301,7 +306,7 @@ func (s *Sender) Send(frames [][]byte) (int, error) {
 	// Without carrier the kernel's qdisc path discards frames and still reports success
 	// (noop qdisc, NET_XMIT_CN), so check the link before and after sending.
 	if err := s.linkCheck(); err != nil {
-		return 0, &FrameError{Iface: s.name, Index: 0, Size: len(frames[0]), MTU: s.mtu, Op: "before sending", Err: err}
+		return 0, &FrameError{Iface: s.name, Index: 0, Size: len(frames[0]), MTU: s.MTU(), Op: "before sending", Err: err}
 	}
 	sent := 0
 	for sent < len(frames) {
@@ -323,7 +328,7 @@ func (s *Sender) Send(frames [][]byte) (int, error) {
 			return sent, err
 		}
 		if bad != 0 {
-			return sent, &FrameError{Iface: s.name, Index: sent, Size: len(frames[sent]), MTU: s.mtu, Err: bad}
+			return sent, &FrameError{Iface: s.name, Index: sent, Size: len(frames[sent]), MTU: s.MTU(), Err: bad}
 		}
 	}
 	if err := s.linkCheck(); err != nil {
@@ -406,14 +411,14 @@ func (s *Sender) sendBatch(n, base int) (int, *FrameError) {
 			} else if now.Sub(lastCheck) >= stallCheck {
 				lastCheck = now
 				if err := s.linkCheck(); err != nil {
-					return off, &FrameError{Iface: s.name, Index: base + off, MTU: s.mtu, Op: "waiting to send", Err: err}
+					return off, &FrameError{Iface: s.name, Index: base + off, MTU: s.MTU(), Op: "waiting to send", Err: err}
 				}
 			}
 			if errno == unix.EAGAIN {
 				// The socket's send buffer is full: wait until the kernel frees some of it.
 				_, err := unix.Poll(s.pfd[:], pollTimeoutMs)
 				if err != nil && err != unix.EINTR {
-					return off, &FrameError{Iface: s.name, Index: base + off, MTU: s.mtu, Op: "poll", Err: err}
+					return off, &FrameError{Iface: s.name, Index: base + off, MTU: s.MTU(), Op: "poll", Err: err}
 				}
 			} else {
 				// The device queue (or with qdisc bypass the driver, or a veth peer's
@@ -427,7 +432,7 @@ func (s *Sender) sendBatch(n, base int) (int, *FrameError) {
 			// sendmmsg returned 0 frames without an error: cannot happen for n-off > 0; retry.
 			continue
 		default:
-			return off, &FrameError{Iface: s.name, Index: base + off, MTU: s.mtu, Op: "sendmmsg", Err: errno}
+			return off, &FrameError{Iface: s.name, Index: base + off, MTU: s.MTU(), Op: "sendmmsg", Err: errno}
 		}
 	}
 	return off, nil

@@ -417,30 +417,45 @@ func (r *Receiver) ClearError() error {
 	return nil
 }
 
-// Link says where the interface stands now. A removed interface is told by the socket
-// itself (the kernel unbinds it), so an interface made later with the same name is not
-// taken for it. It costs three system calls: for a watcher, not for every frame.
-func (r *Receiver) Link() LinkState {
+// Link says where the interface stands now, and its MTU now (0 when it is gone). A removed
+// interface is told by the socket itself (the kernel unbinds it), so an interface made
+// later with the same name is not taken for it. It costs four system calls: for a watcher,
+// not for every frame.
+func (r *Receiver) Link() (LinkState, int) {
 	if sa, err := unix.Getsockname(r.fd); err == nil {
 		if ll, ok := sa.(*unix.SockaddrLinklayer); ok && ll.Ifindex != r.index {
-			return LinkGone
+			return LinkGone, 0
 		}
 	}
 	ifr, err := unix.NewIfreq("")
 	if err != nil {
-		return LinkGone
+		return LinkGone, 0
 	}
 	ifr.SetUint32(uint32(r.index))
 	if err := unix.IoctlIfreq(r.fd, unix.SIOCGIFNAME, ifr); err != nil {
-		return LinkGone // ENODEV: no interface has the index any more
+		return LinkGone, 0 // ENODEV: no interface has the index any more
 	}
 	if err := unix.IoctlIfreq(r.fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return LinkGone
+		return LinkGone, 0
 	}
+	state := LinkUp
 	if f := ifr.Uint16(); f&unix.IFF_UP == 0 || f&unix.IFF_RUNNING == 0 {
-		return LinkDown
+		state = LinkDown
 	}
-	return LinkUp
+	if err := unix.IoctlIfreq(r.fd, unix.SIOCGIFMTU, ifr); err != nil {
+		return LinkGone, 0
+	}
+	return state, int(ifr.Uint32())
+}
+
+// MaxMTU is the largest interface MTU whose frames the ring holds whole (with an Ethernet
+// header and two VLAN tags): an Immediate ring's slot, or a block ring's block, less what
+// else it holds. A longer frame is cut (Frame.Len says how long it was).
+func (r *Receiver) MaxMTU() int {
+	if r.opts.Immediate {
+		return r.slot - slotSlack
+	}
+	return r.opts.BlockSize - slotSlack
 }
 
 // Fd returns the socket, for a caller that waits on several receivers with poll(2): it is

@@ -82,7 +82,8 @@ func (r *Receiver) Wait(t time.Duration) error                     { return notL
 func (r *Receiver) Stats() RecvStats                               { return RecvStats{} }
 func (r *Receiver) Close() error                                   { return nil }
 func (r *Receiver) ClearError() error                              { return notLinux("") }
-func (r *Receiver) Link() LinkState                                { return LinkGone }
+func (r *Receiver) Link() (LinkState, int)                         { return LinkGone, 0 }
+func (r *Receiver) MaxMTU() int                                    { return 0 }
 
 // LinkState is where a receiver's interface stands (Receiver.Link).
 type LinkState int

@@ -444,11 +444,14 @@ func TestReceiverLink(t *testing.T) {
 		unix.Poll(pfd, 0)
 		return pfd[0].Revents&unix.POLLERR != 0
 	}
-	if s := r.Link(); s != live.LinkUp || r.ClearError() != nil || pollErr() {
-		t.Fatalf("at the start: %v, error %v, POLLERR %v; want up, none, false", s, r.ClearError(), pollErr())
+	if s, mtu := r.Link(); s != live.LinkUp || mtu != 1500 || r.ClearError() != nil || pollErr() {
+		t.Fatalf("at the start: %v, MTU %d, error %v, POLLERR %v; want up, 1500, none, false", s, mtu, r.ClearError(), pollErr())
+	}
+	if m := r.MaxMTU(); m != 2048-128 {
+		t.Errorf("MaxMTU %d: want 1920 (a 2048-byte slot for MTU 1500, less 128 for the headers)", m)
 	}
 	ip(0, "link", "set", p.Link[0], "down")
-	if s := r.Link(); s != live.LinkDown || !pollErr() {
+	if s, _ := r.Link(); s != live.LinkDown || !pollErr() {
 		t.Fatalf("down: %v, POLLERR %v; want down, true", s, pollErr())
 	}
 	if err := r.ClearError(); !errors.Is(err, unix.ENETDOWN) {
@@ -459,21 +462,22 @@ func TestReceiverLink(t *testing.T) {
 	}
 	ip(0, "link", "set", p.Link[0], "up")
 	ip(1, "link", "set", p.Link[1], "down")
-	if s := r.Link(); s != live.LinkDown {
-		t.Fatalf("peer down (no carrier): %v, want down", s)
+	ip(0, "link", "set", p.Link[0], "mtu", "1400")
+	if s, mtu := r.Link(); s != live.LinkDown || mtu != 1400 {
+		t.Fatalf("peer down (no carrier), MTU set to 1400: %v, MTU %d; want down, 1400", s, mtu)
 	}
 	ip(1, "link", "set", p.Link[1], "up")
 	deadline := time.Now().Add(5 * time.Second)
-	for r.Link() != live.LinkUp && time.Now().Before(deadline) {
+	for s, _ := r.Link(); s != live.LinkUp && time.Now().Before(deadline); s, _ = r.Link() {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if s := r.Link(); s != live.LinkUp {
+	if s, _ := r.Link(); s != live.LinkUp {
 		t.Fatalf("up again: %v", s)
 	}
 	ip(0, "link", "del", p.Link[0])
 	ip(0, "link", "add", p.Link[0], "type", "veth", "peer", "name", p.Link[0]+"p")
 	ip(0, "link", "set", p.Link[0], "up")
-	if s := r.Link(); s != live.LinkGone || s.String() != "removed" {
+	if s, _ := r.Link(); s != live.LinkGone || s.String() != "removed" {
 		t.Fatalf("removed, and another made with its name: %v, want removed", s)
 	}
 }

@@ -418,3 +418,38 @@ func cpuTicks(t *testing.T, pid int) int {
 	s, _ := strconv.Atoi(f[12])
 	return u + s
 }
+
+// The MTU of the link between the gateways drops from 1500 to 1400 while they run: each
+// says so, and follows it (the fast path's MTU check, its senders, its ICMP errors), so a
+// 4 MB TCP transfer from A to B arrives intact through path MTU discovery. Before, the
+// gateways kept measuring against 1500: the sealed packets that no longer fit were refused
+// by the interface (counted, but TCP never learned to send smaller ones) and the transfer
+// stalled.
+func TestGatewayMTUChange(t *testing.T) {
+	tp := gwtest.New(t, gwtest.Opts{})
+	dir := t.TempDir()
+	bin := buildOV2(t, dir)
+	saFile := filepath.Join(dir, "gw.sa")
+	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
+		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6301 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`,
+		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x6302 mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128`,
+	)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g1 := startGatewayProc(t, tp, bin, "g1", saFile)
+	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
+	tp.Ping(t, "a", tp.B, 2)
+	for _, g := range []string{"g1", "g2"} {
+		tp.N.Run(t, g, "ip", "link", "set", "out", "mtu", "1400")
+	}
+	const said = `ov2 gateway: the outside interface "out" has MTU 1400 now (it had 1500)`
+	g1.waitFor(t, said)
+	g2.waitFor(t, said)
+	took := tp.Transfer(t, tp.B, 5004, 4<<20)
+	r1, r2 := g1.stop(t), g2.stop(t)
+	if !r1.Balanced || !r2.Balanced || r1.Encrypt.ICMP.Packets == 0 || r1.Encrypt.Refused != 0 {
+		t.Errorf("g1: balanced %v, ICMP errors %d, refused %d; g2 balanced %v; want balanced, some ICMP errors, none refused",
+			r1.Balanced, r1.Encrypt.ICMP.Packets, r1.Encrypt.Refused, r2.Balanced)
+	}
+	t.Logf("4 MB through an outside MTU lowered to 1400 in %v; g1 sent %d ICMP errors", took.Round(time.Millisecond), r1.Encrypt.ICMP.Packets)
+}
