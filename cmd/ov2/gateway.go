@@ -137,6 +137,11 @@ func gatewayCmd(args []string, stdout, stderr io.Writer) error {
 	defer signal.Stop(sigs)
 	fmt.Fprintf(stderr, "ov2 gateway: %s <-> %s, %d SA(s) from %s, %d lane(s); SIGHUP reloads the SAs, SIGINT or SIGTERM stops\n",
 		*inside, *outside, len(sas.States), *saFile, *lanes)
+	for _, iface := range []string{*inside, *outside} {
+		for _, why := range gateway.KernelRoutes(iface) {
+			fmt.Fprintf(stderr, "ov2 gateway: warning: %s: what hosts send to this box (rather than through it) the kernel routes too, in clear, as its routing table says, since the gateway only taps the interface; a bump in the wire needs no addresses on its interfaces (or forwarding off)\n", why)
+		}
+	}
 	if ln != nil {
 		fmt.Fprintf(stderr, "ov2 gateway: metrics at http://%s/metrics\n", ln.Addr())
 	}

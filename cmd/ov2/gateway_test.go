@@ -453,3 +453,31 @@ func TestGatewayMTUChange(t *testing.T) {
 	}
 	t.Logf("4 MB through an outside MTU lowered to 1400 in %v; g1 sent %d ICMP errors", took.Round(time.Millisecond), r1.Encrypt.ICMP.Packets)
 }
+
+// A gateway box whose inside interface has an address and IP forwarding on: the kernel
+// would route what hosts send to the box itself, in clear, beside the gateway (which only
+// taps the interface). The gateway warns at the start, naming the sysctl and the address;
+// the other gateway, set up as a bump in the wire, says nothing of the kind.
+func TestGatewayForwardingWarning(t *testing.T) {
+	tp := gwtest.New(t, gwtest.Opts{})
+	dir := t.TempDir()
+	bin := buildOV2(t, dir)
+	saFile := filepath.Join(dir, "gw.sa")
+	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
+		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6401 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`,
+	)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tp.N.Run(t, "g1", "sysctl", "-qw", "net.ipv4.conf.in.forwarding=1")
+	tp.N.Run(t, "g1", "ip", "addr", "add", "10.0.0.254/24", "dev", "in")
+	g1 := startGatewayProc(t, tp, bin, "g1", saFile)
+	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
+	want := `ov2 gateway: warning: the kernel forwards IPv4 on in (net.ipv4.conf.in.forwarding = 1) and in has address 10.0.0.254/24: what hosts send to this box`
+	g1.waitFor(t, want)
+	tp.Ping(t, "a", tp.B, 1)
+	g1.stop(t)
+	g2.stop(t)
+	if strings.Contains(g2.errText(), "warning") {
+		t.Errorf("g2, no addresses and no forwarding, warned:\n%s", g2.errText())
+	}
+}
