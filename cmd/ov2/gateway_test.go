@@ -333,19 +333,7 @@ func TestGatewayNoPermission(t *testing.T) {
 // that came while the outside was down are counted as refused; and the removal ends the
 // run with exit 1, an error naming the interface, and the report, balanced.
 func TestGatewayLinkChanges(t *testing.T) {
-	tp := gwtest.New(t, gwtest.Opts{})
-	dir := t.TempDir()
-	bin := buildOV2(t, dir)
-	saFile := filepath.Join(dir, "gw.sa")
-	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
-		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6201 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`,
-		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x6202 mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128`,
-	)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	g1 := startGatewayProc(t, tp, bin, "g1", saFile)
-	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
-	tp.Ping(t, "a", tp.B, 2)
+	tp, g1, g2 := startGatewayPair(t, 0x6201, 0x6202)
 
 	const down = `ov2 gateway: the outside interface "out" is down or has no carrier: nothing arrives on it, and frames for it are refused (and counted) until it is up`
 	const up = `ov2 gateway: the outside interface "out" is up again`
@@ -426,19 +414,7 @@ func cpuTicks(t *testing.T, pid int) int {
 // by the interface (counted, but TCP never learned to send smaller ones) and the transfer
 // stalled.
 func TestGatewayMTUChange(t *testing.T) {
-	tp := gwtest.New(t, gwtest.Opts{})
-	dir := t.TempDir()
-	bin := buildOV2(t, dir)
-	saFile := filepath.Join(dir, "gw.sa")
-	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
-		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6301 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`,
-		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x6302 mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128`,
-	)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	g1 := startGatewayProc(t, tp, bin, "g1", saFile)
-	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
-	tp.Ping(t, "a", tp.B, 2)
+	tp, g1, g2 := startGatewayPair(t, 0x6301, 0x6302)
 	for _, g := range []string{"g1", "g2"} {
 		tp.N.Run(t, g, "ip", "link", "set", "out", "mtu", "1400")
 	}
@@ -480,4 +456,25 @@ func TestGatewayForwardingWarning(t *testing.T) {
 	if strings.Contains(g2.errText(), "warning") {
 		t.Errorf("g2, no addresses and no forwarding, warned:\n%s", g2.errText())
 	}
+}
+
+// startGatewayPair makes the end-to-end topology and starts a gateway in g1 and in g2 with
+// one transport SA each way between A and B (SPIs out and in), and checks that a ping
+// gets through.
+func startGatewayPair(t *testing.T, out, in uint32) (*gwtest.Topo, *gwProc, *gwProc) {
+	t.Helper()
+	tp := gwtest.New(t, gwtest.Opts{})
+	dir := t.TempDir()
+	bin := buildOV2(t, dir)
+	saFile := filepath.Join(dir, "gw.sa")
+	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
+		fmt.Sprintf(`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x%x mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`, out),
+		fmt.Sprintf(`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x%x mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128`, in),
+	)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g1 := startGatewayProc(t, tp, bin, "g1", saFile)
+	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
+	tp.Ping(t, "a", tp.B, 2)
+	return tp, g1, g2
 }
