@@ -104,6 +104,14 @@ func (e *FrameError) Error() string {
 
 func (e *FrameError) Unwrap() error { return e.Err }
 
+// TooLong reports whether err is Send's refusal of a frame longer than the interface's MTU
+// allows (a *FrameError with EMSGSIZE, from Send's own check or the kernel's): that frame
+// was not sent, the ones before it were, and the ones after it were not tried.
+func TooLong(err error) bool {
+	var fe *FrameError
+	return errors.As(err, &fe) && fe.Err == unix.EMSGSIZE
+}
+
 // Open opens an AF_PACKET SOCK_RAW socket bound to interface iface for sending. The socket
 // uses protocol 0, so it receives nothing. The interface must exist, be up and have carrier
 // (IFF_RUNNING), and be an Ethernet (or loopback) device. Opening needs CAP_NET_RAW.

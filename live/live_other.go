@@ -37,6 +37,9 @@ func Open(iface string, o Options) (*Sender, error) {
 }
 
 func (s *Sender) Name() string                   { return "" }
+
+// TooLong reports whether err refused a frame for its length; never here.
+func TooLong(err error) bool { return false }
 func (s *Sender) MTU() int                       { return 0 }
 func (s *Sender) HardwareAddr() net.HardwareAddr { return nil }
 func (s *Sender) Send(frames [][]byte) (int, error) {

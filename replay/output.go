@@ -72,8 +72,25 @@ type LiveOutput struct {
 	Options live.Options
 
 	extra  []*live.Sender
+	lanes  []*LiveOutput // the outputs Split made, for NotSent
 	frames [][]byte
 	arena  []byte
+
+	// Frames longer than the interface's MTU allows: not sent, counted (NotSent).
+	tooLong, tooLongBytes uint64
+	longest               int
+}
+
+// NotSent says how many frames (and bytes) were not sent because they were longer than
+// the interface's MTU allows, on this output and those Split made, and the longest.
+func (o *LiveOutput) NotSent() (frames, bytes uint64, longest int) {
+	frames, bytes, longest = o.tooLong, o.tooLongBytes, o.longest
+	for _, l := range o.lanes {
+		frames += l.tooLong
+		bytes += l.tooLongBytes
+		longest = max(longest, l.longest)
+	}
+	return frames, bytes, longest
 }
 
 // WriteFrames implements Output.
@@ -109,8 +126,23 @@ func (o *LiveOutput) WriteFrames(fs []Frame) error {
 		a = append(a, ip...)
 		o.frames = append(o.frames, a[start:])
 	}
-	_, err := o.S.Send(o.frames)
-	return err
+	// A frame longer than the interface takes (a packet that sealing made longer than the
+	// MTU, a capture from a link with a larger one) is counted and skipped, not the end of
+	// the run: the rest of the burst goes on.
+	for frames := o.frames; len(frames) > 0; {
+		n, err := o.S.Send(frames)
+		if err == nil {
+			break
+		}
+		if !live.TooLong(err) || n >= len(frames) {
+			return err
+		}
+		o.tooLong++
+		o.tooLongBytes += uint64(len(frames[n]))
+		o.longest = max(o.longest, len(frames[n]))
+		frames = frames[n+1:]
+	}
+	return nil
 }
 
 // Split opens n-1 more sockets on the interface, one per lane (see LaneSplitter). Close
@@ -123,7 +155,9 @@ func (o *LiveOutput) Split(n int) ([]Output, error) {
 			return nil, err
 		}
 		o.extra = append(o.extra, s)
-		outs = append(outs, &LiveOutput{S: s, Dst: o.Dst, Options: o.Options})
+		l := &LiveOutput{S: s, Dst: o.Dst, Options: o.Options}
+		o.lanes = append(o.lanes, l)
+		outs = append(outs, l)
 	}
 	return outs, nil
 }

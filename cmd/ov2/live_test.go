@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/google/gopacket/pcapgo"
 
 	"github.com/ov2dev/ov2/internal/netns"
+	"github.com/ov2dev/ov2/pcap"
 	"github.com/ov2dev/ov2/replay"
 )
 
@@ -234,4 +237,79 @@ func writePlain1400(t testing.TB, path string, n int) {
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The built-in sample onto an interface of MTU 1500: some packets, sealed, are longer than
+// that. Each is counted and skipped, and the rest go out: exit 0, a report line and a note
+// that give the count, bytes and longest frame, and the far end receives exactly the
+// others. Before, the first such frame ended the run: "ov2: output: live: interface ...:
+// frame 46 is 1538 bytes, MTU 1500: message too long", exit 1.
+func TestReplayLiveTooLong(t *testing.T) {
+	p := netns.NewPair(t, 1500)
+	dir := t.TempDir()
+	bin := buildOV2(t, dir)
+	// What the run delivers, from the same run into a file: the packets longer than 1500.
+	ref := filepath.Join(dir, "ref.pcap")
+	if out, err := exec.Command(bin, "replay", "--loop", "2", "--out", ref).CombinedOutput(); err != nil {
+		t.Fatalf("ov2 replay --out: %v\n%s", err, out)
+	}
+	r, err := pcap.Open(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total, long, longBytes uint64
+	longest := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		total++
+		// The frame on the wire: an Ethernet record as it is, any other with an Ethernet
+		// header put in front of its IP packet. The most a veth of MTU 1500 takes: 1514
+		// bytes, 1518 with an 802.1Q tag.
+		n, room := len(rec.Data), 1514
+		if rec.Link != pcap.LinkTypeEthernet {
+			_, ip, err := pcap.Network(rec.Link, rec.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n = 14 + len(ip)
+		} else if n >= 14 && rec.Data[12] == 0x81 && rec.Data[13] == 0x00 {
+			room = 1518
+		}
+		if n > room {
+			long++
+			longBytes += uint64(n)
+			longest = max(longest, n)
+		}
+	}
+	r.Close()
+	if long == 0 {
+		t.Fatal("the sample has no packet longer than 1500 bytes once sealed: the test tests nothing")
+	}
+
+	before := p.Counters(t, 1)
+	var stdout, stderr bytes.Buffer
+	cmd := p.Cmd(0, bin, "replay", "--loop", "2", "--iface", p.Link[0])
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ov2 replay --iface: %v\n%s\n%s", err, stdout.Bytes(), stderr.Bytes())
+	}
+	after := waitCounters(t, p, before.RxPackets+total-long)
+	if got := after.RxPackets - before.RxPackets; got != total-long {
+		t.Errorf("the far end received %d packets, want %d (%d less the %d too long)", got, total-long, total, long)
+	}
+	wantLine := fmt.Sprintf("  not sent on %s: %d packets, %d bytes, longer than its MTU of 1500 allows (the longest %d bytes)\n", p.Link[0], long, longBytes, longest)
+	if !strings.Contains(stdout.String(), wantLine) || !strings.Contains(stdout.String(), "round trip: OK") {
+		t.Errorf("report lacks %q or the round trip:\n%s", wantLine, stdout.String())
+	}
+	wantNote := fmt.Sprintf("ov2 replay: note: %d packets were longer than %s's MTU of 1500 allows (the longest a frame of %d bytes) and were not sent", long, p.Link[0], longest)
+	if !strings.HasPrefix(stderr.String(), wantNote) {
+		t.Errorf("stderr %q, want it to start with %q", stderr.String(), wantNote)
+	}
+	t.Logf("%d packets, %d too long for MTU 1500 (the longest %d bytes), %d received", total, long, longest, after.RxPackets-before.RxPackets)
 }

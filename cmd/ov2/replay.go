@@ -276,6 +276,16 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			st := lo.Stats()
 			fmt.Fprintf(report, "  sent on %s: %d packets, %d bytes, in %d sendmmsg batches; waited %d times for room\n",
 				*iface, st.Packets, st.Bytes, st.Batches, st.Waits)
+			if n, bytes, longest := lo.NotSent(); n > 0 {
+				fmt.Fprintf(report, "  not sent on %s: %d packets, %d bytes, longer than its MTU of %d allows (the longest %d bytes)\n",
+					*iface, n, bytes, lo.S.MTU(), longest)
+			}
+		}
+	}
+	if lo != nil {
+		if n, _, longest := lo.NotSent(); n > 0 {
+			fmt.Fprintf(stderr, "ov2 replay: note: %d packets were longer than %s's MTU of %d allows (the longest a frame of %d bytes) and were not sent; give %s a larger MTU (ip link set %s mtu %d) to send them all\n",
+				n, *iface, lo.S.MTU(), longest, *iface, *iface, longest-14)
 		}
 	}
 	if note := noSANote(rep, *saFile, sas); note != "" {
