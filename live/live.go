@@ -93,6 +93,13 @@ type FrameError struct {
 
 func (e *FrameError) Error() string {
 	switch {
+	case e.Op == opLinkCheck:
+		// The interface, not a frame: nothing of this call was sent.
+		return fmt.Sprintf("live: interface %q: %v (found before sending)", e.Iface, e.Err)
+	case e.Op != "" && linkErr(e.Err):
+		// The interface went down or away while sending: which frame of the batch met it
+		// says nothing to the user.
+		return fmt.Sprintf("live: interface %q: %v (%s)", e.Iface, e.Err, e.Op)
 	case e.Op != "":
 		return fmt.Sprintf("live: interface %q: frame %d (%d bytes): %s: %v", e.Iface, e.Index, e.Size, e.Op, e.Err)
 	case e.Size < ethHeaderLen:
@@ -101,6 +108,20 @@ func (e *FrameError) Error() string {
 		return fmt.Sprintf("live: interface %q: frame %d is %d bytes, MTU %d: %v", e.Iface, e.Index, e.Size, e.MTU, e.Err)
 	}
 }
+
+// linkErr says err is about the interface (down, no carrier, gone), not a frame.
+func linkErr(err error) bool {
+	for _, e := range []unix.Errno{unix.ENETDOWN, unix.ENOLINK, unix.ENXIO, unix.ENODEV} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// opLinkCheck is FrameError.Op when Send found the interface down or without carrier
+// before it sent anything.
+const opLinkCheck = "before sending"
 
 func (e *FrameError) Unwrap() error { return e.Err }
 
@@ -314,7 +335,7 @@ func (s *Sender) Send(frames [][]byte) (int, error) {
 	// Without carrier the kernel's qdisc path discards frames and still reports success
 	// (noop qdisc, NET_XMIT_CN), so check the link before and after sending.
 	if err := s.linkCheck(); err != nil {
-		return 0, &FrameError{Iface: s.name, Index: 0, Size: len(frames[0]), MTU: s.MTU(), Op: "before sending", Err: err}
+		return 0, &FrameError{Iface: s.name, Index: 0, Size: len(frames[0]), MTU: s.MTU(), Op: opLinkCheck, Err: err}
 	}
 	sent := 0
 	for sent < len(frames) {

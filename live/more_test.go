@@ -264,7 +264,7 @@ func TestSendLinkDown(t *testing.T) {
 			}
 			waitFlags(t, e.p, 0, net.FlagRunning, 0)
 			n, err := e.s.Send(frames)
-			want := fmt.Sprintf(`live: interface %q: frame 0 (1000 bytes): before sending: no carrier: link has been severed`, e.s.Name())
+			want := fmt.Sprintf(`live: interface %q: no carrier: link has been severed (found before sending)`, e.s.Name())
 			if n != 0 || err == nil || err.Error() != want || !errors.Is(err, live.ErrNoCarrier) {
 				t.Errorf("Send without carrier: %d, %v\nwant 0, %s", n, err, want)
 			}
@@ -273,7 +273,7 @@ func TestSendLinkDown(t *testing.T) {
 				t.Fatalf("%v: %s", err, out)
 			}
 			n, err = e.s.Send(frames)
-			want = fmt.Sprintf(`live: interface %q: frame 0 (1000 bytes): before sending: network is down`, e.s.Name())
+			want = fmt.Sprintf(`live: interface %q: network is down (found before sending)`, e.s.Name())
 			if n != 0 || err == nil || err.Error() != want || !errors.Is(err, unix.ENETDOWN) {
 				t.Errorf("Send on a down interface: %d, %v\nwant 0, %s", n, err, want)
 			}

@@ -255,6 +255,10 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	rep, err := replay.Run(ctx, in, cfg)
 	interrupted := errors.Is(err, replay.ErrInterrupted)
 	if err != nil && !interrupted {
+		if lo != nil {
+			// What went out cannot be taken back: say how much did.
+			return fmt.Errorf("%w; %d packets had been sent on %s", err, lo.Stats().Packets, *iface)
+		}
 		return err
 	}
 	// Interrupted or not, the output holds every packet completed: commit it.
