@@ -36,10 +36,10 @@ func Open(iface string, o Options) (*Sender, error) {
 	return nil, fmt.Errorf("live: interface %q: sending on a live interface needs Linux (AF_PACKET), not %s", iface, runtime.GOOS)
 }
 
-func (s *Sender) Name() string                   { return "" }
+func (s *Sender) Name() string { return "" }
 
 // TooLong reports whether err refused a frame for its length; never here.
-func TooLong(err error) bool { return false }
+func TooLong(err error) bool                     { return false }
 func (s *Sender) MTU() int                       { return 0 }
 func (s *Sender) HardwareAddr() net.HardwareAddr { return nil }
 func (s *Sender) Send(frames [][]byte) (int, error) {
