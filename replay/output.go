@@ -81,6 +81,14 @@ type LiveOutput struct {
 	longest               int
 }
 
+// Report says what the output did, for Report.Iface: call it once the run is over.
+func (o *LiveOutput) Report() *IfaceReport {
+	st := o.Stats()
+	n, b, longest := o.NotSent()
+	return &IfaceReport{Name: o.S.Name(), MTU: o.S.MTU(), Sent: Counter{Packets: st.Packets, Bytes: st.Bytes},
+		Batches: st.Batches, Waits: st.Waits, NotSent: Counter{Packets: n, Bytes: b}, Longest: longest}
+}
+
 // NotSent says how many frames (and bytes) were not sent because they were longer than
 // the interface's MTU allows, on this output and those Split made, and the longest.
 func (o *LiveOutput) NotSent() (frames, bytes uint64, longest int) {

@@ -84,6 +84,10 @@ type Report struct {
 	OutPPS  float64 `json:"out_pps"`
 	OutGbps float64 `json:"out_gbit_s"`
 
+	// Iface is what the live output did (--iface): set by the caller that made it
+	// (LiveOutput.Report), as Run does not know its output.
+	Iface *IfaceReport `json:"iface,omitempty"`
+
 	RoundTrip *RoundTrip `json:"round_trip,omitempty"`
 	// RawLimit is the round trip's raw limit (Config.RawLimit) and the run's share of it.
 	RawLimit *RawLimit `json:"raw_limit,omitempty"`
@@ -91,6 +95,18 @@ type Report struct {
 	// Interrupted says the run was stopped (Ctrl-C) before it read all its input: the
 	// report covers the packets read until then, every one of them completed.
 	Interrupted bool `json:"interrupted"`
+}
+
+// IfaceReport is what a live output sent on its interface, and what it could not.
+type IfaceReport struct {
+	Name    string  `json:"name"`
+	MTU     int     `json:"mtu"`
+	Sent    Counter `json:"sent"`
+	Batches uint64  `json:"sendmmsg_batches"`
+	Waits   uint64  `json:"waits_for_room"`
+	// NotSent is the frames longer than the MTU allows, skipped; Longest the longest.
+	NotSent Counter `json:"not_sent_too_long"`
+	Longest int     `json:"longest_not_sent,omitempty"`
 }
 
 // SACount is how many SAs each side of the host offloaded.
@@ -232,6 +248,14 @@ func (rep *Report) Print(w io.Writer) {
 		if d.l.Packets > 0 {
 			fmt.Fprintf(w, "  latency through the NIC, %s: p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us (%d packets)\n",
 				d.name, d.l.P50, d.l.P99, d.l.P999, d.l.Max, d.l.Packets)
+		}
+	}
+	if f := rep.Iface; f != nil {
+		fmt.Fprintf(w, "  sent on %s: %d packets, %d bytes, in %d sendmmsg batches; waited %d times for room\n",
+			f.Name, f.Sent.Packets, f.Sent.Bytes, f.Batches, f.Waits)
+		if f.NotSent.Packets > 0 {
+			fmt.Fprintf(w, "  not sent on %s: %d packets, %d bytes, longer than its MTU of %d allows (the longest %d bytes)\n",
+				f.Name, f.NotSent.Packets, f.NotSent.Bytes, f.MTU, f.Longest)
 		}
 	}
 	fmt.Fprintf(w, "  accounting: %s\n", map[bool]string{true: "balanced (every packet read is counted once)", false: "NOT BALANCED"}[rep.Balanced])

@@ -83,6 +83,10 @@ func (r *liveRig) ov2(tb testing.TB) replay.Report {
 		tb.Fatalf("ov2: read %d, encrypted %d, out %d, drops %v, balanced %v; want %d, %d, %d, none, true",
 			rep.Read.Packets, rep.Encrypt.Out.Packets, rep.Out.Packets, rep.Drops, rep.Balanced, r.total, r.total, r.total)
 	}
+	if f := rep.Iface; f == nil || f.Name != r.p.Link[0] || f.MTU != 9000 || f.Sent.Packets != r.total ||
+		f.Sent.Bytes != rep.Out.Bytes || f.NotSent != (replay.Counter{}) {
+		tb.Fatalf("report's iface: %+v; want %s, MTU 9000, %d packets and %d bytes sent, none not sent", rep.Iface, r.p.Link[0], r.total, rep.Out.Bytes)
+	}
 	if got := after.RxPackets - before.RxPackets; got != r.total || after.RxDropped != before.RxDropped {
 		tb.Fatalf("far end counted %d packets (%d dropped), want %d", got, after.RxDropped-before.RxDropped, r.total)
 	}

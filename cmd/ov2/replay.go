@@ -267,6 +267,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if lo != nil {
+		rep.Iface = lo.Report()
+	}
 	if *jsonOut {
 		if err := rep.WriteJSON(report); err != nil {
 			return err
@@ -276,21 +279,10 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		if pw != nil {
 			fmt.Fprintf(report, "  wrote %s (%s, %d packets)\n", outName(*outFile), pw.Format(), pw.Packets())
 		}
-		if lo != nil {
-			st := lo.Stats()
-			fmt.Fprintf(report, "  sent on %s: %d packets, %d bytes, in %d sendmmsg batches; waited %d times for room\n",
-				*iface, st.Packets, st.Bytes, st.Batches, st.Waits)
-			if n, bytes, longest := lo.NotSent(); n > 0 {
-				fmt.Fprintf(report, "  not sent on %s: %d packets, %d bytes, longer than its MTU of %d allows (the longest %d bytes)\n",
-					*iface, n, bytes, lo.S.MTU(), longest)
-			}
-		}
 	}
-	if lo != nil {
-		if n, _, longest := lo.NotSent(); n > 0 {
-			fmt.Fprintf(stderr, "ov2 replay: note: %d packets were longer than %s's MTU of %d allows (the longest a frame of %d bytes) and were not sent; give %s a larger MTU (ip link set %s mtu %d) to send them all\n",
-				n, *iface, lo.S.MTU(), longest, *iface, *iface, longest-14)
-		}
+	if f := rep.Iface; f != nil && f.NotSent.Packets > 0 {
+		fmt.Fprintf(stderr, "ov2 replay: note: %d packets were longer than %s's MTU of %d allows (the longest a frame of %d bytes) and were not sent; give %s a larger MTU (ip link set %s mtu %d) to send them all\n",
+			f.NotSent.Packets, f.Name, f.MTU, f.Longest, f.Name, f.Name, f.Longest-14)
 	}
 	if note := noSANote(rep, *saFile, sas); note != "" {
 		fmt.Fprintln(stderr, note)
