@@ -114,6 +114,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 			return bad("%s %s: directory %s does not exist", p.flag, p.path, filepath.Dir(p.path))
 		}
 	}
+	if *csvPath != "" && (filepath.Clean(*csvPath) == filepath.Clean(*plotPath) || sameFile(*csvPath, *plotPath)) {
+		// The chart would be written over the table.
+		return bad("--csv and --plot name the same file %q", *csvPath)
+	}
 	if *poll < 0 || *poll > time.Second {
 		return bad("--poll %v: want 0 to 1s", *poll)
 	}

@@ -132,6 +132,13 @@ const benchUsageLine = "usage: ov2 bench [flags] (ov2 bench --help for the flags
 // Usage errors: exit 2 and a message naming the flag and the bad value.
 func TestBenchBadFlags(t *testing.T) {
 	dir := t.TempDir()
+	// An existing chart, and a link to it under another name.
+	if err := os.WriteFile(filepath.Join(dir, "chart.svg"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("chart.svg", filepath.Join(dir, "link.svg")); err != nil {
+		t.Fatal(err)
+	}
 	const sizeWant = "want a wire size in bytes (64 to 2048, a multiple of 4), imix or lso64k"
 	const loadWant = "want a share of the measured maximum, more than 0% and at most 100% (e.g. 50%)"
 	cases := []struct {
@@ -156,6 +163,8 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--plot", filepath.Join(dir, "chart.png")}, "ov2 bench: --plot " + filepath.Join(dir, "chart.png") + ": want a file name ending in .svg\n"},
 		{[]string{"--csv", filepath.Join(dir, "missing", "x.csv")}, "ov2 bench: --csv " + filepath.Join(dir, "missing", "x.csv") + ": directory " + filepath.Join(dir, "missing") + " does not exist\n"},
 		{[]string{"extra"}, `ov2 bench: unexpected argument "extra" (flags only)` + "\n"},
+		{[]string{"--csv", dir + "/./r.svg", "--plot", filepath.Join(dir, "r.svg")}, `ov2 bench: --csv and --plot name the same file "` + dir + `/./r.svg"` + "\n"},
+		{[]string{"--csv", filepath.Join(dir, "link.svg"), "--plot", filepath.Join(dir, "chart.svg")}, `ov2 bench: --csv and --plot name the same file "` + filepath.Join(dir, "link.svg") + `"` + "\n"},
 	}
 	for _, tc := range cases {
 		code, out, errOut := benchRun(append([]string{"bench"}, tc.args...)...)
