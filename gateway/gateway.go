@@ -37,9 +37,10 @@ type Config struct {
 	Recv live.RecvOptions
 	// QdiscBypass sends past the interfaces' queueing disciplines (PACKET_QDISC_BYPASS).
 	QdiscBypass bool
-	// Notice, if set, is told in one line when an interface goes down (or loses carrier)
-	// and when it is up again. It is called from a goroutine of Run's. An interface that
-	// is removed ends Run with an error instead.
+	// Notice, if set, is told in one line when an interface goes down (or loses carrier),
+	// when it is up again, and when its MTU changes (which the gateway follows). It is
+	// called from a goroutine of Run's. An interface that is removed ends Run with an
+	// error instead.
 	Notice func(msg string)
 }
 
