@@ -83,6 +83,8 @@ func TestParseErrors(t *testing.T) {
 			`sa.conf:1: field "mode": mode "beet" is not supported; want transport or tunnel`},
 		{"unknown keyword", ids + "colour blue " + aead,
 			`sa.conf:1: field "colour": unknown keyword`},
+		{"pcpu-num not a number", ids + "pcpu-num cpu3 " + aead,
+			`sa.conf:1: field "pcpu-num": "cpu3" is not a number`},
 		{"trailing garbage", ok + " dir out garbage",
 			`sa.conf:1: field "garbage": unknown keyword`},
 		{"garbage stuck to a value", "src 192.0.2.1 dst 198.51.100.2 spi 0x1001; " + aead,

@@ -197,6 +197,7 @@ src 198.51.100.2 dst 192.0.2.1
 	replay-window 36, bitmap-length 2
 	 00000000 000003ff
 	dir in
+	pcpu-num 3
 `
 
 // The bitmap after "bitmap-length 128" goes on for 16 lines; the test keeps one, as the

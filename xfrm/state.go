@@ -243,6 +243,10 @@ func (p *stateParser) keyword(t token) error {
 	case "if_id":
 		_, err := p.number(t, math.MaxUint32)
 		return err
+	case "pcpu-num": // a per-CPU SA (RFC 9611; iproute2 6.18 prints it on a line of its own)
+		// Which CPU the kernel sends it from; the SA is offloaded as any other.
+		_, err := p.number(t, math.MaxUint32)
+		return err
 	case "mark", "output-mark": // "mark 5 [mask 0xff]" or, listed, "mark 0x5/0xff"
 		return p.mark(t)
 	case "limit":
