@@ -110,6 +110,19 @@ func FuzzNetwork(f *testing.F) {
 		link, ip, err := Network(lt, frame)
 		checkNetwork(t, lt, frame, link, ip, err)
 
+		// EtherPayload: for a cooked record with an EtherType, the bytes after its header,
+		// which Network finds the IP packet in when that EtherType is IP's.
+		if et, p, ok := EtherPayload(lt, frame); ok {
+			if et < 0x0600 || len(p) >= len(frame) || !bytes.Equal(p, frame[len(frame)-len(p):]) {
+				t.Fatalf("EtherPayload: %#04x, %d of %d bytes", et, len(p), len(frame))
+			}
+			if err == nil && (et == 0x0800 || et == 0x86dd) && len(ip) > len(p) {
+				t.Fatalf("EtherPayload gave %d bytes, Network an IP packet of %d", len(p), len(ip))
+			}
+		} else if p != nil || et != 0 {
+			t.Fatalf("EtherPayload: not ok, but %#04x and %d bytes", et, len(p))
+		}
+
 		junk := append([]byte(nil), frame...)
 		SetIPVersion(lt, junk, true) // any bytes as a link header: must not panic
 		SetIPVersion(lt, junk, false)

@@ -287,3 +287,29 @@ func setEtherType(link []byte, typeOff, off int, et uint16) {
 	}
 	binary.BigEndian.PutUint16(link[typeOff:], et)
 }
+
+// EtherPayload gives, for a Linux cooked capture record (SLL or SLL2), the EtherType in its
+// protocol field and what follows the header, so that a frame that is not IP (ARP, say)
+// can be sent again behind an Ethernet header: ok is false for any other link type, a
+// record too short for its header, or a protocol field that is not an EtherType (below
+// 0x0600: 802.2 LLC, Novell raw 802.3, ...). A VLAN tag that libpcap put back after the
+// header stays in the payload, behind its EtherType, as on Ethernet.
+func EtherPayload(lt LinkType, frame []byte) (etherType uint16, payload []byte, ok bool) {
+	var typeOff, hdrLen int
+	switch lt {
+	case LinkTypeLinuxSLL:
+		typeOff, hdrLen = 14, sllHeaderLen
+	case LinkTypeLinuxSLL2:
+		typeOff, hdrLen = 0, sll2HeaderLen
+	default:
+		return 0, nil, false
+	}
+	if len(frame) < hdrLen {
+		return 0, nil, false
+	}
+	et := binary.BigEndian.Uint16(frame[typeOff:])
+	if et < 0x0600 {
+		return 0, nil, false
+	}
+	return et, frame[hdrLen:], true
+}

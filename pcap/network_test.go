@@ -297,3 +297,30 @@ func TestNetworkAllocs(t *testing.T) {
 		t.Errorf("Network + SetIPVersion: %v allocations per run, want 0", n)
 	}
 }
+
+// EtherPayload: the protocol field and the rest of a cooked record; nothing for other link
+// types, short records and protocol values that are not EtherTypes.
+func TestEtherPayload(t *testing.T) {
+	arp := []byte{0, 1, 8, 0, 6, 4, 0, 1}
+	sll := append([]byte{0, 0, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0, 0x08, 0x06}, arp...)
+	sll2 := append([]byte{0x08, 0x06, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0}, arp...)
+	llc := append([]byte{0x00, 0x04}, sll2[2:]...)
+	for _, c := range []struct {
+		name  string
+		lt    LinkType
+		frame []byte
+		et    uint16
+		ok    bool
+	}{
+		{"SLL ARP", LinkTypeLinuxSLL, sll, 0x0806, true},
+		{"SLL2 ARP", LinkTypeLinuxSLL2, sll2, 0x0806, true},
+		{"SLL2 802.2 LLC", LinkTypeLinuxSLL2, llc, 0, false},
+		{"SLL2 short", LinkTypeLinuxSLL2, sll2[:19], 0, false},
+		{"Ethernet", LinkTypeEthernet, sll, 0, false},
+	} {
+		et, p, ok := EtherPayload(c.lt, c.frame)
+		if et != c.et || ok != c.ok || (ok && !bytes.Equal(p, arp)) || (!ok && p != nil) {
+			t.Errorf("%s: %#04x %x %v; want %#04x %x %v", c.name, et, p, ok, c.et, arp, c.ok)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -79,14 +80,22 @@ type LiveOutput struct {
 	// Frames longer than the interface's MTU allows: not sent, counted (NotSent).
 	tooLong, tooLongBytes uint64
 	longest               int
+	// Frames of a link type without an Ethernet header that carry neither IP nor an
+	// EtherType (a cooked record of 802.2 LLC): no Ethernet frame to send, counted.
+	noEther, noEtherBytes uint64
 }
 
 // Report says what the output did, for Report.Iface: call it once the run is over.
 func (o *LiveOutput) Report() *IfaceReport {
 	st := o.Stats()
 	n, b, longest := o.NotSent()
-	return &IfaceReport{Name: o.S.Name(), MTU: o.S.MTU(), Sent: Counter{Packets: st.Packets, Bytes: st.Bytes},
+	rep := &IfaceReport{Name: o.S.Name(), MTU: o.S.MTU(), Sent: Counter{Packets: st.Packets, Bytes: st.Bytes},
 		Batches: st.Batches, Waits: st.Waits, NotSent: Counter{Packets: n, Bytes: b}, Longest: longest}
+	for _, l := range append([]*LiveOutput{o}, o.lanes...) {
+		rep.NoEthernet.Packets += l.noEther
+		rep.NoEthernet.Bytes += l.noEtherBytes
+	}
+	return rep
 }
 
 // NotSent says how many frames (and bytes) were not sent because they were longer than
@@ -119,19 +128,21 @@ func (o *LiveOutput) WriteFrames(fs []Frame) error {
 			o.frames = append(o.frames, fs[i].Data)
 			continue
 		}
-		_, ip, err := pcap.Network(fs[i].Link, fs[i].Data)
-		if err != nil || len(ip) == 0 {
-			return fmt.Errorf("live output: frame without an IP packet: %v", err)
+		var et uint16
+		payload, err := o.payload(fs[i].Link, fs[i].Data, &et)
+		if err != nil {
+			return err
+		}
+		if payload == nil {
+			o.noEther++
+			o.noEtherBytes += uint64(len(fs[i].Data))
+			continue
 		}
 		start := len(a)
 		a = append(a, o.dst()...)
 		a = append(a, o.S.HardwareAddr()...)
-		et := uint16(layers.EthernetTypeIPv4)
-		if ip[0]>>4 == 6 {
-			et = uint16(layers.EthernetTypeIPv6)
-		}
 		a = append(a, byte(et>>8), byte(et))
-		a = append(a, ip...)
+		a = append(a, payload...)
 		o.frames = append(o.frames, a[start:])
 	}
 	// A frame longer than the interface takes (a packet that sealing made longer than the
@@ -151,6 +162,29 @@ func (o *LiveOutput) WriteFrames(fs []Frame) error {
 		frames = frames[n+1:]
 	}
 	return nil
+}
+
+// payload gives what goes behind the Ethernet header made for a frame of another link
+// type, and its EtherType in et: the IP packet; or, for a cooked capture's frame that is
+// not IP (ARP from a `tcpdump -i any` capture), what follows its header, under the
+// EtherType it names; or nil when there is no such thing (counted by the caller).
+func (o *LiveOutput) payload(lt pcap.LinkType, data []byte, et *uint16) ([]byte, error) {
+	_, ip, err := pcap.Network(lt, data)
+	switch {
+	case err == nil && len(ip) > 0:
+		*et = uint16(layers.EthernetTypeIPv4)
+		if ip[0]>>4 == 6 {
+			*et = uint16(layers.EthernetTypeIPv6)
+		}
+		return ip, nil
+	case err != nil && !errors.Is(err, pcap.ErrNotIP):
+		return nil, fmt.Errorf("live output: %v", err)
+	}
+	if t, p, ok := pcap.EtherPayload(lt, data); ok {
+		*et = t
+		return p, nil
+	}
+	return nil, nil
 }
 
 // Split opens n-1 more sockets on the interface, one per lane (see LaneSplitter). Close

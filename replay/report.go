@@ -107,6 +107,9 @@ type IfaceReport struct {
 	// NotSent is the frames longer than the MTU allows, skipped; Longest the longest.
 	NotSent Counter `json:"not_sent_too_long"`
 	Longest int     `json:"longest_not_sent,omitempty"`
+	// NoEthernet is the frames of a link type without an Ethernet header that carry
+	// neither IP nor an EtherType: nothing to send, skipped.
+	NoEthernet Counter `json:"not_sent_no_ethernet_form"`
 }
 
 // SACount is how many SAs each side of the host offloaded.
@@ -256,6 +259,10 @@ func (rep *Report) Print(w io.Writer) {
 		if f.NotSent.Packets > 0 {
 			fmt.Fprintf(w, "  not sent on %s: %d packets, %d bytes, longer than its MTU of %d allows (the longest %d bytes)\n",
 				f.Name, f.NotSent.Packets, f.NotSent.Bytes, f.MTU, f.Longest)
+		}
+		if f.NoEthernet.Packets > 0 {
+			fmt.Fprintf(w, "  not sent on %s: %d packets, %d bytes, of a link type without an Ethernet header, carrying neither IP nor an EtherType\n",
+				f.Name, f.NoEthernet.Packets, f.NoEthernet.Bytes)
 		}
 	}
 	fmt.Fprintf(w, "  accounting: %s\n", map[bool]string{true: "balanced (every packet read is counted once)", false: "NOT BALANCED"}[rep.Balanced])

@@ -370,3 +370,53 @@ func TestReplayLiveLinkDown(t *testing.T) {
 		t.Errorf("%d packets said sent, the far end received %d; want at least 1000 sent and no more received", sent, got)
 	}
 }
+
+// A capture in Linux cooked form (tcpdump -i any: SLL2) replayed onto an interface: its ARP
+// goes out behind an Ethernet header with the EtherType of its cooked header, as its IP
+// does; a record carrying 802.2 LLC (protocol 0x0004, no EtherType) cannot, and is counted
+// as not sent. Before, the first ARP record ended the run: "ov2: output: live output:
+// frame without an IP packet: not an IP packet: ethertype 0x0806", exit 1.
+func TestReplayLiveCooked(t *testing.T) {
+	p := netns.NewPair(t, 1500)
+	dir := t.TempDir()
+	bin := buildOV2(t, dir)
+	sll2 := func(proto uint16, payload []byte) []byte {
+		h := []byte{byte(proto >> 8), byte(proto), 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0}
+		return append(h, payload...)
+	}
+	arp := []byte{0, 1, 8, 0, 6, 4, 0, 1, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 10, 9, 0, 1, 0, 0, 0, 0, 0, 0, 10, 9, 0, 2}
+	udp := []byte{0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2, 0x30, 0x39, 0, 0x35, 0, 8, 0, 0}
+	llc := []byte{0x42, 0x42, 0x03, 0, 0, 0, 0, 0}
+	var b bytes.Buffer
+	in := filepath.Join(dir, "any.pcap")
+	w, err := pcap.NewStreamWriter(&b, in, pcap.LinkTypeLinuxSLL2, pcap.Options{Format: pcap.FormatPcap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range [][]byte{sll2(0x0806, arp), sll2(0x0800, udp), sll2(0x0004, llc)} {
+		if err := w.Write(time.Unix(1, 0), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := p.Counters(t, 1)
+	var stdout, stderr bytes.Buffer
+	cmd := p.Cmd(0, bin, "replay", "--iface", p.Link[0], in)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ov2 replay --iface: %v\n%s\n%s", err, stdout.Bytes(), stderr.Bytes())
+	}
+	after := waitCounters(t, p, before.RxPackets+2)
+	if got, bytes := after.RxPackets-before.RxPackets, after.RxBytes-before.RxBytes; got != 2 || bytes != 14+28+14+28 {
+		t.Errorf("the far end received %d frames, %d bytes; want the ARP and the UDP packet behind Ethernet headers: 2, 84", got, bytes)
+	}
+	want := fmt.Sprintf("  not sent on %s: 1 packets, 28 bytes, of a link type without an Ethernet header, carrying neither IP nor an EtherType\n", p.Link[0])
+	if !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), fmt.Sprintf("  sent on %s: 2 packets, 84 bytes", p.Link[0])) {
+		t.Errorf("report lacks %q or the 2 sent:\n%s", want, stdout.String())
+	}
+}
