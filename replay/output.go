@@ -177,6 +177,8 @@ func (o *LiveOutput) payload(lt pcap.LinkType, data []byte, et *uint16) ([]byte,
 			*et = uint16(layers.EthernetTypeIPv6)
 		}
 		return ip, nil
+	case errors.Is(err, pcap.ErrLinkType):
+		return nil, nil // a link type that holds no IP ov2 reads (a USB interface of a pcapng)
 	case err != nil && !errors.Is(err, pcap.ErrNotIP):
 		return nil, fmt.Errorf("live output: %v", err)
 	}

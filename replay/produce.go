@@ -98,8 +98,11 @@ func (r *run) produce(ctx context.Context) error {
 			}
 			if err != nil {
 				if errors.Is(err, pcap.ErrLinkType) {
-					rd.Close()
-					return fmt.Errorf("%s: packet %d: %w", r.in.Name, rec.Index, err)
+					// A pcapng interface of a link type that holds no IP ov2 reads (USB,
+					// Bluetooth, NFLOG beside Ethernet ones): passed through as it is. A
+					// capture whose first packet is of such a type was refused at the start.
+					r.passThrough(&pass, rec, r.linkReason(rec.Link))
+					continue
 				}
 				reason := "not IP"
 				if errors.Is(err, pcap.ErrShort) {
@@ -184,6 +187,23 @@ func isTCP(ip []byte) bool {
 }
 
 // passThrough sends a record to the output unchanged.
+// linkReason is the pass-through reason for a record of a link type ov2 does not read,
+// made once per link type.
+func (r *run) linkReason(lt pcap.LinkType) string {
+	reason, ok := r.prod.linkReasons[lt]
+	if !ok {
+		if r.prod.linkReasons == nil {
+			r.prod.linkReasons = map[pcap.LinkType]string{}
+		}
+		reason = fmt.Sprintf("link type %d not read", int(lt))
+		if name := lt.String(); name != "unknown" {
+			reason = fmt.Sprintf("link type %s (%d) not read", name, int(lt))
+		}
+		r.prod.linkReasons[lt] = reason
+	}
+	return reason
+}
+
 func (r *run) passThrough(pass *[]Frame, rec pcap.Record, reason string) {
 	r.prod.pass.add(len(rec.Data))
 	r.prod.passReasons[reason]++

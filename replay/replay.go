@@ -183,6 +183,7 @@ type prodCounts struct {
 	read, encIn, clearIn, decIn, pass Counter
 	large                             uint64 // of encIn and clearIn, packets sent as large sends
 	passReasons                       map[string]uint64
+	linkReasons                       map[pcap.LinkType]string // see linkReason
 	drops                             map[string]uint64
 }
 

@@ -378,3 +378,57 @@ func TestLargeSend(t *testing.T) {
 		t.Fatalf("round trip: %v %+v %+v", err, rep3, rep3.RoundTrip)
 	}
 }
+
+// A pcapng with an interface whose link type holds no IP ov2 reads (USB, 189) beside an
+// Ethernet one: its packets pass through as they are, counted by link type, and the rest
+// of the capture plays (before, the run stopped at the first of them with "unsupported
+// link type"). A capture whose first packet is of such a type is still refused (cmd/ov2).
+func TestUnreadLinkTypePassesThrough(t *testing.T) {
+	frames := readAll(t, SampleCapture)
+	var b bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&b, layers.LinkTypeEthernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usb, err := w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkType(189), SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	urb := bytes.Repeat([]byte{1}, 48)
+	for i, f := range [][]byte{frames[0], urb, frames[1], urb} {
+		ci := ciOf(sampleStart.Add(time.Duration(i)*time.Microsecond), len(f))
+		if i%2 == 1 {
+			ci.InterfaceIndex = usb
+		}
+		if err := w.WritePacket(ci, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, cfg := demoConfig(t)
+	rec := &recorder{}
+	cfg.Output = rec
+	rep, err := Run(context.Background(), BytesInput("usb.pcapng", b.Bytes()), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Read.Packets != 4 || rep.Encrypt.Out.Packets != 2 || rep.PassThrough.Packets != 2 ||
+		rep.PassThroughReasons["link type 189 not read"] != 2 || rep.Out.Packets != 4 || !rep.Balanced {
+		t.Fatalf("read %d, encrypted %d, passed through %d %v, out %d, balanced %v; want 4, 2, 2 (link type 189 not read 2), 4, true",
+			rep.Read.Packets, rep.Encrypt.Out.Packets, rep.PassThrough.Packets, rep.PassThroughReasons, rep.Out.Packets, rep.Balanced)
+	}
+	var usbOut int
+	for i, lt := range rec.links {
+		if lt == 189 {
+			usbOut++
+			if !bytes.Equal(rec.frames[i], urb) {
+				t.Errorf("frame %d: the USB record changed: %x", i, rec.frames[i])
+			}
+		}
+	}
+	if usbOut != 2 {
+		t.Errorf("%d USB records reached the output, want 2", usbOut)
+	}
+}
