@@ -252,34 +252,13 @@ func TestDecryptFaults(t *testing.T) {
 // an error naming it.
 func TestMixedLinkTypes(t *testing.T) {
 	frames := readAll(t, SampleCapture)
-	var b bytes.Buffer
-	w, err := pcapgo.NewNgWriter(&b, layers.LinkTypeEthernet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkTypeRaw, SnapLength: 65535})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, f := range frames[:4] {
-		ci := ciOf(sampleStart.Add(time.Duration(i)*time.Microsecond), len(f))
-		data := f
-		if i == 3 { // the IP packet alone, on the raw interface
-			data = f[14:]
-			ci = ciOf(sampleStart.Add(time.Duration(i)*time.Microsecond), len(data))
-			ci.InterfaceIndex = raw
-		}
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	// The fourth packet is the IP packet alone, on the raw interface.
+	in := append(append([][]byte(nil), frames[:3]...), frames[3][14:])
+	capture := ngCapture(t, layers.LinkTypeRaw, in, func(i int) bool { return i == 3 })
 	_, cfg := demoConfig(t)
 	rec := &recorder{}
 	cfg.Output = rec
-	rep, err := Run(context.Background(), BytesInput("mixed.pcapng", b.Bytes()), cfg)
+	rep, err := Run(context.Background(), BytesInput("mixed.pcapng", capture), cfg)
 	if err != nil || rep.Read.Packets != 4 || rep.Encrypt.Out.Packets != 4 || !rep.Balanced {
 		t.Fatalf("without OneLink: %v, %+v", err, rep)
 	}
@@ -295,7 +274,7 @@ func TestMixedLinkTypes(t *testing.T) {
 		t.Fatalf("output link types %v, want 3 Ethernet and 1 Raw", rec.links)
 	}
 	cfg.OneLink = true
-	_, err = Run(context.Background(), BytesInput("mixed.pcapng", b.Bytes()), cfg)
+	_, err = Run(context.Background(), BytesInput("mixed.pcapng", capture), cfg)
 	want := "mixed.pcapng: packet 4: link type Raw differs from the first packet's Ethernet, and a pcap output holds one link type: write pcapng (an output named .pcapng) to keep both"
 	if err == nil || err.Error() != want {
 		t.Fatalf("with OneLink: %v, want %q", err, want)
@@ -385,32 +364,12 @@ func TestLargeSend(t *testing.T) {
 // link type"). A capture whose first packet is of such a type is still refused (cmd/ov2).
 func TestUnreadLinkTypePassesThrough(t *testing.T) {
 	frames := readAll(t, SampleCapture)
-	var b bytes.Buffer
-	w, err := pcapgo.NewNgWriter(&b, layers.LinkTypeEthernet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	usb, err := w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkType(189), SnapLength: 65535})
-	if err != nil {
-		t.Fatal(err)
-	}
 	urb := bytes.Repeat([]byte{1}, 48)
-	for i, f := range [][]byte{frames[0], urb, frames[1], urb} {
-		ci := ciOf(sampleStart.Add(time.Duration(i)*time.Microsecond), len(f))
-		if i%2 == 1 {
-			ci.InterfaceIndex = usb
-		}
-		if err := w.WritePacket(ci, f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	capture := ngCapture(t, layers.LinkType(189), [][]byte{frames[0], urb, frames[1], urb}, func(i int) bool { return i%2 == 1 })
 	_, cfg := demoConfig(t)
 	rec := &recorder{}
 	cfg.Output = rec
-	rep, err := Run(context.Background(), BytesInput("usb.pcapng", b.Bytes()), cfg)
+	rep, err := Run(context.Background(), BytesInput("usb.pcapng", capture), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,4 +390,32 @@ func TestUnreadLinkTypePassesThrough(t *testing.T) {
 	if usbOut != 2 {
 		t.Errorf("%d USB records reached the output, want 2", usbOut)
 	}
+}
+
+// ngCapture writes frames as a pcapng with two interfaces, Ethernet and one of link type
+// other, a microsecond apart from sampleStart; frame i is on the second when second(i).
+func ngCapture(t *testing.T, other layers.LinkType, frames [][]byte, second func(i int) bool) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&b, layers.LinkTypeEthernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := w.AddInterface(pcapgo.NgInterface{LinkType: other, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range frames {
+		ci := ciOf(sampleStart.Add(time.Duration(i)*time.Microsecond), len(f))
+		if second(i) {
+			ci.InterfaceIndex = idx
+		}
+		if err := w.WritePacket(ci, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

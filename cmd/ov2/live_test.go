@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -258,20 +257,9 @@ func TestReplayLiveTooLong(t *testing.T) {
 	if out, err := exec.Command(bin, "replay", "--loop", "2", "--out", ref).CombinedOutput(); err != nil {
 		t.Fatalf("ov2 replay --out: %v\n%s", err, out)
 	}
-	r, err := pcap.Open(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var total, long, longBytes uint64
 	longest := 0
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRecord(t, ref, func(rec pcap.Record) {
 		total++
 		// The frame on the wire: an Ethernet record as it is, any other with an Ethernet
 		// header put in front of its IP packet. The most a veth of MTU 1500 takes: 1514
@@ -291,8 +279,7 @@ func TestReplayLiveTooLong(t *testing.T) {
 			longBytes += uint64(n)
 			longest = max(longest, n)
 		}
-	}
-	r.Close()
+	})
 	if long == 0 {
 		t.Fatal("the sample has no packet longer than 1500 bytes once sealed: the test tests nothing")
 	}

@@ -119,21 +119,29 @@ func tempFiles(t *testing.T, dir string) []string {
 // countPackets reads a capture and returns its packets.
 func countPackets(t *testing.T, path string) uint64 {
 	t.Helper()
+	var n uint64
+	eachRecord(t, path, func(pcap.Record) { n++ })
+	return n
+}
+
+// eachRecord calls f with every record of the capture at path, in order; a capture that
+// does not read to its end fails the test.
+func eachRecord(t *testing.T, path string, f func(pcap.Record)) {
+	t.Helper()
 	r, err := pcap.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var n uint64
-	for {
-		_, err := r.Next()
+	for n := 0; ; n++ {
+		rec, err := r.Next()
 		if err == io.EOF {
-			return n
+			return
 		}
 		if err != nil {
 			t.Fatalf("%s after %d packets: %v", path, n, err)
 		}
-		n++
+		f(rec)
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,21 +48,9 @@ func TestReplayPacing(t *testing.T) {
 	}
 
 	// The output holds every packet, with non-decreasing timestamps (one lane keeps order).
-	r, err := pcap.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	var n uint64
 	var first, last int64
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRecord(t, out, func(rec pcap.Record) {
 		ts := rec.Time.UnixNano()
 		if n == 0 {
 			first = ts
@@ -72,7 +59,7 @@ func TestReplayPacing(t *testing.T) {
 		}
 		last = ts
 		n++
-	}
+	})
 	if n != packets {
 		t.Fatalf("%d packets in %s, want %d", n, out, packets)
 	}
