@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ov2dev/ov2/fastpath"
 	"github.com/ov2dev/ov2/gateway"
 	"github.com/ov2dev/ov2/live"
 	"github.com/ov2dev/ov2/xfrm"
@@ -205,8 +206,14 @@ func reload(g *gateway.Gateway, file string, stderr io.Writer, brk string) {
 		return
 	}
 	res, err := g.Reload(sas.States, sas.Bundles)
-	if err != nil {
-		fmt.Fprintf(stderr, "%sov2 gateway: SIGHUP: reloading %s: %v\n", brk, file, err)
+	switch {
+	case err != nil && res == (fastpath.ReloadResult{}):
+		// Refused before the switch (an SA the NIC would not take): nothing changed.
+		fmt.Fprintf(stderr, "%sov2 gateway: SIGHUP: reloading %s: %v; the SAs in force are unchanged\n", brk, file, err)
+		return
+	case err != nil:
+		fmt.Fprintf(stderr, "%sov2 gateway: SIGHUP: reloaded %s with an error: %d SA(s) added, %d removed, %d kept: %v\n",
+			brk, file, res.Added, res.Removed, res.Kept, err)
 		return
 	}
 	fmt.Fprintf(stderr, "%sov2 gateway: SIGHUP: reloaded %s: %d SA(s) added, %d removed, %d kept\n", brk, file, res.Added, res.Removed, res.Kept)

@@ -478,3 +478,40 @@ func startGatewayPair(t *testing.T, out, in uint32) (*gwtest.Topo, *gwProc, *gwP
 	tp.Ping(t, "a", tp.B, 2)
 	return tp, g1, g2
 }
+
+// A reload the NIC refuses (an added SA past SaOffloadCapacity) changes nothing, and says
+// so: the SAs in force stay, traffic goes on, the report counts the failed reload. Before,
+// the line ended at the NIC's error, leaving the user to guess what was in force.
+func TestGatewayReloadRefused(t *testing.T) {
+	tp := gwtest.New(t, gwtest.Opts{})
+	dir := t.TempDir()
+	bin := buildOV2(t, dir)
+	conf := filepath.Join(dir, "cap.conf")
+	if err := os.WriteFile(conf, []byte("SaOffloadCapacity = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	saFile := filepath.Join(dir, "gw.sa")
+	lines := []string{
+		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6501 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`,
+		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x6502 mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128 dir in`,
+	}
+	if err := os.WriteFile(saFile, []byte(gwtest.SAText(lines[0]+" dir out", lines[1])), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g1 := startGatewayProc(t, tp, bin, "g1", saFile, "--config", conf)
+	extra := `src 10.0.0.1 dst 10.0.0.3 proto esp spi 0x6503 mode transport aead 'rfc4106(gcm(aes))' 0x2102030405060708090a0b0c0d0e0f10a1a2a3a4 128 dir out`
+	if err := os.WriteFile(saFile, []byte(gwtest.SAText(lines[0]+" dir out", lines[1], extra)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g1.cmd.Process.Signal(syscall.SIGHUP)
+	line := g1.waitFor(t, "SIGHUP")
+	want := "ov2 gateway: SIGHUP: reloading " + saFile + ": " + saFile + ":3: SA 0x00006503 (outbound): "
+	if !strings.HasPrefix(line, want) || !strings.Contains(line, "SaOffloadCapacity reached: 2 of 2") ||
+		!strings.HasSuffix(line, "; the SAs in force are unchanged") {
+		t.Errorf("stderr line %q, want %q..., the capacity, and that nothing changed", line, want)
+	}
+	r := g1.stop(t)
+	if r.Reloads != 0 || r.ReloadErrors != 1 || len(r.PerSA) != 2 || !r.Balanced {
+		t.Errorf("report: reloads %d (%d failed), %d SAs in force, balanced %v; want 0 (1 failed), 2, true", r.Reloads, r.ReloadErrors, len(r.PerSA), r.Balanced)
+	}
+}
