@@ -66,6 +66,7 @@ type Gateway struct {
 	closeOnce  sync.Once
 	// linkKick wakes the link watcher when a worker's poll saw a socket error.
 	linkKick chan struct{}
+	linkDown [2]atomic.Bool // inside, outside: down or without carrier, as the watcher saw
 	failOnce sync.Once
 	failed   chan struct{} // closed by fail
 	failErr  error         // why, once failed is closed
@@ -245,6 +246,7 @@ func (g *Gateway) watchLinks(done <-chan struct{}) {
 				continue
 			}
 			state[i] = s
+			g.linkDown[i].Store(s != live.LinkUp)
 			switch s {
 			case live.LinkGone:
 				g.fail(fmt.Errorf("gateway: the %s interface %q was removed", sd.name, sd.rx.Name()))

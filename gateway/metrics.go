@@ -32,11 +32,14 @@ var (
 	descUpdates    = prometheus.NewDesc(ns+"update_sa_total", "UPDATE_SA requests (ESN high half).", nil, nil)
 	descReloads    = prometheus.NewDesc(ns+"reloads_total", "SA reloads (SIGHUP), by result.", []string{"result"}, nil)
 	descUptime     = prometheus.NewDesc(ns+"uptime_seconds", "Seconds since the gateway started forwarding.", nil, nil)
+	descLinkUp     = prometheus.NewDesc(ns+"link_up", "1 when the interface is up with carrier, 0 when it is down or has none (looked at every 250 ms).", []string{"interface", "side"}, nil)
+	descMTU        = prometheus.NewDesc(ns+"mtu", "The interface's MTU, as the gateway follows it.", []string{"interface", "side"}, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descFrames, descBytes, descPackets, descPktBytes, descBridged, descSent, descICMP,
-		descFragmented, descFragments, descDrops, descStatus, descSAPackets, descSABytes, descSAs, descUpdates, descReloads, descUptime} {
+		descFragmented, descFragments, descDrops, descStatus, descSAPackets, descSABytes, descSAs, descUpdates, descReloads, descUptime,
+		descLinkUp, descMTU} {
 		ch <- d
 	}
 }
@@ -80,4 +83,15 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descReloads, r.Reloads, "ok")
 	counter(descReloads, r.ReloadErrors, "error")
 	ch <- prometheus.MustNewConstMetric(descUptime, prometheus.GaugeValue, r.Elapsed)
+	for i, side := range [2]struct {
+		name, iface string
+		mtu         int32
+	}{{"inside", r.Encrypt.From, c.g.inMTU.Load()}, {"outside", r.Decrypt.From, c.g.outMTU.Load()}} {
+		up := 1.0
+		if c.g.linkDown[i].Load() {
+			up = 0
+		}
+		ch <- prometheus.MustNewConstMetric(descLinkUp, prometheus.GaugeValue, up, side.iface, side.name)
+		ch <- prometheus.MustNewConstMetric(descMTU, prometheus.GaugeValue, float64(side.mtu), side.iface, side.name)
+	}
 }

@@ -258,9 +258,13 @@ func TestGatewaySIGHUP(t *testing.T) {
 	}
 	// Prometheus: the counters as served.
 	for key, want := range map[string]float64{
-		"ov2_gateway_reloads_total,result=ok":    3,
-		"ov2_gateway_reloads_total,result=error": 0,
-		"ov2_gateway_sas,dir=out":                2,
+		"ov2_gateway_reloads_total,result=ok":            3,
+		"ov2_gateway_reloads_total,result=error":         0,
+		"ov2_gateway_sas,dir=out":                        2,
+		"ov2_gateway_link_up,interface=in,side=inside":   1,
+		"ov2_gateway_link_up,interface=out,side=outside": 1,
+		"ov2_gateway_mtu,interface=in,side=inside":       1500,
+		"ov2_gateway_mtu,interface=out,side=outside":     1500,
 	} {
 		if got, ok := metrics[key]; !ok || got != want {
 			t.Errorf("metric %s = %v (present %v), want %v", key, got, ok, want)
@@ -333,12 +337,16 @@ func TestGatewayNoPermission(t *testing.T) {
 // that came while the outside was down are counted as refused; and the removal ends the
 // run with exit 1, an error naming the interface, and the report, balanced.
 func TestGatewayLinkChanges(t *testing.T) {
-	tp, g1, g2 := startGatewayPair(t, 0x6201, 0x6202)
+	tp, g1, g2 := startGatewayPair(t, 0x6201, 0x6202, "--metrics", "127.0.0.1:9465")
+	linkUp := func() float64 { return scrape(t, tp.N, "g1", 9465)["ov2_gateway_link_up,interface=out,side=outside"] }
 
 	const down = `ov2 gateway: the outside interface "out" is down or has no carrier: nothing arrives on it, and frames for it are refused (and counted) until it is up`
 	const up = `ov2 gateway: the outside interface "out" is up again`
 	tp.N.Run(t, "g1", "ip", "link", "set", "out", "down")
 	g1.waitFor(t, down)
+	if v := linkUp(); v != 0 {
+		t.Errorf("ov2_gateway_link_up for the outside, down: %v, want 0", v)
+	}
 	// Frames for the outside while it is down: A's pings (and ARP), refused.
 	tp.N.Cmd("a", "ping", "-c", "3", "-i", "0.2", "-W", "1", tp.B.String()).Run()
 	// Idle with a link down: CPU time (utime + stime, in clock ticks of 10 ms) over a second.
@@ -349,6 +357,9 @@ func TestGatewayLinkChanges(t *testing.T) {
 	}
 	tp.N.Run(t, "g1", "ip", "link", "set", "out", "up")
 	g1.waitFor(t, up)
+	if v := linkUp(); v != 1 {
+		t.Errorf("ov2_gateway_link_up for the outside, up again: %v, want 1", v)
+	}
 	tp.Ping(t, "a", tp.B, 2)
 	// The peer of g1's outside (g2's) goes down: g1's loses carrier.
 	tp.N.Run(t, "g2", "ip", "link", "set", "out", "down")
@@ -414,13 +425,16 @@ func cpuTicks(t *testing.T, pid int) int {
 // by the interface (counted, but TCP never learned to send smaller ones) and the transfer
 // stalled.
 func TestGatewayMTUChange(t *testing.T) {
-	tp, g1, g2 := startGatewayPair(t, 0x6301, 0x6302)
+	tp, g1, g2 := startGatewayPair(t, 0x6301, 0x6302, "--metrics", "127.0.0.1:9466")
 	for _, g := range []string{"g1", "g2"} {
 		tp.N.Run(t, g, "ip", "link", "set", "out", "mtu", "1400")
 	}
 	const said = `ov2 gateway: the outside interface "out" has MTU 1400 now (it had 1500)`
 	g1.waitFor(t, said)
 	g2.waitFor(t, said)
+	if v := scrape(t, tp.N, "g1", 9466)["ov2_gateway_mtu,interface=out,side=outside"]; v != 1400 {
+		t.Errorf("ov2_gateway_mtu for the outside: %v, want 1400", v)
+	}
 	took := tp.Transfer(t, tp.B, 5004, 4<<20)
 	r1, r2 := g1.stop(t), g2.stop(t)
 	if !r1.Balanced || !r2.Balanced || r1.Encrypt.ICMP.Packets == 0 || r1.Encrypt.Refused != 0 {
@@ -461,7 +475,7 @@ func TestGatewayForwardingWarning(t *testing.T) {
 // startGatewayPair makes the end-to-end topology and starts a gateway in g1 and in g2 with
 // one transport SA each way between A and B (SPIs out and in), and checks that a ping
 // gets through.
-func startGatewayPair(t *testing.T, out, in uint32) (*gwtest.Topo, *gwProc, *gwProc) {
+func startGatewayPair(t *testing.T, out, in uint32, g1Extra ...string) (*gwtest.Topo, *gwProc, *gwProc) {
 	t.Helper()
 	tp := gwtest.New(t, gwtest.Opts{})
 	dir := t.TempDir()
@@ -473,7 +487,7 @@ func startGatewayPair(t *testing.T, out, in uint32) (*gwtest.Topo, *gwProc, *gwP
 	)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g1 := startGatewayProc(t, tp, bin, "g1", saFile)
+	g1 := startGatewayProc(t, tp, bin, "g1", saFile, g1Extra...)
 	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
 	tp.Ping(t, "a", tp.B, 2)
 	return tp, g1, g2
