@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,4 +69,50 @@ func TestReplayFromFIFOAndPipe(t *testing.T) {
 			return err
 		})
 	})
+	// "-" is standard input, as for --out "-" standard output (tcpdump -w - | ov2 replay -).
+	// Before, the run tried to open a file named "-".
+	t.Run("stdin", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		saved := os.Stdin
+		os.Stdin = r
+		defer func() { os.Stdin = saved }()
+		run(t, "-", func() error {
+			_, err := w.Write(capture)
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		})
+	})
+}
+
+// Standard output that is /dev/null (a character device, not a terminal) takes --out -:
+// before, `ov2 replay --out - > /dev/null` was refused as "standard output is a terminal".
+// And "-" as the input when standard input is /dev/null reads an empty capture.
+func TestReplayDevNullIsNoTerminal(t *testing.T) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	// The capture goes to the process's standard output (pcap.CreateOutput's "-"), the
+	// report to the stderr given: both must be /dev/null and a buffer here.
+	savedOut := os.Stdout
+	os.Stdout = devnull
+	defer func() { os.Stdout = savedOut }()
+	var stderr bytes.Buffer
+	if code := run([]string{"replay", "--loop", "1", "--out", "-"}, devnull, &stderr); code != 0 ||
+		!strings.Contains(stderr.String(), "round trip: OK (436/436 packets") {
+		t.Errorf("ov2 replay --out - > /dev/null: exit %d, stderr:\n%s", code, stderr.String())
+	}
+	saved := os.Stdin
+	os.Stdin = devnull
+	defer func() { os.Stdin = saved }()
+	if code, _, errOut := runCmd("replay", "-"); code != 1 || errOut != "ov2: standard input: empty file\n" {
+		t.Errorf("ov2 replay - < /dev/null: exit %d, stderr %q; want 1 and an empty file", code, errOut)
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ov2dev/ov2/live"
 	"github.com/ov2dev/ov2/packet"
 	"github.com/ov2dev/ov2/pcap"
@@ -33,7 +35,8 @@ encryption and HMAC-SHA1-96 or HMAC-SHA-256-128, AH with either HMAC, and ESP+AH
 which an ip xfrm policy whose templates are ESP then AH (one reqid) makes of two states.
 
 With no input, the built-in sample capture is encrypted with the demo SAs (one of each
-kind), decrypted back, and checked packet for packet (the round trip).`
+kind), decrypted back, and checked packet for packet (the round trip). An input of - is
+standard input, read once, as a FIFO or a pipe is.`
 
 const replayFooter = `Interrupting: Ctrl-C (SIGINT) or SIGTERM stops the run within a second. The packets
 already inside the NIC complete, the report of what was done is printed (marked
@@ -46,6 +49,7 @@ examples:
   ov2 replay                                   the built-in round trip
   ov2 replay --sa my.sa --out out.pcap in.pcap encrypt/decrypt a capture into a file
   ov2 replay --sa my.sa --out - in.pcap | tshark -r -
+  tcpdump -i eth0 -w - | ov2 replay --sa my.sa --out out.pcap -
   ov2 replay --sa my.sa --iface veth0 --pps 100000 --loop 10 in.pcapng`
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
@@ -122,6 +126,12 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	} else {
 		in = replay.FileInput(fs.Arg(0))
+		if fs.Arg(0) == "-" {
+			if isTerminal(os.Stdin) {
+				return usageErr("input -: standard input is a terminal; pipe a capture into it (tcpdump -w - | ov2 replay -)")
+			}
+			in = replay.Input{Name: "standard input", Open: func() (replay.Reader, error) { return pcap.NewReader("standard input", os.Stdin) }}
+		}
 		if _, sas, err = replay.Demo(); err != nil {
 			return err
 		}
@@ -143,7 +153,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if !demo && !isRegular(fs.Arg(0)) {
+	if !demo && (fs.Arg(0) == "-" || !isRegular(fs.Arg(0))) {
 		// A FIFO, a pipe (bash's <(...)) or a device can be read only once: the run goes on
 		// reading through the reader probe opened instead of opening the input again, which
 		// would wait for ever for a writer that will not come.
@@ -512,12 +522,14 @@ func (t teeOutput) WriteFrames(fs []replay.Frame) error {
 	return nil
 }
 
-// isTerminal says whether w is a terminal (for the progress line).
+// isTerminal says whether w is a terminal (for the progress line, and the refusals of
+// binary output to one): one that answers TCGETS. Any character device would not do:
+// /dev/null is one, and `--out - > /dev/null` was refused as a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
