@@ -300,6 +300,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	if note := dirOutNote(rep, sas); note != "" {
 		fmt.Fprintln(stderr, note)
 	}
+	if note := encryptedInputNote(rep); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
 	if !rep.Balanced {
 		return errors.New("the packet accounting does not balance (a bug: please report it with the input)")
 	}
@@ -363,6 +366,20 @@ func dirOutNote(rep *replay.Report, sas *xfrm.Config) string {
 	}
 	return fmt.Sprintf("ov2 replay: note: a round trip opens what it sealed with the same SA's inbound side, and %s dir out, so %d sealed packets found no SA on the way back; leave dir out off those states for the round trip, or replay without --roundtrip",
 		which, rep.Drops["host: not-offloaded"])
+}
+
+// encryptedInputNote explains a round trip that failed because the input held IPsec
+// packets for inbound SAs: the round trip decrypts them as they came, and a decrypted
+// packet cannot equal its encrypted input, so each counts as differing. Without the note,
+// an encrypted capture given with --roundtrip ended in "0 of 0 packets came back equal,
+// 436 differ".
+func encryptedInputNote(rep *replay.Report) string {
+	rt := rep.RoundTrip
+	if rt == nil || rt.OK || rep.Decrypt.In.Packets <= rt.Sent {
+		return ""
+	}
+	return fmt.Sprintf("ov2 replay: note: %d packets of the input were ESP or AH for an inbound SA: a round trip decrypts them as they came, and a decrypted packet cannot equal its encrypted input, so they count as differing; a round trip is for plain packets: replay an encrypted capture without --roundtrip",
+		rep.Decrypt.In.Packets-rt.Sent)
 }
 
 // anyPrefix prints a selector's prefix, "any" where it has none.
