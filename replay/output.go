@@ -1,8 +1,6 @@
 package replay
 
 import (
-	"errors"
-	"fmt"
 	"net"
 	"time"
 
@@ -73,41 +71,34 @@ type LiveOutput struct {
 	Options live.Options
 
 	extra  []*live.Sender
-	lanes  []*LiveOutput // the outputs Split made, for NotSent
+	lanes  []*LiveOutput // the outputs Split made, for Report
 	frames [][]byte
 	arena  []byte
+	lost   lostFrames
+}
 
-	// Frames longer than the interface's MTU allows: not sent, counted (NotSent).
-	tooLong, tooLongBytes uint64
-	longest               int
-	// Frames of a link type without an Ethernet header that carry neither IP nor an
-	// EtherType (a cooked record of 802.2 LLC): no Ethernet frame to send, counted.
-	noEther, noEtherBytes uint64
+// lostFrames counts what a live output could not send, each kind with its reason.
+type lostFrames struct {
+	tooLong Counter // longer than the interface's MTU allows
+	longest int     // the longest of those
+	// Of a link type without an Ethernet header, carrying neither IP nor an EtherType
+	// (a cooked record of 802.2 LLC, a USB record of a pcapng): no Ethernet frame to make.
+	noEther Counter
 }
 
 // Report says what the output did, for Report.Iface: call it once the run is over.
 func (o *LiveOutput) Report() *IfaceReport {
 	st := o.Stats()
-	n, b, longest := o.NotSent()
 	rep := &IfaceReport{Name: o.S.Name(), MTU: o.S.MTU(), Sent: Counter{Packets: st.Packets, Bytes: st.Bytes},
-		Batches: st.Batches, Waits: st.Waits, NotSent: Counter{Packets: n, Bytes: b}, Longest: longest}
+		Batches: st.Batches, Waits: st.Waits}
 	for _, l := range append([]*LiveOutput{o}, o.lanes...) {
-		rep.NoEthernet.Packets += l.noEther
-		rep.NoEthernet.Bytes += l.noEtherBytes
+		rep.NotSent.Packets += l.lost.tooLong.Packets
+		rep.NotSent.Bytes += l.lost.tooLong.Bytes
+		rep.Longest = max(rep.Longest, l.lost.longest)
+		rep.NoEthernet.Packets += l.lost.noEther.Packets
+		rep.NoEthernet.Bytes += l.lost.noEther.Bytes
 	}
 	return rep
-}
-
-// NotSent says how many frames (and bytes) were not sent because they were longer than
-// the interface's MTU allows, on this output and those Split made, and the longest.
-func (o *LiveOutput) NotSent() (frames, bytes uint64, longest int) {
-	frames, bytes, longest = o.tooLong, o.tooLongBytes, o.longest
-	for _, l := range o.lanes {
-		frames += l.tooLong
-		bytes += l.tooLongBytes
-		longest = max(longest, l.longest)
-	}
-	return frames, bytes, longest
 }
 
 // WriteFrames implements Output.
@@ -128,14 +119,9 @@ func (o *LiveOutput) WriteFrames(fs []Frame) error {
 			o.frames = append(o.frames, fs[i].Data)
 			continue
 		}
-		var et uint16
-		payload, err := o.payload(fs[i].Link, fs[i].Data, &et)
-		if err != nil {
-			return err
-		}
-		if payload == nil {
-			o.noEther++
-			o.noEtherBytes += uint64(len(fs[i].Data))
+		et, payload, ok := etherPayload(fs[i].Link, fs[i].Data)
+		if !ok {
+			o.lost.noEther.add(len(fs[i].Data))
 			continue
 		}
 		start := len(a)
@@ -156,37 +142,26 @@ func (o *LiveOutput) WriteFrames(fs []Frame) error {
 		if !live.TooLong(err) || n >= len(frames) {
 			return err
 		}
-		o.tooLong++
-		o.tooLongBytes += uint64(len(frames[n]))
-		o.longest = max(o.longest, len(frames[n]))
+		o.lost.tooLong.add(len(frames[n]))
+		o.lost.longest = max(o.lost.longest, len(frames[n]))
 		frames = frames[n+1:]
 	}
 	return nil
 }
 
-// payload gives what goes behind the Ethernet header made for a frame of another link
-// type, and its EtherType in et: the IP packet; or, for a cooked capture's frame that is
+// etherPayload gives what goes behind the Ethernet header made for a frame of another
+// link type, and its EtherType: the IP packet; or, for a cooked capture's frame that is
 // not IP (ARP from a `tcpdump -i any` capture), what follows its header, under the
-// EtherType it names; or nil when there is no such thing (counted by the caller).
-func (o *LiveOutput) payload(lt pcap.LinkType, data []byte, et *uint16) ([]byte, error) {
-	_, ip, err := pcap.Network(lt, data)
-	switch {
-	case err == nil && len(ip) > 0:
-		*et = uint16(layers.EthernetTypeIPv4)
+// EtherType it names. ok is false when there is no such thing (802.2 LLC, a record too
+// short for its header, a link type ov2 does not read): the caller counts it.
+func etherPayload(lt pcap.LinkType, data []byte) (et uint16, payload []byte, ok bool) {
+	if _, ip, err := pcap.Network(lt, data); err == nil && len(ip) > 0 {
 		if ip[0]>>4 == 6 {
-			*et = uint16(layers.EthernetTypeIPv6)
+			return uint16(layers.EthernetTypeIPv6), ip, true
 		}
-		return ip, nil
-	case errors.Is(err, pcap.ErrLinkType):
-		return nil, nil // a link type that holds no IP ov2 reads (a USB interface of a pcapng)
-	case err != nil && !errors.Is(err, pcap.ErrNotIP):
-		return nil, fmt.Errorf("live output: %v", err)
+		return uint16(layers.EthernetTypeIPv4), ip, true
 	}
-	if t, p, ok := pcap.EtherPayload(lt, data); ok {
-		*et = t
-		return p, nil
-	}
-	return nil, nil
+	return pcap.EtherPayload(lt, data)
 }
 
 // Split opens n-1 more sockets on the interface, one per lane (see LaneSplitter). Close

@@ -61,13 +61,7 @@ func TestReplayFromFIFOAndPipe(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Close()
-		run(t, fmt.Sprintf("/dev/fd/%d", r.Fd()), func() error {
-			_, err := w.Write(capture)
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-			return err
-		})
+		run(t, fmt.Sprintf("/dev/fd/%d", r.Fd()), func() error { return writeClose(w, capture) })
 	})
 	// "-" is standard input, as for --out "-" standard output (tcpdump -w - | ov2 replay -).
 	// Before, the run tried to open a file named "-".
@@ -80,13 +74,7 @@ func TestReplayFromFIFOAndPipe(t *testing.T) {
 		saved := os.Stdin
 		os.Stdin = r
 		defer func() { os.Stdin = saved }()
-		run(t, "-", func() error {
-			_, err := w.Write(capture)
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-			return err
-		})
+		run(t, "-", func() error { return writeClose(w, capture) })
 	})
 }
 
@@ -115,4 +103,14 @@ func TestReplayDevNullIsNoTerminal(t *testing.T) {
 	if code, _, errOut := runCmd("replay", "-"); code != 1 || errOut != "ov2: standard input: empty file\n" {
 		t.Errorf("ov2 replay - < /dev/null: exit %d, stderr %q; want 1 and an empty file", code, errOut)
 	}
+}
+
+// writeClose writes b to w and closes it: the writer's side of a pipe, whose reader sees
+// the end of the capture when it is closed.
+func writeClose(w *os.File, b []byte) error {
+	_, err := w.Write(b)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

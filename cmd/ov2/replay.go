@@ -125,11 +125,12 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			*loops = replay.DemoLoops
 		}
 	} else {
-		in = replay.FileInput(fs.Arg(0))
-		if fs.Arg(0) == "-" {
-			if isTerminal(os.Stdin) {
-				return usageErr("input -: standard input is a terminal; pipe a capture into it (tcpdump -w - | ov2 replay -)")
-			}
+		switch {
+		case fs.Arg(0) != "-":
+			in = replay.FileInput(fs.Arg(0))
+		case isTerminal(os.Stdin):
+			return usageErr("input -: standard input is a terminal; pipe a capture into it (tcpdump -w - | ov2 replay -)")
+		default:
 			in = replay.Input{Name: "standard input", Open: func() (replay.Reader, error) { return pcap.NewReader("standard input", os.Stdin) }}
 		}
 		if _, sas, err = replay.Demo(); err != nil {
