@@ -103,10 +103,10 @@ func (q *Queue) sent(lane int, c *completer, k int) {
 		}
 		r := &res[i]
 		*r = Result{Cookie: b.Cookie, Buf: b, Sealed: b.Tx.OffloadHandle != 0 || b.Tx.TunnelHandle != 0}
-		segment := b.Tx.LSOCount > 0
-		if segment {
+		if b.Tx.LSOCount > 0 {
 			segments++
-		} else if links {
+		}
+		if links { // a segment carries its large send's (packet.CarryFront)
 			r.LinkLen = host.UnstashLink(b)
 		}
 		if b.Tx.Failed() {

@@ -61,8 +61,8 @@ type Config struct {
 	// callbacks (see Turn for the rules). A packet then never waits for a parked goroutine
 	// to be woken (on a virtual machine, tens to hundreds of microseconds each, and a packet
 	// crossed three), which is what a forwarding box adds to every round trip. One lane per
-	// path (Lanes 1); for more cores, more queues. ProtectLarge is refused (a large send's
-	// segments could outgrow what one Turn takes).
+	// path (Lanes 1); for more cores, more queues. ProtectLarge runs the queue itself (see
+	// Queue.ProtectLarge).
 	Inline bool
 	// Protected takes each burst of completed Protect packets, on the goroutine of the send
 	// lane that completed them (with Inline, the one calling Turn). nil: the packets are

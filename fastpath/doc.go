@@ -52,7 +52,8 @@
 // (linkLen bytes, an Ethernet header say): the header travels with the packet through the
 // NIC in the buffer's headroom (host.StashLink) and comes back in front of the result, so
 // that a bridge can send the result out with the header it came with (fixing its
-// EtherType if the IP version changed). The segments of a large send do not carry it.
+// EtherType if the IP version changed). Each segment of a large send comes back with its
+// large send's header (the NIC's segmenter hands the headroom on: packet.CarryFront).
 // Without it (a path given IP packets only) nothing is kept, and linkLen must be 0.
 //
 // Unprotected results are decapsulated in place (host.Receiver.ReceiveInPlace): the inner

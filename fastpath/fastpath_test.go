@@ -121,11 +121,6 @@ func roundTripMode(t *testing.T, sa, src, dst string, proto byte, inline bool) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if inline {
-		if _, err := p.Queue(0).ProtectLarge(nil, 0, 1400, 0); !errors.Is(err, host.ErrUnsupported) || !strings.Contains(err.Error(), "inline") {
-			t.Fatalf("ProtectLarge on an inline path: %v, want host.ErrUnsupported", err)
-		}
-	}
 	// settle is the goroutines' wait, or the inline owner's Turn, which must
 	// complete exactly what was flushed.
 	settle := func(n, m, turned int) {

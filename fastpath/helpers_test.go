@@ -70,3 +70,44 @@ const (
 	key128 = "0x000102030405060708090a0b0c0d0e0f01020304"
 	key256 = "0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0fa1a2a3a4"
 )
+
+// tcpSegment is an IPv4 or IPv6 TCP packet from src to dst with the given sequence number,
+// flags and payload, with valid checksums.
+func tcpSegment(src, dst string, seq uint32, flags byte, payload []byte) []byte {
+	s, d := netip.MustParseAddr(src), netip.MustParseAddr(dst)
+	hdr := 20
+	if s.Is6() {
+		hdr = 40
+	}
+	n := hdr + 20 + len(payload)
+	p := make([]byte, n)
+	if s.Is4() {
+		p[0], p[6], p[8], p[9] = 0x45, 0x40, 64, 6 // DF
+		binary.BigEndian.PutUint16(p[2:], uint16(n))
+		binary.BigEndian.PutUint16(p[4:], 0x1234)
+		copy(p[12:], s.AsSlice())
+		copy(p[16:], d.AsSlice())
+		inet.IPv4(p[:20]).SetChecksum()
+	} else {
+		p[0], p[6], p[7] = 0x60, 6, 64
+		binary.BigEndian.PutUint16(p[4:], uint16(n-40))
+		copy(p[8:], s.AsSlice())
+		copy(p[24:], d.AsSlice())
+	}
+	tcp := p[hdr:]
+	binary.BigEndian.PutUint16(tcp[0:], 40001)
+	binary.BigEndian.PutUint16(tcp[2:], 5201)
+	binary.BigEndian.PutUint32(tcp[4:], seq)
+	binary.BigEndian.PutUint32(tcp[8:], 7)
+	tcp[12], tcp[13] = 5<<4, flags
+	binary.BigEndian.PutUint16(tcp[14:], 65535)
+	copy(tcp[20:], payload)
+	var pseudo uint32
+	if s.Is4() {
+		pseudo = inet.PseudoHeaderIPv4(p[12:16], p[16:20], 6, len(tcp))
+	} else {
+		pseudo = inet.PseudoHeaderIPv6(p[8:24], p[24:40], 6, len(tcp))
+	}
+	binary.BigEndian.PutUint16(tcp[16:], inet.Finish(inet.Checksum(tcp, pseudo)))
+	return p
+}

@@ -66,8 +66,8 @@ type Outcome struct {
 	Queue int
 	// Tunnel says the matching SA is a tunnel-mode SA.
 	Tunnel bool
-	// Fits is, with ErrMTU, the length of the longest IP packet with the same IP header
-	// length that fits Config.MTU once sealed: what an ICMP "fragmentation needed" or
+	// Fits is, with ErrMTU (and from Match), the length of the longest IP packet with the
+	// same IP header length that fits Config.MTU once sealed: what an ICMP "fragmentation needed" or
 	// ICMPv6 "packet too big" says to the sender.
 	Fits int
 	// Sealed length, with ErrMTU.
@@ -91,22 +91,35 @@ func (q *Queue) Protect(frame []byte, linkLen int, cookie uint64) (Outcome, erro
 
 // ProtectLarge is Protect for a TCP packet larger than mss bytes of payload: one LSO +
 // IPsec large send (R-TX-6) that the NIC cuts into segments of mss bytes, each sealed with
-// its own sequence number; they come back one by one, without the link header. The MTU is
-// not checked.
+// its own sequence number; they come back one by one, each with the link header (and the
+// cookie) of the large send. The MTU is not checked: mss is the caller's choice.
+//
+// On an inline path (Config.Inline) ProtectLarge runs the queue itself: it hands what is
+// queued to the NIC and turns the queue until it is empty, queues the large send, and turns
+// the queue again, so its segments (and the callbacks on them) are done when it returns and
+// never outgrow the rings between two turns. There a large send may be cut into at most
+// MaxInlineSegments segments. It must not be called from a callback.
 func (q *Queue) ProtectLarge(frame []byte, linkLen, mss int, cookie uint64) (Outcome, error) {
-	if err := q.checkLarge(mss); err != nil {
+	if err := q.checkLarge(frame, linkLen, mss); err != nil {
 		return Outcome{}, err
 	}
 	return q.protect(frame, linkLen, mss, cookie, nil)
 }
 
+// MaxInlineSegments is the most segments a large send on an inline path may be cut into:
+// half of a ring, so that the segments of one large send always fit in the lane's rings
+// (they are emptied before it is queued).
+const MaxInlineSegments = 512
+
 // checkLarge refuses a large send the queue cannot make.
-func (q *Queue) checkLarge(mss int) error {
+func (q *Queue) checkLarge(frame []byte, linkLen, mss int) error {
 	if mss < 1 || mss > packet.MaxMSS {
 		return fmt.Errorf("%w: MSS %d", host.ErrUnsupported, mss)
 	}
-	if q.p.cfg.Inline {
-		return fmt.Errorf("%w: a large send on an inline path (Config.Inline)", host.ErrUnsupported)
+	// The IP packet's length bounds its TCP payload.
+	if n := (len(frame) - linkLen + mss - 1) / mss; q.p.cfg.Inline && n > MaxInlineSegments {
+		return fmt.Errorf("%w: a large send of %d bytes in segments of %d bytes: up to %d segments, more than the %d an inline path takes",
+			host.ErrUnsupported, len(frame)-linkLen, mss, n, MaxInlineSegments)
 	}
 	return nil
 }
@@ -137,7 +150,7 @@ func (s *Sending) Protect(frame []byte, linkLen int, cookie uint64) (Outcome, er
 
 // ProtectLarge is Queue.ProtectLarge, under the Sending's hold.
 func (s *Sending) ProtectLarge(frame []byte, linkLen, mss int, cookie uint64) (Outcome, error) {
-	if err := s.q.checkLarge(mss); err != nil {
+	if err := s.q.checkLarge(frame, linkLen, mss); err != nil {
 		return Outcome{}, err
 	}
 	return s.q.protect(frame, linkLen, mss, cookie, s)
@@ -227,10 +240,21 @@ func (q *Queue) protect(frame []byte, linkLen, mss int, cookie uint64, hold *Sen
 		return q.protect(frame, linkLen, mss, cookie, hold)
 	}
 	h := q.handleOf(rule)
+	inline := mss > 0 && q.p.cfg.Inline
+	if inline {
+		// Empty the queue, so that the segments have the rings to themselves.
+		q.snd.Flush()
+		q.turn()
+	}
 	err := q.snd.SendVia(h, ip, link, mss, cookie)
 	if err == nil && rule != nil {
-		rule.in.Packets++
-		rule.in.Bytes += uint64(len(ip))
+		n, bytes := segments(ip, hdr, mss)
+		rule.in.Packets += n
+		rule.in.Bytes += bytes
+	}
+	if inline && err == nil {
+		q.snd.Flush()
+		q.turn()
 	}
 	q.unlockTx(hold)
 	if err != nil {
@@ -239,15 +263,34 @@ func (q *Queue) protect(frame []byte, linkLen, mss int, cookie uint64, hold *Sen
 	return out, nil
 }
 
-// Match says which outbound SA would carry an IP packet (Outcome.Sealed, SPI and Queue),
-// without queueing anything: false when none matches (or ip is not an IP packet).
+// segments is how many packets, and of how many bytes in all, a packet Protect took becomes:
+// itself, or for a large send (mss > 0; the host checked that it is TCP with a payload) its
+// segments, each with the IP and TCP headers.
+func segments(ip []byte, hdr, mss int) (n, bytes uint64) {
+	if mss == 0 || len(ip) < hdr+20 {
+		return 1, uint64(len(ip))
+	}
+	hdrs := hdr + int(ip[hdr+12]>>4)*4
+	payload := len(ip) - hdrs
+	k := (payload + mss - 1) / mss
+	return uint64(k), uint64(payload + k*hdrs)
+}
+
+// Match says which outbound SA would carry an IP packet (Outcome.Sealed, SPI, Queue and
+// Tunnel), without queueing anything: false when none matches (or ip is not an IP packet).
+// Where Config.MTU is set, Outcome.Fits is the longest IP packet with ip's header length
+// that fits it once sealed (what a large send's segments may be).
 func (q *Queue) Match(ip []byte) (Outcome, bool) {
-	src, dst, _, ok := addrs(ip)
+	src, dst, hdr, ok := addrs(ip)
 	if !ok {
 		return Outcome{}, false
 	}
 	if rule := q.p.pol.Load().match(src, dst); rule != nil {
-		return Outcome{Sealed: true, SPI: rule.cfg.SPI, Queue: rule.queue, Tunnel: rule.tunnel}, true
+		out := Outcome{Sealed: true, SPI: rule.cfg.SPI, Queue: rule.queue, Tunnel: rule.tunnel}
+		if mtu := int(q.p.mtu.Load()); mtu > 0 {
+			out.Fits = rule.fits(mtu, hdr)
+		}
+		return out, true
 	}
 	return Outcome{}, false
 }

@@ -63,7 +63,8 @@ type OutSA struct {
 	File     string
 	Line     int
 	// Protected counts the packets given to Protect that it matched (and their plain
-	// lengths); NextSeq is the sequence number its next packet gets.
+	// lengths), a large send as the segments it is cut into (and their plain lengths);
+	// NextSeq is the sequence number its next packet gets.
 	Protected Counter
 	NextSeq   uint64
 }

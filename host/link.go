@@ -3,8 +3,9 @@ package host
 import "github.com/ov2dev/ov2/packet"
 
 // MaxLink is the longest link-layer header StashLink keeps: Ethernet with two VLAN tags
-// (22 bytes) and room to spare.
-const MaxLink = 64
+// (22 bytes) and room to spare. With its length byte it fills packet.CarryRoom, the
+// headroom a large send hands on to each of its segments, so segments carry it too.
+const MaxLink = packet.CarryRoom - 1
 
 // StashLink keeps a link-layer header (an Ethernet header, say) in b's headroom, right in
 // front of the frame, without making it part of the frame, so that it travels with the
@@ -34,8 +35,9 @@ func StashLink(b *packet.Buffer, link []byte) {
 
 // UnstashLink puts back in front of the frame the link header StashLink kept, and returns
 // its length: the frame is then the link header followed by the packet. It must only be
-// called for a buffer that went through StashLink since it was last reset (a large send's
-// segments are new buffers: they did not). It does not allocate.
+// called for a buffer that went through StashLink since it was last reset, or for a
+// segment of a large send that did (the segment carries its large send's headroom). It
+// does not allocate.
 func UnstashLink(b *packet.Buffer) int {
 	if b.Headroom() < 1 {
 		return 0

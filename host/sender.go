@@ -131,8 +131,8 @@ var ErrNoSA = errors.New("host: no such outbound SA")
 // SendVia frames ip for the outbound SA h, chosen by the caller's own policy (0: in clear),
 // instead of the sender's (the order of AddSA). mss > 0 makes it a large send (see
 // SendLarge). link, if not empty, is kept in the buffer's headroom in front of the packet
-// (see StashLink), so that whoever takes the completion gets it back with UnstashLink; a
-// large send's segments do not carry it. Otherwise it is SendCookie.
+// (see StashLink), so that whoever takes the completion gets it back with UnstashLink; each
+// segment of a large send carries it as well. Otherwise it is SendCookie.
 func (s *Sender) SendVia(h sa.Handle, ip, link []byte, mss int, cookie uint64) error {
 	if mss < 0 || mss > packet.MaxMSS {
 		return fmt.Errorf("%w: MSS %d", ErrUnsupported, mss)

@@ -28,6 +28,11 @@ const (
 	// LargeSize is the data capacity of a large buffer: an LSO super-packet (an IP datagram
 	// of up to 64 KiB) plus the headers in front of it.
 	LargeSize = 65536 + 1024
+
+	// CarryRoom is how many bytes of headroom, right in front of the frame, a large send
+	// hands on to each of its segments (CarryFront): room for what a host keeps there for
+	// itself, such as the link-layer header host.StashLink puts in front of a packet.
+	CarryRoom = 65
 )
 
 // ErrTooBig is returned (wrapped, with the sizes) when data does not fit in a buffer's data
@@ -115,6 +120,15 @@ func NewBuffer(dataSize int) *Buffer {
 	b := &Buffer{backing: make([]byte, DefaultHeadroom+dataSize+DefaultTailroom)}
 	b.Reset()
 	return b
+}
+
+// CarryFront copies into b's headroom, right in front of its frame, the bytes right in
+// front of src's frame: CarryRoom of them, or as many as both headrooms have. The NIC's
+// segmenter uses it so that each segment of a large send carries what the host kept in
+// front of the large send (its link-layer header, say). It does not allocate.
+func (b *Buffer) CarryFront(src *Buffer) {
+	n := min(CarryRoom, int(src.head), int(b.head))
+	copy(b.backing[int(b.head)-n:b.head], src.backing[int(src.head)-n:src.head])
 }
 
 // Bytes returns the frame. The slice aliases the buffer, and its capacity reaches the end of

@@ -16,6 +16,10 @@ import (
 // its ESP part and of its AH part (each its own sequence space) in packet.Meta, so the seal
 // stage uses them, carry into the high half included, rather than the SA's high halves.
 //
+// Each segment carries the large send's Stamp and Cookie, and the bytes the host kept in
+// front of its frame (packet.Buffer.CarryFront: a link-layer header host.StashLink put
+// there comes back with every segment).
+//
 // The stage writes into out and calls flush whenever out is full; the caller flushes the
 // rest. flush may block (a full ring): the stage holds no SA while it does, because it
 // leaves its read section before cutting.
@@ -57,6 +61,7 @@ func (s *txLSO) expand(in, out *Burst, flush func()) {
 		for i := 0; i < plan.Count(); i++ {
 			seg := s.pool.Get()
 			seg.Stamp, seg.Cookie = p.Stamp, p.Cookie // a segment entered the NIC with its large send
+			seg.CarryFront(p)                         // and carries what the host kept in front of it
 			dst := seg.Bytes()
 			if cap(dst) < plan.SealBufferLen() {
 				// The pool's buffers are too small for this MSS: fail the segment, keep
