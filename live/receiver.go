@@ -34,7 +34,11 @@ import (
 // the block is full or the block timer fires, which at a low rate is every frame's wait: a
 // forwarding box (the gateway) adds that to every round trip through it, twice per hop for
 // TCP (the data, then its ACK), and TCP's throughput falls with the round trip. A V2 slot
-// has room for one frame of the interface's MTU; a longer frame (GRO, GSO) is cut to fit.
+// has room for one frame of the interface's MTU; a longer frame (an aggregate: GRO, or GSO
+// from a host with segmentation offloads on) still comes whole: the socket has
+// PACKET_COPY_THRESH, so the kernel puts the slot's part in the ring marked
+// TP_STATUS_COPY and queues the whole frame on the socket (a reference, not a copy), and
+// Recv reads it from there (recvfrom, into the receiver's own buffer of maxWhole bytes).
 
 const (
 	defaultBlockSize = 1 << 18 // 256 KiB: ~170 frames of 1500 bytes
@@ -57,6 +61,15 @@ const (
 	sllPktTypeOff = 10
 	// blockHdrStatusOff is the offset of bh1.block_status in struct tpacket_block_desc.
 	blockHdrStatusOff = 8
+
+	// maxWhole is the longest frame an Immediate ring's receiver takes whole when it is
+	// longer than a slot: a 64 KiB aggregate (the kernel's default GSO and GRO limit) with
+	// its link-layer header and VLAN tags, and room to spare. A longer one is cut as the
+	// slot cut it.
+	maxWhole = 1 << 17
+	// wholeRcvBuf is the receive buffer an Immediate ring's socket asks for, where the
+	// kernel queues the aggregates: dozens of them between two Recv calls.
+	wholeRcvBuf = 8 << 20
 )
 
 // Packet types (sll_pkttype), as the kernel classifies a frame.
@@ -99,8 +112,10 @@ type RecvOptions struct {
 	Immediate bool
 	// FrameSize is the size of one slot of an Immediate ring, a multiple of 16 that
 	// divides BlockSize; 0 means the smallest power of two that holds a frame of the
-	// interface's MTU. A frame longer than a slot (an aggregated GRO or GSO frame) is cut
-	// to fit, as a frame longer than a block is in the V3 ring.
+	// interface's MTU. A frame longer than a slot (an aggregated GRO or GSO frame) still
+	// comes whole, up to 128 KiB, read from the socket (see the package's ring drawing);
+	// only when the socket's receive buffer is full is it cut to fit, as a frame longer
+	// than a block is in the V3 ring.
 	FrameSize int
 }
 
@@ -168,6 +183,7 @@ type RecvStats struct {
 	Packets, Bytes uint64 // frames handed out by Recv, and their lengths (Len)
 	Blocks         uint64 // ring blocks taken from the kernel
 	Truncated      uint64 // frames the ring cut (Len > len(Data)); they are handed out too
+	Whole          uint64 // frames longer than an Immediate ring's slot read whole from the socket
 	Outgoing       uint64 // outgoing frames skipped with IgnoreOutgoing (not in Packets)
 	// KernelPackets and KernelDrops are the kernel's counts for the socket
 	// (PACKET_STATISTICS, summed over the reads): frames it passed to the ring, and frames it
@@ -196,11 +212,14 @@ type Receiver struct {
 
 	// An Immediate ring: slots of slot bytes; head is the next slot to read, and the out
 	// slots before it were handed out by the last Recv and go back to the kernel next.
+	// whole holds a frame longer than a slot, read from the socket (TP_STATUS_COPY); it
+	// is made at the first one.
 	slot, slots, head, out int
+	whole                  []byte
 
-	packets, bytes, blocks, truncated, outgoing atomic.Uint64
-	kernelPackets, kernelDrops, kernelFreezes   atomic.Uint64
-	statsMu                                     atomic.Bool // one Stats reader at a time reads the kernel counters
+	packets, bytes, blocks, truncated, outgoing, wholes atomic.Uint64
+	kernelPackets, kernelDrops, kernelFreezes           atomic.Uint64
+	statsMu                                             atomic.Bool // one Stats reader at a time reads the kernel counters
 
 	pfd [1]unix.PollFd
 }
@@ -294,6 +313,15 @@ func (r *Receiver) setup(quiet bool) error {
 		}
 	}
 	r.ring = ring
+	if o.Immediate {
+		// Frames longer than a slot: the whole frame queued on the socket too.
+		if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_COPY_THRESH, 1); err != nil {
+			return r.errf("PACKET_COPY_THRESH: %w", err)
+		}
+		if err := unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, wholeRcvBuf); err != nil {
+			unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, wholeRcvBuf) // capped by net.core.rmem_max
+		}
+	}
 	if o.IgnoreOutgoing {
 		// Not an error where the kernel lacks it (before Linux 4.20): Recv skips them.
 		unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
@@ -556,6 +584,9 @@ func (r *Receiver) recvSlots(dst []Frame, timeout time.Duration) (int, error) {
 		if r.hand(&dst[n], off, tpacket2HdrLen, frameHdr{mac: uint32(h.Mac), snaplen: h.Snaplen, length: h.Len,
 			status: h.Status, sec: h.Sec, nsec: h.Nsec, tci: h.Vlan_tci, tpid: h.Vlan_tpid}) {
 			n++
+			if h.Status&unix.TP_STATUS_COPY != 0 {
+				break // its bytes are in r.whole, which the next one would need
+			}
 		}
 	}
 	r.packets.Add(uint64(n))
@@ -574,12 +605,21 @@ type frameHdr struct {
 // frame that IgnoreOutgoing skips.
 func (r *Receiver) hand(f *Frame, off, sll int, h frameHdr) bool {
 	pktType := r.ring[off+sll+sllPktTypeOff]
+	var whole []byte
+	if h.status&unix.TP_STATUS_COPY != 0 {
+		whole = r.readWhole(int(h.length)) // read even when skipped: the next is behind it
+	}
 	if pktType == PacketOutgoing && r.opts.IgnoreOutgoing {
 		r.outgoing.Add(1)
 		return false
 	}
 	mac := off + int(h.mac)
 	f.Data = r.ring[mac : mac+int(h.snaplen) : mac+int(h.snaplen)]
+	if whole != nil {
+		f.Data = whole
+		h.snaplen = uint32(len(whole))
+		r.wholes.Add(1)
+	}
 	f.Len = int(h.length)
 	f.Status = h.status
 	f.VLANTCI, f.VLANTPID = h.tci, h.tpid
@@ -590,6 +630,43 @@ func (r *Receiver) hand(f *Frame, off, sll int, h frameHdr) bool {
 	}
 	r.bytes.Add(uint64(h.length))
 	return true
+}
+
+// readWhole reads from the socket the whole frame of a slot marked TP_STATUS_COPY, n bytes
+// long, into r.whole. The kernel queues these frames on the socket in the order of their
+// slots, before it hands the slot over, so the frame is the first one queued; one of
+// another length (a frame before it was not read: it cannot happen unless the kernel
+// changes) is read and passed over. It returns nil, leaving the slot's cut frame, when the
+// frame is longer than maxWhole or not there.
+func (r *Receiver) readWhole(n int) []byte {
+	if r.whole == nil {
+		r.whole = make([]byte, maxWhole)
+	}
+	for {
+		got, err := recvTrunc(r.fd, r.whole)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil
+		case got == n && n <= len(r.whole):
+			return r.whole[:n:n]
+		case got == n:
+			return nil // too long for the buffer: cut
+		}
+	}
+}
+
+// recvTrunc reads the first frame queued on a packet socket into buf without waiting and
+// returns its whole length (MSG_TRUNC: more than len(buf) when it was cut). It is
+// recvfrom(2) without the sender's address, which unix.Recvfrom would allocate to return.
+func recvTrunc(fd int, buf []byte) (int, error) {
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))),
+		uintptr(len(buf)), unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // take makes the ready block r.block the held one.
@@ -671,7 +748,7 @@ func (r *Receiver) Stats() RecvStats {
 	}
 	return RecvStats{
 		Packets: r.packets.Load(), Bytes: r.bytes.Load(), Blocks: r.blocks.Load(),
-		Truncated: r.truncated.Load(), Outgoing: r.outgoing.Load(),
+		Truncated: r.truncated.Load(), Whole: r.wholes.Load(), Outgoing: r.outgoing.Load(),
 		KernelPackets: r.kernelPackets.Load(), KernelDrops: r.kernelDrops.Load(), KernelFreezes: r.kernelFreezes.Load(),
 	}
 }
