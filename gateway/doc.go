@@ -62,9 +62,14 @@
 //
 // A frame sent with checksum offload reaches the ring with its TCP or UDP checksum not
 // filled in (TP_STATUS_CSUMNOTREADY); the gateway completes it before sealing or bridging.
-// Frames longer than the MTU (GSO/GRO aggregates from a host with segmentation offloads
-// on) are bridged when no SA covers them and the other side takes them, and otherwise
-// dropped and counted: run the hosts' interfaces with segmentation offloads off.
+// Frames longer than the inside MTU (GSO/GRO aggregates of up to 64 KB from a host with
+// segmentation offloads on) come whole from the receive ring (live: PACKET_COPY_THRESH);
+// a TCP one for an SA goes to the NIC as one LSO + IPsec large send (IPsecOV2's LSO with
+// IPsec, R-TX-6), which cuts it into segments of what fits the inside MTU as a plain packet
+// and the outside MTU once sealed, so that none needs an ICMP error, and seals each; the
+// segments leave with the aggregate's Ethernet header. An aggregate that is not TCP (UDP
+// GSO) for an SA is dropped and counted; one for no SA is bridged if the other side takes
+// it.
 //
 // # Links
 //

@@ -47,16 +47,29 @@ func checkReport(t *testing.T, name string, r *gateway.Report, allowed ...string
 // with python-cryptography (and carries a transport packet with a right checksum); every
 // frame is accounted for, and every ESP packet on the wire is one the gateways' reports
 // say they sealed. Transport and tunnel mode, IPv4 and IPv6, ESP in UDP, one and two lanes.
+//
+// The "offloads" cases leave A's and B's segmentation offloads on: A's TCP sends aggregates
+// of up to 64 KB, which the gateway takes whole from its receive ring and hands to the NIC
+// as LSO + IPsec large sends; the report must show them cut, and no frame on the wire may
+// be longer than the link's MTU.
 func TestEndToEnd(t *testing.T) {
+	transportV4 := gwtest.SAText(
+		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128`,
+		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x1002 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128`)
+	tunnelV4 := gwtest.SAText(
+		`src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x2001 mode tunnel aead 'rfc4106(gcm(aes))' `+key32+` 128 sel src 10.0.0.1/32 dst 10.0.0.2/32`,
+		`src 192.0.2.2 dst 192.0.2.1 proto esp spi 0x2002 mode tunnel aead 'rfc4106(gcm(aes))' `+keyBA+` 128 sel src 10.0.0.2/32 dst 10.0.0.1/32`)
+	transportV6 := gwtest.SAText(
+		`src fd00::1 dst fd00::2 proto esp spi 0x3001 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128`,
+		`src fd00::2 dst fd00::1 proto esp spi 0x3002 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 96`)
 	for _, c := range []struct {
-		name  string
-		sas   string
-		ipv6  bool
-		lanes int
+		name     string
+		sas      string
+		ipv6     bool
+		lanes    int
+		offloads bool
 	}{
-		{"transport-v4", gwtest.SAText(
-			`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128`,
-			`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x1002 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128`), false, 1},
+		{"transport-v4", transportV4, false, 1, false},
 		// Two lanes, two pairs of hosts: 10.0.0.1-10.0.0.2 on lane 0 and 10.0.0.1-10.0.0.12
 		// (a second address of B) on lane 1 (fastpath.QueueOf), each pair's packets steered
 		// to its lane by the fanout programs.
@@ -64,19 +77,18 @@ func TestEndToEnd(t *testing.T) {
 			`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1101 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128`,
 			`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x1102 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128`,
 			`src 10.0.0.1 dst 10.0.0.12 proto esp spi 0x1103 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128`,
-			`src 10.0.0.12 dst 10.0.0.1 proto esp spi 0x1104 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128`), false, 2},
-		{"tunnel-v4", gwtest.SAText(
-			`src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x2001 mode tunnel aead 'rfc4106(gcm(aes))' `+key32+` 128 sel src 10.0.0.1/32 dst 10.0.0.2/32`,
-			`src 192.0.2.2 dst 192.0.2.1 proto esp spi 0x2002 mode tunnel aead 'rfc4106(gcm(aes))' `+keyBA+` 128 sel src 10.0.0.2/32 dst 10.0.0.1/32`), false, 1},
-		{"transport-v6", gwtest.SAText(
-			`src fd00::1 dst fd00::2 proto esp spi 0x3001 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128`,
-			`src fd00::2 dst fd00::1 proto esp spi 0x3002 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 96`), true, 1},
+			`src 10.0.0.12 dst 10.0.0.1 proto esp spi 0x1104 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128`), false, 2, false},
+		{"tunnel-v4", tunnelV4, false, 1, false},
+		{"transport-v6", transportV6, true, 1, false},
 		{"natt-v4", gwtest.SAText(
 			`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x4001 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128 encap espinudp 4500 4500 0.0.0.0`,
-			`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x4002 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128 encap espinudp 4500 4500 0.0.0.0`), false, 1},
+			`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x4002 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128 encap espinudp 4500 4500 0.0.0.0`), false, 1, false},
+		{"transport-v4-offloads", transportV4, false, 1, true},
+		{"tunnel-v4-offloads", tunnelV4, false, 1, true},
+		{"transport-v6-offloads", transportV6, true, 1, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			tp := gwtest.New(t, gwtest.Opts{IPv6: c.ipv6})
+			tp := gwtest.New(t, gwtest.Opts{IPv6: c.ipv6, Offloads: c.offloads})
 			sas := gwtest.ParseSAs(t, c.sas)
 			g1 := tp.StartGateway(t, "g1", sas, c.lanes)
 			g2 := tp.StartGateway(t, "g2", sas, c.lanes)
@@ -102,6 +114,18 @@ func TestEndToEnd(t *testing.T) {
 			checkReport(t, "g1", r1)
 			checkReport(t, "g2", r2)
 			bySPI := gwtest.CheckWire(t, frames, sas, a, b, b2)
+			if c.offloads {
+				if e := r1.Encrypt; e.Segmented.Packets == 0 || e.Segments <= e.Segmented.Packets {
+					t.Errorf("offloads on: g1 cut %d aggregates into %d segments; want A's TCP aggregates cut", e.Segmented.Packets, e.Segments)
+				}
+				for i, f := range frames {
+					if len(f) > 1514 {
+						t.Fatalf("frame %d on the wire: %d bytes, longer than the 1500-byte MTU allows", i, len(f))
+					}
+				}
+			} else if r1.Encrypt.Segmented.Packets != 0 {
+				t.Errorf("offloads off: g1 cut %d aggregates", r1.Encrypt.Segmented.Packets)
+			}
 			if c.lanes == 2 {
 				lanes := map[int]bool{}
 				for _, s := range r1.PerSA {

@@ -36,6 +36,10 @@ type Direction struct {
 	ICMP       Counter `json:"icmp_errors"`
 	Fragmented Counter `json:"fragmented"`
 	Fragments  uint64  `json:"fragments"`
+	// Segmented is the aggregates (GSO/GRO frames longer than the MTU) among In that the
+	// NIC cut into Segments segments (LSO + IPsec); encrypt direction only.
+	Segmented Counter `json:"segmented"`
+	Segments  uint64  `json:"segments"`
 	// Sent is what the sockets sending on this direction's account (to the other
 	// interface, and for the encrypt direction the ICMP errors back) had the kernel take;
 	// Refused the frames the interface refused with a hard error.
@@ -121,6 +125,7 @@ func (g *Gateway) Report() *Report {
 		d.Received, d.In = s.received.load(), s.toNIC.load()
 		d.Bridged, d.BridgedIP = s.bridged.load(), s.bridgedIP.load()
 		d.ICMP, d.Fragmented, d.Fragments = s.icmp.load(), s.fragmented.load(), s.fragments.Load()
+		d.Segmented = s.segmented.load()
 		d.Refused = s.sentErr.Load()
 		for _, x := range rx {
 			ks := x.Stats()
@@ -141,6 +146,7 @@ func (g *Gateway) Report() *Report {
 	side(&r.Encrypt, &g.in, g.cfg.Inside, g.cfg.Outside, g.inRx)
 	side(&r.Decrypt, &g.out, g.cfg.Outside, g.cfg.Inside, g.outRx)
 	r.Encrypt.Out = Counter(st.Sealed)
+	r.Encrypt.Segments = st.Send.Segments
 	r.Decrypt.Out = Counter(st.Delivered)
 	for _, l := range g.lanes {
 		for _, x := range []struct {
@@ -205,7 +211,7 @@ func (g *Gateway) Report() *Report {
 	}
 	r.Balanced = !r.Running &&
 		e.Received.Packets == e.In.Packets+e.Bridged.Packets+e.ICMP.Packets+e.Fragmented.Packets+dropsIn-fragErrs &&
-		st.Sealed.Packets+st.Clear.Packets+nicFail == e.In.Packets+e.Fragments &&
+		st.Sealed.Packets+st.Clear.Packets+nicFail == e.In.Packets+e.Fragments-st.Send.Split+st.Send.Segments &&
 		e.Sent.Packets+e.Refused == e.Bridged.Packets+st.Sealed.Packets &&
 		d.Received.Packets == d.In.Packets+d.Bridged.Packets+dropsOut &&
 		st.Submitted == d.In.Packets && verdicts == st.Submitted && d.Out.Packets+hostDrop == verdicts &&
@@ -250,6 +256,9 @@ func (r *Report) Print(w io.Writer) {
 		if x.ICMP.Packets > 0 || x.Fragmented.Packets > 0 {
 			fmt.Fprintf(w, "    too big once sealed: %d answered with ICMP errors, %d fragmented into %d fragments\n",
 				x.ICMP.Packets, x.Fragmented.Packets, x.Fragments)
+		}
+		if x.Segmented.Packets > 0 {
+			fmt.Fprintf(w, "    GSO/GRO aggregates cut by the NIC (LSO + IPsec): %d frames into %d segments\n", x.Segmented.Packets, x.Segments)
 		}
 		fmt.Fprintf(w, "    sent:       %10d frames  %14d bytes in %d sendmmsg batches (refused %d)\n", x.Sent.Packets, x.Sent.Bytes, x.Batches, x.Refused)
 		if x.LeftInRings > 0 {

@@ -13,7 +13,7 @@ type Reason uint8
 const (
 	DropTruncated    Reason = iota // larger than a receive ring slot or block: the ring kept only its start
 	DropTooBig                     // bridged, but longer than the other interface's MTU
-	DropGSO                        // an aggregated (GSO/GRO) frame longer than the MTU, for an SA: turn segmentation offloads off
+	DropGSO                        // an aggregated (GSO/GRO) frame longer than the MTU, for an SA, that the NIC cannot cut (not TCP, IPv6 extension headers)
 	DropMalformed                  // an IP packet for an SA whose headers do not add up
 	DropFragment                   // an IPv4 fragment for a transport-mode SA (its ESP packet would look like a fragment itself: use tunnel mode)
 	DropPolicy                     // plain traffic from outside that an inbound SA covers: it should have come protected
@@ -30,7 +30,7 @@ const (
 )
 
 var reasonNames = [NumReasons]string{
-	"truncated by the receive ring (a GRO/GSO frame: turn offloads off, or --ring blocks)", "too big for the other side's MTU", "GSO/GRO frame for an SA (turn offloads off)",
+	"truncated by the receive ring (a GRO/GSO frame: turn offloads off, or --ring blocks)", "too big for the other side's MTU", "GSO/GRO frame for an SA that LSO cannot cut (not TCP: turn offloads off)",
 	"malformed IP for an SA", "IPv4 fragment for a transport-mode SA", "plain traffic an inbound SA covers", "SA on another lane (reload)",
 	"too big once sealed, no ICMP error allowed", "too big once sealed, below IPv6's minimum MTU",
 	"SA sequence numbers exhausted", "ESP offload disabled", "packet shape not supported by the host",
@@ -71,6 +71,7 @@ type sideStats struct {
 	icmp       counter // ICMP errors sent back (frames), for packets too big once sealed
 	fragmented counter // IPv4 packets cut into fragments before sealing (the packets)
 	fragments  atomic.Uint64
+	segmented  counter       // GSO/GRO aggregates handed to the NIC as large sends (of toNIC)
 	fragErrs   atomic.Uint64 // fragments the fast path refused (counted in drops too)
 	sentErr    atomic.Uint64 // frames the interface refused, of those sent on this side's account
 	drops      [NumReasons]atomic.Uint64
@@ -78,9 +79,9 @@ type sideStats struct {
 
 // batchCounts are a worker's counts for one batch, added to sideStats at its end.
 type batchCounts struct {
-	received, toNIC, bridged, bridgedIP, icmp, fragmented [2]uint64 // packets, bytes
-	fragments, fragErrs                                   uint64
-	drops                                                 [NumReasons]uint64
+	received, toNIC, bridged, bridgedIP, icmp, fragmented, segmented [2]uint64 // packets, bytes
+	fragments, fragErrs                                              uint64
+	drops                                                            [NumReasons]uint64
 }
 
 func (b *batchCounts) flush(s *sideStats) {
@@ -90,6 +91,7 @@ func (b *batchCounts) flush(s *sideStats) {
 	s.bridgedIP.add(b.bridgedIP[0], b.bridgedIP[1])
 	s.icmp.add(b.icmp[0], b.icmp[1])
 	s.fragmented.add(b.fragmented[0], b.fragmented[1])
+	s.segmented.add(b.segmented[0], b.segmented[1])
 	if b.fragments != 0 {
 		s.fragments.Add(b.fragments)
 	}

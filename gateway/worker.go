@@ -9,6 +9,7 @@ import (
 
 	"github.com/ov2dev/ov2/fastpath"
 	"github.com/ov2dev/ov2/host"
+	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/live"
 	"github.com/ov2dev/ov2/packet"
 )
@@ -142,20 +143,23 @@ func (l *lane) fromInside(frames []live.Frame) {
 			l.bridge(&l.toOutB, data, f, int(l.g.outMTU.Load()), c, false)
 			continue
 		}
-		if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
-			completeChecksum(data[f.LinkLen:], f)
-		}
 		frame := data[:f.LinkLen+f.IPLen]
 		if f.IPLen > int(l.g.inMTU.Load()) {
 			// Longer than the interface's MTU: an aggregated frame (GSO/GRO) from a host
-			// with segmentation offloads on. For no SA a bridge passes it if the other
-			// side takes it.
-			if _, match := l.q.Match(frame[f.LinkLen:]); match {
-				c.drops[DropGSO]++
-			} else {
-				l.bridge(&l.toOutB, data, f, int(l.g.outMTU.Load()), c, true)
+			// with segmentation offloads on. For an SA the NIC cuts it (LSO + IPsec); for
+			// none a bridge passes it if the other side takes it.
+			if out, match := l.q.Match(frame[f.LinkLen:]); match {
+				l.largeSend(frame, f, out, c)
+				continue
 			}
+			if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
+				completeChecksum(data[f.LinkLen:], f)
+			}
+			l.bridge(&l.toOutB, data, f, int(l.g.outMTU.Load()), c, true)
 			continue
+		}
+		if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
+			completeChecksum(data[f.LinkLen:], f)
 		}
 		if f.Kind == KindIPv4 && binary.BigEndian.Uint16(frame[f.LinkLen+6:])&0x3fff != 0 {
 			// A fragment: transport mode would copy its fragment fields into the ESP
@@ -178,6 +182,36 @@ func (l *lane) fromInside(frames []live.Frame) {
 		}
 	}
 	l.flushSide(c, &l.g.in)
+}
+
+// largeSend hands a TCP packet longer than the inside MTU for an SA (an aggregate: GSO from
+// a host with segmentation offloads on, or GRO on the way) to the NIC as one LSO + IPsec
+// large send (R-TX-6), which cuts it into segments and seals each: segments of what fits
+// the inside MTU as a plain packet (what the sender would have sent without offloads) and
+// the outside MTU once sealed, so that none needs an ICMP error. Its checksum need not be
+// complete: the segmenter computes every segment's. A packet that cannot be cut (not TCP,
+// IPv6 extension headers, headers that do not add up) is dropped and counted.
+func (l *lane) largeSend(frame []byte, f Frame, out fastpath.Outcome, c *batchCounts) {
+	ip := frame[f.LinkLen:]
+	if f.Proto != inet.ProtoTCP || len(ip) < f.HdrLen+20 {
+		c.drops[DropGSO]++
+		return
+	}
+	hdrs := f.HdrLen + int(ip[f.HdrLen+12]>>4)*4 // IP and TCP headers, options included
+	mss := int(l.g.inMTU.Load()) - hdrs
+	if out.Fits > 0 {
+		mss = min(mss, out.Fits-hdrs)
+	}
+	if mss < 1 {
+		c.drops[DropGSO]++
+		return
+	}
+	if _, err := l.tx.ProtectLarge(frame, f.LinkLen, mss, 0); err != nil {
+		c.drops[dropReason(err)]++
+		return
+	}
+	inc(&c.toNIC, f.IPLen)
+	inc(&c.segmented, f.IPLen)
 }
 
 // fromOutside handles a batch of frames from the outside ring.
@@ -218,7 +252,11 @@ func (l *lane) fromOutside(frames []live.Frame) {
 // copy, an ICMP error), sending what is pending first if not, so that nothing handling the
 // frame has to empty the arena while the frame may still be in it.
 func (l *lane) whole(fr *live.Frame, c *batchCounts) ([]byte, bool) {
-	if need := len(fr.Data) + vlanTagLen + maxICMPFrame; len(l.arena)+need > cap(l.arena) {
+	need := maxICMPFrame // an ICMP error about the frame
+	if fr.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+		need += len(fr.Data) + vlanTagLen // its re-tagged copy
+	}
+	if len(l.arena)+need > cap(l.arena) {
 		l.sendBatches()
 		if need > cap(l.arena) {
 			l.arena = make([]byte, 0, need) // a frame larger than the arena: rare

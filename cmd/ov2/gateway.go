@@ -38,8 +38,9 @@ while traffic flows (added SAs offloaded with ADD_SA, removed ones deleted with 
 once their packets have left the NIC); a file that does not parse changes nothing.
 
 The interfaces need no address; they are put in promiscuous mode while the gateway runs.
-Run hosts behind it with segmentation offloads off (ethtool -K IFACE tso off gso off gro
-off): a GSO aggregate for an SA is dropped and counted.
+Hosts behind it may keep their segmentation offloads on: a TCP aggregate (GSO or GRO, up to
+64 KB) for an SA goes to the NIC as one LSO + IPsec large send, cut into segments that fit
+both MTUs once sealed; an aggregate that is not TCP (UDP GSO) is dropped and counted.
 
 examples:
   ov2 gateway --sa site.sa --inside eth1 --outside eth2

@@ -42,8 +42,8 @@ import (
 //	fd00::1/64                                       fd00::2/64
 //
 // The gateways' interfaces have no addresses and IPv6 is off in their namespaces; A and B
-// have segmentation offloads off (checksum offload stays on: the gateways complete the
-// checksums).
+// have segmentation offloads off unless Opts.Offloads (checksum offload stays on: the
+// gateways complete the checksums).
 type Topo struct {
 	N      *netns.Net
 	A, B   netip.Addr
@@ -57,6 +57,9 @@ const HangGuard = 60 * time.Second
 type Opts struct {
 	OuterMTU int // the link between the gateways (0: 1500)
 	IPv6     bool
+	// Offloads leaves A's and B's segmentation offloads on (TSO, GSO, GRO, as a veth has
+	// them): A's TCP then sends aggregates of up to 64 KB.
+	Offloads bool
 }
 
 func New(t testing.TB, o Opts) *Topo {
@@ -79,7 +82,9 @@ func New(t testing.TB, o Opts) *Topo {
 		if o.IPv6 {
 			n.Run(t, h.role, "ip", "addr", "add", h.v6.String()+"/64", "dev", "eth0", "nodad")
 		}
-		OffloadsOff(t, n, h.role, "eth0")
+		if !o.Offloads {
+			OffloadsOff(t, n, h.role, "eth0")
+		}
 	}
 	return tp
 }
