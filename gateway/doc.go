@@ -68,8 +68,10 @@
 // IPsec, R-TX-6), which cuts it into segments of what fits the inside MTU as a plain packet
 // and the outside MTU once sealed, so that none needs an ICMP error, and seals each; the
 // segments leave with the aggregate's Ethernet header. An aggregate that is not TCP (UDP
-// GSO) for an SA is dropped and counted; one for no SA is bridged if the other side takes
-// it.
+// GSO) for an SA is dropped and counted. A TCP aggregate for no SA is bridged as it is, for
+// the kernel to cut on the way out (live.AggregateSender: PACKET_VNET_HDR, GSO), after
+// what was queued before it; any other frame longer than the other side's MTU is dropped
+// and counted.
 //
 // # Links
 //

@@ -128,6 +128,12 @@ func New(cfg Config) (*Gateway, error) {
 				return nil, err
 			}
 		}
+		if l.aggOut, err = live.OpenAggregate(cfg.Outside, opts); err != nil {
+			return nil, err
+		}
+		if l.aggIn, err = live.OpenAggregate(cfg.Inside, opts); err != nil {
+			return nil, err
+		}
 		if l.efd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
 			return nil, fmt.Errorf("gateway: eventfd: %w", err)
 		}
@@ -354,6 +360,11 @@ func (g *Gateway) closeSockets() {
 		for _, s := range []*live.Sender{l.toOut, l.toIn, l.sealOut, l.openIn} {
 			if s != nil {
 				s.Close()
+			}
+		}
+		for _, a := range []*live.AggregateSender{l.aggOut, l.aggIn} {
+			if a != nil {
+				a.Close()
 			}
 		}
 		if l.efd > 0 {

@@ -30,6 +30,9 @@ type Direction struct {
 	// among them: traffic for no SA).
 	Bridged   Counter `json:"bridged"`
 	BridgedIP Counter `json:"bridged_ip"`
+	// BridgedAggregates is the TCP aggregates (longer than the MTU) among BridgedIP, sent
+	// for the kernel to cut into segments.
+	BridgedAggregates Counter `json:"bridged_aggregates"`
 	// ICMP is the packets too big once sealed that were answered with an ICMP error (the
 	// bytes are theirs); Fragmented the IPv4 packets without DF cut into Fragments
 	// fragments before sealing.
@@ -125,7 +128,7 @@ func (g *Gateway) Report() *Report {
 		d.Received, d.In = s.received.load(), s.toNIC.load()
 		d.Bridged, d.BridgedIP = s.bridged.load(), s.bridgedIP.load()
 		d.ICMP, d.Fragmented, d.Fragments = s.icmp.load(), s.fragmented.load(), s.fragments.Load()
-		d.Segmented = s.segmented.load()
+		d.Segmented, d.BridgedAggregates = s.segmented.load(), s.aggregates.load()
 		d.Refused = s.sentErr.Load()
 		for _, x := range rx {
 			ks := x.Stats()
@@ -152,7 +155,7 @@ func (g *Gateway) Report() *Report {
 		for _, x := range []struct {
 			d *Direction
 			o interface{ Stats() live.Stats }
-		}{{&r.Encrypt, l.toOut}, {&r.Encrypt, l.sealOut}, {&r.Decrypt, l.toIn}, {&r.Decrypt, l.openIn}} {
+		}{{&r.Encrypt, l.toOut}, {&r.Encrypt, l.sealOut}, {&r.Encrypt, l.aggOut}, {&r.Decrypt, l.toIn}, {&r.Decrypt, l.openIn}, {&r.Decrypt, l.aggIn}} {
 			ss := x.o.Stats()
 			x.d.Sent.Packets += ss.Packets
 			x.d.Sent.Bytes += ss.Bytes
@@ -253,6 +256,9 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "    %s:  in %10d packets %14d bytes   out %10d packets %14d bytes\n", d.name, x.In.Packets, x.In.Bytes, x.Out.Packets, x.Out.Bytes)
 		fmt.Fprintf(w, "    bridged:    %10d frames  %14d bytes (IP for no SA %d, other %d)\n", x.Bridged.Packets, x.Bridged.Bytes,
 			x.BridgedIP.Packets, x.Bridged.Packets-x.BridgedIP.Packets)
+		if x.BridgedAggregates.Packets > 0 {
+			fmt.Fprintf(w, "    bridged TCP aggregates (cut by the kernel on the way out): %d frames %d bytes\n", x.BridgedAggregates.Packets, x.BridgedAggregates.Bytes)
+		}
 		if x.ICMP.Packets > 0 || x.Fragmented.Packets > 0 {
 			fmt.Fprintf(w, "    too big once sealed: %d answered with ICMP errors, %d fragmented into %d fragments\n",
 				x.ICMP.Packets, x.Fragmented.Packets, x.Fragments)

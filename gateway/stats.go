@@ -72,6 +72,7 @@ type sideStats struct {
 	fragmented counter // IPv4 packets cut into fragments before sealing (the packets)
 	fragments  atomic.Uint64
 	segmented  counter       // GSO/GRO aggregates handed to the NIC as large sends (of toNIC)
+	aggregates counter       // TCP aggregates bridged for the kernel to cut (of bridgedIP)
 	fragErrs   atomic.Uint64 // fragments the fast path refused (counted in drops too)
 	sentErr    atomic.Uint64 // frames the interface refused, of those sent on this side's account
 	drops      [NumReasons]atomic.Uint64
@@ -79,9 +80,9 @@ type sideStats struct {
 
 // batchCounts are a worker's counts for one batch, added to sideStats at its end.
 type batchCounts struct {
-	received, toNIC, bridged, bridgedIP, icmp, fragmented, segmented [2]uint64 // packets, bytes
-	fragments, fragErrs                                              uint64
-	drops                                                            [NumReasons]uint64
+	received, toNIC, bridged, bridgedIP, icmp, fragmented, segmented, aggregates [2]uint64 // packets, bytes
+	fragments, fragErrs                                                          uint64
+	drops                                                                        [NumReasons]uint64
 }
 
 func (b *batchCounts) flush(s *sideStats) {
@@ -92,6 +93,7 @@ func (b *batchCounts) flush(s *sideStats) {
 	s.icmp.add(b.icmp[0], b.icmp[1])
 	s.fragmented.add(b.fragmented[0], b.fragmented[1])
 	s.segmented.add(b.segmented[0], b.segmented[1])
+	s.aggregates.add(b.aggregates[0], b.aggregates[1])
 	if b.fragments != 0 {
 		s.fragments.Add(b.fragments)
 	}

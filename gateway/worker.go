@@ -45,8 +45,10 @@ type lane struct {
 	tx    *fastpath.Sending
 	inRx  *live.Receiver
 	outRx *live.Receiver
-	// Senders: toOut and toIn for the worker, sealOut and openIn for the callbacks.
+	// Senders: toOut and toIn for the worker, sealOut and openIn for the callbacks; aggOut
+	// and aggIn for the TCP aggregates the worker bridges (the kernel cuts them).
 	toOut, toIn, sealOut, openIn *live.Sender
+	aggOut, aggIn                *live.AggregateSender
 	efd                          int
 
 	frames  []live.Frame
@@ -282,10 +284,15 @@ func (l *lane) whole(fr *live.Frame, c *batchCounts) ([]byte, bool) {
 }
 
 // bridge queues a frame to be sent out of the other interface as it is, unless it is
-// longer than that interface takes.
+// longer than that interface takes: then a TCP aggregate goes out for the kernel to cut,
+// and anything else is dropped and counted.
 func (l *lane) bridge(batch *[][]byte, data []byte, f Frame, mtu int, c *batchCounts, ip bool) {
 	link := max(f.LinkLen, ethHdrLen)
 	if len(data)-link > mtu && (f.Kind == KindOther || f.IPLen > mtu) {
+		if f.Kind != KindOther && f.Proto == inet.ProtoTCP {
+			l.bridgeAggregate(batch == &l.toOutB, data, f, c)
+			return
+		}
 		c.drops[DropTooBig]++
 		return
 	}
@@ -296,6 +303,37 @@ func (l *lane) bridge(batch *[][]byte, data []byte, f Frame, mtu int, c *batchCo
 	*batch = append(*batch, data)
 	if len(*batch) == cap(*batch) {
 		l.sendBatches()
+	}
+}
+
+// bridgeAggregate passes on a TCP aggregate for no SA (a GSO or GRO frame longer than the
+// MTU, from a host with segmentation offloads on) as it is, for the kernel to cut into
+// segments that fit both interfaces' MTUs on the way out (live.AggregateSender). What was
+// queued to go out before it goes first, so a flow keeps its order.
+func (l *lane) bridgeAggregate(toOutside bool, data []byte, f Frame, c *batchCounts) {
+	ip := data[f.LinkLen:]
+	if len(ip) < f.HdrLen+20 {
+		c.drops[DropTooBig]++
+		return
+	}
+	mss := int(min(l.g.inMTU.Load(), l.g.outMTU.Load())) - f.HdrLen - int(ip[f.HdrLen+12]>>4)*4
+	if mss < 1 || (f.Kind == KindIPv6 && f.HdrLen != 40) {
+		c.drops[DropTooBig]++
+		return
+	}
+	inc(&c.bridged, len(data))
+	inc(&c.bridgedIP, len(data))
+	inc(&c.aggregates, len(data))
+	l.sendBatches()
+	agg, refused := l.aggIn, &l.g.out.sentErr
+	if toOutside {
+		agg, refused = l.aggOut, &l.g.in.sentErr
+	}
+	if err := agg.SendTCP(data[:f.LinkLen+f.IPLen], f.LinkLen, f.HdrLen, mss); err != nil {
+		var lost *live.LinkLostError
+		if !errors.As(err, &lost) {
+			refused.Add(1)
+		}
 	}
 }
 

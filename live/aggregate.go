@@ -1,0 +1,158 @@
+//go:build linux
+
+package live
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ov2dev/ov2/internal/inet"
+)
+
+// The virtio-net header (struct virtio_net_hdr, little-endian) that a socket with
+// PACKET_VNET_HDR takes in front of every frame it sends: it asks the kernel to cut the
+// frame into TCP segments (generic segmentation offload) and to fill in their checksums.
+const (
+	vnetHdrLen       = 10
+	vnetFNeedsCsum   = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
+	vnetGSOTCPv4     = 1 // VIRTIO_NET_HDR_GSO_TCPV4
+	vnetGSOTCPv6     = 4 // VIRTIO_NET_HDR_GSO_TCPV6
+	tcpChecksumField = 16
+)
+
+// AggregateSender sends TCP aggregates out one interface: Ethernet frames whose IP packet
+// (a TCP segment of up to 64 KB) is longer than the interface's MTU, which the kernel cuts
+// into segments on the way out (PACKET_VNET_HDR: generic segmentation offload, as for its
+// own TCP), filling in every segment's IP and TCP fields and checksum. A bridge passing on
+// the aggregates of a host with segmentation offloads on uses it. Its methods are used by
+// one goroutine at a time, except Stats, Name and MTU.
+type AggregateSender struct {
+	s   *Sender // the socket, its checks and counters
+	hdr [vnetHdrLen]byte
+	iov [2]unix.Iovec
+	msg unix.Msghdr
+}
+
+// OpenAggregate opens a sending AF_PACKET socket on iface with PACKET_VNET_HDR, as Open
+// opens one without it (the same checks and options).
+func OpenAggregate(iface string, o Options) (*AggregateSender, error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("live: interface %q: opening an AF_PACKET socket needs CAP_NET_RAW (run as root or grant the capability): %w", iface, err)
+		}
+		return nil, fmt.Errorf("live: interface %q: socket(AF_PACKET, SOCK_RAW): %w", iface, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("live: interface %q: PACKET_VNET_HDR: %w", iface, err)
+	}
+	s, err := open(fd, iface, o)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	a := &AggregateSender{s: s}
+	a.iov[0].Base = &a.hdr[0]
+	a.iov[0].SetLen(vnetHdrLen)
+	a.msg.Iov = &a.iov[0]
+	a.msg.SetIovlen(2)
+	return a, nil
+}
+
+// Name is the interface's name.
+func (a *AggregateSender) Name() string { return a.s.name }
+
+// Stats counts the aggregates the kernel took (each one frame, however many segments it
+// becomes) and their bytes.
+func (a *AggregateSender) Stats() Stats { return a.s.Stats() }
+
+// Close closes the socket.
+func (a *AggregateSender) Close() error { return a.s.Close() }
+
+// ErrNotAggregate is wrapped by SendTCP's error for a frame it cannot send as an aggregate.
+var ErrNotAggregate = errors.New("not a TCP aggregate")
+
+// SendTCP sends frame, an Ethernet frame (linkLen bytes of link-layer header, then an IPv4
+// or IPv6 packet with an ipHdrLen-byte header and TCP, no extension headers) as an aggregate
+// that the kernel cuts into segments of mss bytes of TCP payload. It sets the TCP checksum
+// field to the pseudo-header sum over the whole TCP length, which is what the kernel
+// completes each segment's checksum from, so the frame's own checksum may be anything.
+// It waits, as Send does, when the socket or device is full, and checks the link before
+// sending (the kernel discards frames for an interface without carrier). It does not
+// allocate, except to build an error.
+func (a *AggregateSender) SendTCP(frame []byte, linkLen, ipHdrLen, mss int) error {
+	if a.s.closed.Load() {
+		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "send", Err: net.ErrClosed}
+	}
+	if len(frame) < linkLen+ipHdrLen+20 || mss < 1 || mss > 0xffff {
+		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "aggregate", Err: ErrNotAggregate}
+	}
+	ip := frame[linkLen:]
+	tcp := ip[ipHdrLen:]
+	tcpHdr := int(tcp[12]>>4) * 4
+	if tcpHdr < 20 || tcpHdr > len(tcp) {
+		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "aggregate", Err: ErrNotAggregate}
+	}
+	var gso byte
+	var sum uint32
+	switch {
+	case ip[0]>>4 == 4 && ipHdrLen >= 20:
+		gso = vnetGSOTCPv4
+		sum = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoTCP, len(tcp))
+	case ip[0]>>4 == 6 && ipHdrLen == 40:
+		gso = vnetGSOTCPv6
+		sum = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoTCP, len(tcp))
+	default:
+		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "aggregate", Err: ErrNotAggregate}
+	}
+	// The pseudo-header's folded sum, not complemented: what the field holds while the
+	// checksum is left to be completed (CHECKSUM_PARTIAL).
+	binary.BigEndian.PutUint16(tcp[tcpChecksumField:], ^inet.Finish(sum))
+	a.hdr[0], a.hdr[1] = vnetFNeedsCsum, gso
+	binary.LittleEndian.PutUint16(a.hdr[2:], uint16(linkLen+ipHdrLen+tcpHdr))
+	binary.LittleEndian.PutUint16(a.hdr[4:], uint16(mss))
+	binary.LittleEndian.PutUint16(a.hdr[6:], uint16(linkLen+ipHdrLen))
+	binary.LittleEndian.PutUint16(a.hdr[8:], tcpChecksumField)
+	if err := a.s.linkCheck(); err != nil {
+		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: opLinkCheck, Err: err}
+	}
+	a.iov[1].Base = &frame[0]
+	a.iov[1].SetLen(len(frame))
+	defer func() { a.iov[1].Base = nil }()
+	backoff := minBackoff
+	for {
+		_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(a.s.fd), uintptr(unsafe.Pointer(&a.msg)), 0)
+		switch errno {
+		case 0:
+			a.s.packets.Add(1)
+			a.s.bytes.Add(uint64(len(frame)))
+			a.s.batches.Add(1)
+			return nil
+		case unix.EINTR:
+		case unix.EAGAIN:
+			a.s.waits.Add(1)
+			if _, err := unix.Poll(a.s.pfd[:], pollTimeoutMs); err != nil && err != unix.EINTR {
+				return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "poll", Err: err}
+			}
+			if err := a.s.linkCheck(); err != nil {
+				return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "waiting to send", Err: err}
+			}
+		case unix.ENOBUFS:
+			a.s.waits.Add(1)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, maxBackoff)
+			if err := a.s.linkCheck(); err != nil {
+				return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "waiting to send", Err: err}
+			}
+		default:
+			return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "sendmsg", Err: errno}
+		}
+	}
+}
