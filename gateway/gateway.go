@@ -119,7 +119,10 @@ func New(cfg Config) (*Gateway, error) {
 		l := newLane(g, i)
 		g.lanes = append(g.lanes, l)
 		var err error
-		opts := live.Options{QdiscBypass: cfg.QdiscBypass}
+		// A link that is down at the start is waited for, as one that goes down later
+		// (watchLinks): a gateway started with its interfaces, or before their carrier
+		// comes up, runs.
+		opts := live.Options{QdiscBypass: cfg.QdiscBypass, AllowDown: true}
 		for _, s := range []struct {
 			iface string
 			to    **live.Sender
@@ -161,7 +164,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	ro := cfg.Recv
-	ro.Promisc, ro.IgnoreOutgoing = true, true
+	ro.Promisc, ro.IgnoreOutgoing, ro.AllowDown = true, true, true
 	if g.inRx, err = live.OpenFanout(cfg.Inside, cfg.Lanes, live.FanoutOptions{Mode: live.FanoutProgram, Program: inProg}, ro); err != nil {
 		return nil, err
 	}
@@ -231,6 +234,13 @@ func (g *Gateway) watchLinks(done <-chan struct{}) {
 		mtu  *atomic.Int32
 	}{{"inside", g.inRx[0], &g.inMTU}, {"outside", g.outRx[0], &g.outMTU}}
 	state := [2]live.LinkState{live.LinkUp, live.LinkUp}
+	for i, sd := range sides {
+		if s, _ := sd.rx.Link(); s == live.LinkDown {
+			state[i] = s
+			g.linkDown[i].Store(true)
+			g.notice(fmt.Sprintf("the %s interface %q is down or has no carrier: waiting for it (nothing arrives on it, and frames for it are refused and counted until it is up)", sd.name, sd.rx.Name()))
+		}
+	}
 	for {
 		select {
 		case <-done:

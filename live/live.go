@@ -48,6 +48,9 @@ type Options struct {
 	// Open sets it with SO_SNDBUFFORCE (CAP_NET_ADMIN, so the net.core.wmem_max cap does not
 	// apply) and falls back to SO_SNDBUF.
 	SndBuf int
+	// AllowDown opens the socket even when the interface is down or has no carrier, for a
+	// program that waits for its link to come up (Send refuses frames until it does).
+	AllowDown bool
 }
 
 // Stats count what a Sender has done since Open.
@@ -171,10 +174,10 @@ func open(fd int, iface string, o Options) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	if flags&unix.IFF_UP == 0 {
+	if flags&unix.IFF_UP == 0 && !o.AllowDown {
 		return nil, fmt.Errorf("live: interface %q is down", iface)
 	}
-	if flags&unix.IFF_RUNNING == 0 {
+	if flags&unix.IFF_RUNNING == 0 && !o.AllowDown {
 		return nil, fmt.Errorf("live: interface %q: %w", iface, ErrNoCarrier)
 	}
 	ifr, _ = unix.NewIfreq(iface)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,6 +131,31 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	check(open(p.Link[0]), fmt.Sprintf(`live: interface %q is down`, p.Link[0]))
+
+	// With AllowDown the sockets open on the down interface (a program that waits for its
+	// link), and Send says it is down.
+	if err := p.InNS(0, func() error {
+		s, err := live.Open(p.Link[0], live.Options{AllowDown: true})
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		r, err := live.OpenReceiver(p.Link[0], live.RecvOptions{AllowDown: true, Immediate: true})
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if st, _ := r.Link(); st != live.LinkDown {
+			t.Errorf("Link of the down interface: %v, want down", st)
+		}
+		f := make([]byte, 60)
+		if _, err := s.Send([][]byte{f}); err == nil || !strings.Contains(err.Error(), "network is down") {
+			t.Errorf("Send on the down interface: %v, want network is down", err)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("AllowDown: %v", err)
+	}
 }
 
 // TestOpenNeedsCapNetRaw drops CAP_NET_RAW from the effective set of one thread (capabilities

@@ -117,6 +117,9 @@ type RecvOptions struct {
 	// only when the socket's receive buffer is full is it cut to fit, as a frame longer
 	// than a block is in the V3 ring.
 	FrameSize int
+	// AllowDown opens the socket even when the interface is down, for a program that
+	// waits for its link to come up (nothing arrives until it does).
+	AllowDown bool
 }
 
 func (o *RecvOptions) normalize() error {
@@ -284,7 +287,7 @@ func (r *Receiver) setup(quiet bool) error {
 	if err != nil {
 		return err
 	}
-	if flags&unix.IFF_UP == 0 {
+	if flags&unix.IFF_UP == 0 && !r.opts.AllowDown {
 		return fmt.Errorf("live: interface %q is down", r.name)
 	}
 	ifr, _ = unix.NewIfreq(r.name)

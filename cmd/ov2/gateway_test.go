@@ -529,3 +529,45 @@ func TestGatewayReloadRefused(t *testing.T) {
 		t.Errorf("report: reloads %d (%d failed), %d SAs in force, balanced %v; want 0 (1 failed), 2, true", r.Reloads, r.ReloadErrors, len(r.PerSA), r.Balanced)
 	}
 }
+
+// A gateway started while a link is down (a script that starts it right after bringing
+// its interfaces up, before the carrier comes; a service started at boot) runs and waits
+// for it: it said `live: interface "out": no carrier` and exited. g2's outside is down, so
+// g1's has no carrier; both start, say so once, say when it is up, and traffic flows.
+func TestGatewayStartsWithLinkDown(t *testing.T) {
+	tp := gwtest.New(t, gwtest.Opts{})
+	dir := t.TempDir()
+	bin := buildOV2(t, dir)
+	saFile := filepath.Join(dir, "gw.sa")
+	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
+		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6301 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`,
+		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x6302 mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128`,
+	)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tp.N.Run(t, "g2", "ip", "link", "set", "out", "down")
+	const down = `ov2 gateway: the outside interface "out" is down or has no carrier: waiting for it (nothing arrives on it, and frames for it are refused and counted until it is up)`
+	const up = `ov2 gateway: the outside interface "out" is up again`
+	g1 := startGatewayProc(t, tp, bin, "g1", saFile)
+	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
+	g1.waitFor(t, down)
+	g2.waitFor(t, down)
+	tp.N.Run(t, "g2", "ip", "link", "set", "out", "up")
+	g1.waitFor(t, up)
+	g2.waitFor(t, up)
+	tp.Ping(t, "a", tp.B, 3)
+	r1, r2 := g1.stop(t), g2.stop(t)
+	for _, x := range []struct {
+		name string
+		p    *gwProc
+		r    gateway.Report
+	}{{"g1", g1, r1}, {"g2", g2, r2}} {
+		text := x.p.errText()
+		if strings.Count(text, down) != 1 || strings.Count(text, up) != 1 {
+			t.Errorf("%s: want one notice of the outside down and one of it up:\n%s", x.name, text)
+		}
+		if !x.r.Balanced || x.r.Encrypt.Out.Packets < 3 {
+			t.Errorf("%s: balanced %v, sealed %d; want balanced and the pings sealed", x.name, x.r.Balanced, x.r.Encrypt.Out.Packets)
+		}
+	}
+}
