@@ -109,9 +109,10 @@ func TestRoundTripModes(t *testing.T) {
 	}
 }
 
-// roundTripMode is one case of TestRoundTripModes, on lane goroutines or inline.
-func roundTripMode(t *testing.T, sa, src, dst string, proto byte, inline bool) {
-	var col collector
+// linkPath makes a path with link headers for the SAs in sa, its callbacks collected in
+// col: on two lanes, or inline (one lane). It is closed when the test ends.
+func linkPath(t *testing.T, col *collector, sa string, inline bool) *fastpath.Path {
+	t.Helper()
 	cfg := fastpath.Config{SAs: parse(t, sa), Lanes: 2, LinkHeaders: true}
 	if inline {
 		cfg.Lanes, cfg.Inline = 1, true
@@ -120,7 +121,14 @@ func roundTripMode(t *testing.T, sa, src, dst string, proto byte, inline bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// roundTripMode is one case of TestRoundTripModes, on lane goroutines or inline.
+func roundTripMode(t *testing.T, sa, src, dst string, proto byte, inline bool) {
+	var col collector
+	p := linkPath(t, &col, sa, inline)
 	// settle is the goroutines' wait, or the inline owner's Turn, which must
 	// complete exactly what was flushed.
 	settle := func(n, m, turned int) {

@@ -15,24 +15,8 @@ import (
 func udpPacket(src, dst string, n int) []byte { return udpSeq(src, dst, n, 0) }
 
 func udpSeq(src, dst string, n int, seq uint64) []byte {
-	s, d := netip.MustParseAddr(src), netip.MustParseAddr(dst)
-	var p []byte
-	hdr := 20
-	if s.Is4() {
-		p = make([]byte, n)
-		p[0], p[8], p[9] = 0x45, 64, 17
-		binary.BigEndian.PutUint16(p[2:], uint16(n))
-		copy(p[12:], s.AsSlice())
-		copy(p[16:], d.AsSlice())
-		inet.IPv4(p[:20]).SetChecksum()
-	} else {
-		hdr = 40
-		p = make([]byte, n)
-		p[0], p[6], p[7] = 0x60, 17, 64
-		binary.BigEndian.PutUint16(p[4:], uint16(n-40))
-		copy(p[8:], s.AsSlice())
-		copy(p[24:], d.AsSlice())
-	}
+	p := make([]byte, n)
+	hdr := ipHeader(p, src, dst, 17, false)
 	u := p[hdr:]
 	binary.BigEndian.PutUint16(u[0:], 40000)
 	binary.BigEndian.PutUint16(u[2:], 9)
@@ -44,6 +28,29 @@ func udpSeq(src, dst string, n int, seq uint64) []byte {
 		binary.BigEndian.PutUint64(u[8:], seq)
 	}
 	return p
+}
+
+// ipHeader writes at the start of p, a packet of len(p) bytes, an IPv4 (with DF if df, and
+// its checksum) or IPv6 header from src to dst for protocol proto, and returns its length.
+func ipHeader(p []byte, src, dst string, proto byte, df bool) int {
+	s, d := netip.MustParseAddr(src), netip.MustParseAddr(dst)
+	if s.Is4() {
+		p[0], p[8], p[9] = 0x45, 64, proto
+		if df {
+			p[6] = 0x40
+			binary.BigEndian.PutUint16(p[4:], 0x1234)
+		}
+		binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
+		copy(p[12:], s.AsSlice())
+		copy(p[16:], d.AsSlice())
+		inet.IPv4(p[:20]).SetChecksum()
+		return 20
+	}
+	p[0], p[6], p[7] = 0x60, proto, 64
+	binary.BigEndian.PutUint16(p[4:], uint16(len(p)-40))
+	copy(p[8:], s.AsSlice())
+	copy(p[24:], d.AsSlice())
+	return 40
 }
 
 // parse reads SAs in xfrm syntax or fails the test.
@@ -74,26 +81,13 @@ const (
 // tcpSegment is an IPv4 or IPv6 TCP packet from src to dst with the given sequence number,
 // flags and payload, with valid checksums.
 func tcpSegment(src, dst string, seq uint32, flags byte, payload []byte) []byte {
-	s, d := netip.MustParseAddr(src), netip.MustParseAddr(dst)
 	hdr := 20
-	if s.Is6() {
+	if strings.Contains(src, ":") {
 		hdr = 40
 	}
-	n := hdr + 20 + len(payload)
-	p := make([]byte, n)
-	if s.Is4() {
-		p[0], p[6], p[8], p[9] = 0x45, 0x40, 64, 6 // DF
-		binary.BigEndian.PutUint16(p[2:], uint16(n))
-		binary.BigEndian.PutUint16(p[4:], 0x1234)
-		copy(p[12:], s.AsSlice())
-		copy(p[16:], d.AsSlice())
-		inet.IPv4(p[:20]).SetChecksum()
-	} else {
-		p[0], p[6], p[7] = 0x60, 6, 64
-		binary.BigEndian.PutUint16(p[4:], uint16(n-40))
-		copy(p[8:], s.AsSlice())
-		copy(p[24:], d.AsSlice())
-	}
+	p := make([]byte, hdr+20+len(payload))
+	ipHeader(p, src, dst, 6, true)
+	s := netip.MustParseAddr(src)
 	tcp := p[hdr:]
 	binary.BigEndian.PutUint16(tcp[0:], 40001)
 	binary.BigEndian.PutUint16(tcp[2:], 5201)

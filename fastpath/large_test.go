@@ -34,15 +34,7 @@ func TestProtectLargeLinkHeaders(t *testing.T) {
 
 func protectLarge(t *testing.T, sa, src, dst string, inline bool) {
 	var col collector
-	cfg := fastpath.Config{SAs: parse(t, sa), Lanes: 2, LinkHeaders: true}
-	if inline {
-		cfg.Lanes, cfg.Inline = 1, true
-	}
-	p, err := fastpath.New(col.config(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := linkPath(t, &col, sa, inline)
 	v6 := strings.Contains(src, ":")
 	const mss, size = 1000, 20500 // 21 segments, the last of 500 bytes
 	payload := make([]byte, size)

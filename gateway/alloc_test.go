@@ -141,12 +141,7 @@ func TestGatewayZeroAllocsAggregates(t *testing.T) {
 		}
 		t.Skipf("iperf3 is not installed: %v", err)
 	}
-	tp := gwtest.New(t, gwtest.Opts{Offloads: true})
-	sas := gwtest.ParseSAs(t, gwtest.SAText(
-		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x9101 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128`,
-		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x9102 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128`))
-	g1 := tp.StartGateway(t, "g1", sas, 1)
-	g2 := tp.StartGateway(t, "g2", sas, 1)
+	tp, g1, g2 := offloadedPair(t, "10.0.0.2", 0x9101)
 	srv := tp.N.Cmd("b", "timeout", "30", "iperf3", "-s", "-1", "-B", tp.B.String())
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

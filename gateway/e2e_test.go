@@ -3,6 +3,7 @@
 package gateway_test
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -161,6 +162,18 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// offloadedPair starts two gateways (in this process) in a topology whose hosts keep their
+// segmentation offloads on, with a transport SA pair between 10.0.0.1 and peer (SPIs spi
+// and spi+1).
+func offloadedPair(t *testing.T, peer string, spi uint32) (*gwtest.Topo, *gwtest.Running, *gwtest.Running) {
+	t.Helper()
+	tp := gwtest.New(t, gwtest.Opts{Offloads: true})
+	sas := gwtest.ParseSAs(t, gwtest.SAText(
+		fmt.Sprintf(`src 10.0.0.1 dst %s proto esp spi %#x mode transport aead 'rfc4106(gcm(aes))' %s 128`, peer, spi, keyAB),
+		fmt.Sprintf(`src %s dst 10.0.0.1 proto esp spi %#x mode transport aead 'rfc4106(gcm(aes))' %s 128`, peer, spi+1, keyBA)))
+	return tp, tp.StartGateway(t, "g1", sas, 1), tp.StartGateway(t, "g2", sas, 1)
+}
+
 // countNonESP counts the frames ESPOnWire does not return as ESP.
 func countNonESP(frames [][]byte) int {
 	esp, _ := gwtest.ESPOnWire(frames)
@@ -172,12 +185,7 @@ func countNonESP(frames [][]byte) int {
 // the kernel to cut on the way out of each gateway. 4 MB arrive intact, nothing is
 // dropped, and the reports balance and count the aggregates bridged.
 func TestBridgeAggregates(t *testing.T) {
-	tp := gwtest.New(t, gwtest.Opts{Offloads: true})
-	sas := gwtest.ParseSAs(t, gwtest.SAText(
-		`src 10.0.0.1 dst 10.0.0.99 proto esp spi 0x5001 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128`,
-		`src 10.0.0.99 dst 10.0.0.1 proto esp spi 0x5002 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128`))
-	g1 := tp.StartGateway(t, "g1", sas, 1)
-	g2 := tp.StartGateway(t, "g2", sas, 1)
+	tp, g1, g2 := offloadedPair(t, "10.0.0.99", 0x5001)
 	capt := tp.StartCapture(t, "g2", "out")
 	tp.Transfer(t, tp.B, 5002, 4<<20)
 	r1, r2 := g1.Stop(t), g2.Stop(t)

@@ -42,12 +42,9 @@ type AggregateSender struct {
 // OpenAggregate opens a sending AF_PACKET socket on iface with PACKET_VNET_HDR, as Open
 // opens one without it (the same checks and options).
 func OpenAggregate(iface string, o Options) (*AggregateSender, error) {
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := sendSocket(iface)
 	if err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("live: interface %q: opening an AF_PACKET socket needs CAP_NET_RAW (run as root or grant the capability): %w", iface, err)
-		}
-		return nil, fmt.Errorf("live: interface %q: socket(AF_PACKET, SOCK_RAW): %w", iface, err)
+		return nil, err
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
 		unix.Close(fd)

@@ -140,12 +140,9 @@ func TooLong(err error) bool {
 // uses protocol 0, so it receives nothing. The interface must exist, be up and have carrier
 // (IFF_RUNNING), and be an Ethernet (or loopback) device. Opening needs CAP_NET_RAW.
 func Open(iface string, o Options) (*Sender, error) {
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := sendSocket(iface)
 	if err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("live: interface %q: opening an AF_PACKET socket needs CAP_NET_RAW (run as root or grant the capability): %w", iface, err)
-		}
-		return nil, fmt.Errorf("live: interface %q: socket(AF_PACKET, SOCK_RAW): %w", iface, err)
+		return nil, err
 	}
 	s, err := open(fd, iface, o)
 	if err != nil {
@@ -153,6 +150,18 @@ func Open(iface string, o Options) (*Sender, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// sendSocket makes a non-blocking AF_PACKET SOCK_RAW socket, bound to nothing yet.
+func sendSocket(iface string) (int, error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return -1, fmt.Errorf("live: interface %q: opening an AF_PACKET socket needs CAP_NET_RAW (run as root or grant the capability): %w", iface, err)
+		}
+		return -1, fmt.Errorf("live: interface %q: socket(AF_PACKET, SOCK_RAW): %w", iface, err)
+	}
+	return fd, nil
 }
 
 func open(fd int, iface string, o Options) (*Sender, error) {

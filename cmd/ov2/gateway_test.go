@@ -478,19 +478,27 @@ func TestGatewayForwardingWarning(t *testing.T) {
 func startGatewayPair(t *testing.T, out, in uint32, g1Extra ...string) (*gwtest.Topo, *gwProc, *gwProc) {
 	t.Helper()
 	tp := gwtest.New(t, gwtest.Opts{})
+	bin, saFile := pairFiles(t, out, in)
+	g1 := startGatewayProc(t, tp, bin, "g1", saFile, g1Extra...)
+	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
+	tp.Ping(t, "a", tp.B, 2)
+	return tp, g1, g2
+}
+
+// pairFiles builds ov2 and writes the SA file of a transport SA pair between A and B (SPIs
+// out and in) into a temporary directory.
+func pairFiles(t *testing.T, out, in uint32) (bin, saFile string) {
+	t.Helper()
 	dir := t.TempDir()
-	bin := buildOV2(t, dir)
-	saFile := filepath.Join(dir, "gw.sa")
+	bin = buildOV2(t, dir)
+	saFile = filepath.Join(dir, "gw.sa")
 	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
 		fmt.Sprintf(`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x%x mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`, out),
 		fmt.Sprintf(`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x%x mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128`, in),
 	)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g1 := startGatewayProc(t, tp, bin, "g1", saFile, g1Extra...)
-	g2 := startGatewayProc(t, tp, bin, "g2", saFile)
-	tp.Ping(t, "a", tp.B, 2)
-	return tp, g1, g2
+	return bin, saFile
 }
 
 // A reload the NIC refuses (an added SA past SaOffloadCapacity) changes nothing, and says
@@ -536,15 +544,7 @@ func TestGatewayReloadRefused(t *testing.T) {
 // g1's has no carrier; both start, say so once, say when it is up, and traffic flows.
 func TestGatewayStartsWithLinkDown(t *testing.T) {
 	tp := gwtest.New(t, gwtest.Opts{})
-	dir := t.TempDir()
-	bin := buildOV2(t, dir)
-	saFile := filepath.Join(dir, "gw.sa")
-	if err := os.WriteFile(saFile, []byte(gwtest.SAText(
-		`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6301 mode transport aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4 128`,
-		`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x6302 mode transport aead 'rfc4106(gcm(aes))' 0x1112131415161718191a1b1c1d1e1f20b1b2b3b4 128`,
-	)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bin, saFile := pairFiles(t, 0x6301, 0x6302)
 	tp.N.Run(t, "g2", "ip", "link", "set", "out", "down")
 	const down = `ov2 gateway: the outside interface "out" is down or has no carrier: waiting for it (nothing arrives on it, and frames for it are refused and counted until it is up)`
 	const up = `ov2 gateway: the outside interface "out" is up again`
