@@ -163,7 +163,7 @@ func (l *lane) fromInside(frames []live.Frame) {
 		if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
 			completeChecksum(data[f.LinkLen:], f)
 		}
-		if f.Kind == KindIPv4 && binary.BigEndian.Uint16(frame[f.LinkLen+6:])&0x3fff != 0 {
+		if fragment(frame[f.LinkLen:], f) {
 			// A fragment: transport mode would copy its fragment fields into the ESP
 			// packet's header, which the far side would take for a fragment of ESP.
 			if out, match := l.q.Match(frame[f.LinkLen:]); match && !out.Tunnel {
@@ -195,7 +195,7 @@ func (l *lane) fromInside(frames []live.Frame) {
 // IPv6 extension headers, headers that do not add up) is dropped and counted.
 func (l *lane) largeSend(frame []byte, f Frame, out fastpath.Outcome, c *batchCounts) {
 	ip := frame[f.LinkLen:]
-	if f.Proto != inet.ProtoTCP || len(ip) < f.HdrLen+20 {
+	if f.Proto != inet.ProtoTCP || len(ip) < f.HdrLen+20 || fragment(ip, f) {
 		c.drops[DropGSO]++
 		return
 	}
@@ -214,6 +214,12 @@ func (l *lane) largeSend(frame []byte, f Frame, out fastpath.Outcome, c *batchCo
 	}
 	inc(&c.toNIC, f.IPLen)
 	inc(&c.segmented, f.IPLen)
+}
+
+// fragment reports whether ip is an IPv4 fragment (more fragments, or an offset): never an
+// aggregate to cut, whatever its length says.
+func fragment(ip []byte, f Frame) bool {
+	return f.Kind == KindIPv4 && binary.BigEndian.Uint16(ip[6:])&0x3fff != 0
 }
 
 // fromOutside handles a batch of frames from the outside ring.
@@ -312,7 +318,7 @@ func (l *lane) bridge(batch *[][]byte, data []byte, f Frame, mtu int, c *batchCo
 // queued to go out before it goes first, so a flow keeps its order.
 func (l *lane) bridgeAggregate(toOutside bool, data []byte, f Frame, c *batchCounts) {
 	ip := data[f.LinkLen:]
-	if len(ip) < f.HdrLen+20 {
+	if len(ip) < f.HdrLen+20 || fragment(ip, f) {
 		c.drops[DropTooBig]++
 		return
 	}
