@@ -193,3 +193,36 @@ func TestSizes(t *testing.T) {
 		t.Fatal("DefaultTailroom too small for trailer and ICV")
 	}
 }
+
+// CarryFront copies the CarryRoom bytes right in front of the source's frame to right in
+// front of the destination's, or as many as the smaller headroom holds, and nothing else.
+func TestCarryFront(t *testing.T) {
+	for _, c := range []struct {
+		srcHead, dstHead, want int
+	}{
+		{DefaultHeadroom, DefaultHeadroom, CarryRoom},
+		{40, DefaultHeadroom, 40}, // a large send whose framing used most of its headroom
+		{DefaultHeadroom, 10, 10}, // a segment with little headroom left
+		{0, DefaultHeadroom, 0},   // nothing in front of the source
+	} {
+		src, dst := NewBuffer(256), NewBuffer(256)
+		src.Prepend(DefaultHeadroom - c.srcHead)
+		dst.Prepend(DefaultHeadroom - c.dstHead)
+		front := src.backing[:src.Headroom()]
+		for i := range front {
+			front[i] = byte(i + 1)
+		}
+		dst.CarryFront(src)
+		got := dst.backing[:dst.Headroom()]
+		for i := range got {
+			want := byte(0)
+			if i >= len(got)-c.want {
+				want = front[len(front)-(len(got)-i)]
+			}
+			if got[i] != want {
+				t.Fatalf("src headroom %d, dst headroom %d: byte %d before the frame is %d, want %d",
+					c.srcHead, c.dstHead, len(got)-i, got[i], want)
+			}
+		}
+	}
+}
