@@ -87,6 +87,9 @@ func TestEndToEnd(t *testing.T) {
 		{"transport-v4-offloads", transportV4, false, 1, true},
 		{"tunnel-v4-offloads", tunnelV4, false, 1, true},
 		{"transport-v6-offloads", transportV6, true, 1, true},
+		{"natt-v4-offloads", gwtest.SAText(
+			`src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x4101 mode transport aead 'rfc4106(gcm(aes))' `+keyAB+` 128 encap espinudp 4500 4500 0.0.0.0`,
+			`src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x4102 mode transport aead 'rfc4106(gcm(aes))' `+keyBA+` 128 encap espinudp 4500 4500 0.0.0.0`), false, 1, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tp := gwtest.New(t, gwtest.Opts{IPv6: c.ipv6, Offloads: c.offloads})
