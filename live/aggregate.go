@@ -73,6 +73,44 @@ func (a *AggregateSender) Stats() Stats { return a.s.Stats() }
 // Close closes the socket.
 func (a *AggregateSender) Close() error { return a.s.Close() }
 
+// aggregateHeader fills hdr with the virtio-net header that asks the kernel to cut frame
+// (linkLen bytes of link-layer header, an IP header of ipHdrLen bytes, TCP) into segments
+// of mss bytes of payload and complete their checksums, and sets frame's TCP checksum field
+// to the pseudo-header's folded sum, not complemented: what the field holds while the
+// checksum is left to be completed (CHECKSUM_PARTIAL). It reports false, changing
+// nothing, for a frame it cannot describe so.
+func aggregateHeader(hdr *[vnetHdrLen]byte, frame []byte, linkLen, ipHdrLen, mss int) bool {
+	if linkLen < 0 || ipHdrLen < 20 || len(frame) < linkLen+ipHdrLen+20 || mss < 1 || mss > 0xffff ||
+		linkLen+ipHdrLen+60 > 0xffff {
+		return false
+	}
+	ip := frame[linkLen:]
+	tcp := ip[ipHdrLen:]
+	tcpHdr := int(tcp[12]>>4) * 4
+	if tcpHdr < 20 || tcpHdr > len(tcp) || len(tcp) > 0xffff {
+		return false
+	}
+	var gso byte
+	var sum uint32
+	switch {
+	case ip[0]>>4 == 4:
+		gso = vnetGSOTCPv4
+		sum = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoTCP, len(tcp))
+	case ip[0]>>4 == 6 && ipHdrLen == 40:
+		gso = vnetGSOTCPv6
+		sum = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoTCP, len(tcp))
+	default:
+		return false
+	}
+	binary.BigEndian.PutUint16(tcp[tcpChecksumField:], ^inet.Finish(sum))
+	hdr[0], hdr[1] = vnetFNeedsCsum, gso
+	binary.LittleEndian.PutUint16(hdr[2:], uint16(linkLen+ipHdrLen+tcpHdr))
+	binary.LittleEndian.PutUint16(hdr[4:], uint16(mss))
+	binary.LittleEndian.PutUint16(hdr[6:], uint16(linkLen+ipHdrLen))
+	binary.LittleEndian.PutUint16(hdr[8:], tcpChecksumField)
+	return true
+}
+
 // ErrNotAggregate is wrapped by SendTCP's error for a frame it cannot send as an aggregate.
 var ErrNotAggregate = errors.New("not a TCP aggregate")
 
@@ -88,35 +126,9 @@ func (a *AggregateSender) SendTCP(frame []byte, linkLen, ipHdrLen, mss int) erro
 	if a.s.closed.Load() {
 		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "send", Err: net.ErrClosed}
 	}
-	if len(frame) < linkLen+ipHdrLen+20 || mss < 1 || mss > 0xffff {
+	if !aggregateHeader(&a.hdr, frame, linkLen, ipHdrLen, mss) {
 		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "aggregate", Err: ErrNotAggregate}
 	}
-	ip := frame[linkLen:]
-	tcp := ip[ipHdrLen:]
-	tcpHdr := int(tcp[12]>>4) * 4
-	if tcpHdr < 20 || tcpHdr > len(tcp) {
-		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "aggregate", Err: ErrNotAggregate}
-	}
-	var gso byte
-	var sum uint32
-	switch {
-	case ip[0]>>4 == 4 && ipHdrLen >= 20:
-		gso = vnetGSOTCPv4
-		sum = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoTCP, len(tcp))
-	case ip[0]>>4 == 6 && ipHdrLen == 40:
-		gso = vnetGSOTCPv6
-		sum = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoTCP, len(tcp))
-	default:
-		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "aggregate", Err: ErrNotAggregate}
-	}
-	// The pseudo-header's folded sum, not complemented: what the field holds while the
-	// checksum is left to be completed (CHECKSUM_PARTIAL).
-	binary.BigEndian.PutUint16(tcp[tcpChecksumField:], ^inet.Finish(sum))
-	a.hdr[0], a.hdr[1] = vnetFNeedsCsum, gso
-	binary.LittleEndian.PutUint16(a.hdr[2:], uint16(linkLen+ipHdrLen+tcpHdr))
-	binary.LittleEndian.PutUint16(a.hdr[4:], uint16(mss))
-	binary.LittleEndian.PutUint16(a.hdr[6:], uint16(linkLen+ipHdrLen))
-	binary.LittleEndian.PutUint16(a.hdr[8:], tcpChecksumField)
 	if err := a.s.linkCheck(); err != nil {
 		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: opLinkCheck, Err: err}
 	}
