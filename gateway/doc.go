@@ -63,15 +63,16 @@
 // A frame sent with checksum offload reaches the ring with its TCP or UDP checksum not
 // filled in (TP_STATUS_CSUMNOTREADY); the gateway completes it before sealing or bridging.
 // Frames longer than the inside MTU (GSO/GRO aggregates of up to 64 KB from a host with
-// segmentation offloads on) come whole from the receive ring (live: PACKET_COPY_THRESH);
-// a TCP one for an SA goes to the NIC as one LSO + IPsec large send (IPsecOV2's LSO with
-// IPsec, R-TX-6), which cuts it into segments of what fits the inside MTU as a plain packet
-// and the outside MTU once sealed, so that none needs an ICMP error, and seals each; the
-// segments leave with the aggregate's Ethernet header. An aggregate that is not TCP (UDP
-// GSO) for an SA is dropped and counted. A TCP aggregate for no SA is bridged as it is, for
-// the kernel to cut on the way out (live.AggregateSender: PACKET_VNET_HDR, GSO), after
-// what was queued before it; any other frame longer than the other side's MTU is dropped
-// and counted.
+// segmentation offloads on) come whole from the receive ring (live: PACKET_COPY_THRESH),
+// with their virtio-net header (PACKET_VNET_HDR: the GSO type and size the sender meant).
+// A TCP one for an SA goes to the NIC as one LSO + IPsec large send (IPsecOV2's LSO with
+// IPsec, R-TX-6), which cuts it into segments of the sender's size or what fits the inside
+// MTU as a plain packet and the outside MTU once sealed, whichever is smaller, so that none
+// needs an ICMP error, and seals each; the segments leave with the aggregate's Ethernet
+// header. A UDP one (UDP_SEGMENT) for an SA is cut into its datagrams, each sealed. An
+// aggregate for no SA is bridged as it is, for the kernel to cut on the way out
+// (live.AggregateSender: PACKET_VNET_HDR, GSO), after what was queued before it. Anything
+// else longer than an MTU is dropped and counted.
 //
 // # Links
 //

@@ -164,7 +164,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	ro := cfg.Recv
-	ro.Promisc, ro.IgnoreOutgoing, ro.AllowDown = true, true, true
+	ro.Promisc, ro.IgnoreOutgoing, ro.AllowDown, ro.VNetHdr = true, true, true, true
 	if g.inRx, err = live.OpenFanout(cfg.Inside, cfg.Lanes, live.FanoutOptions{Mode: live.FanoutProgram, Program: inProg}, ro); err != nil {
 		return nil, err
 	}

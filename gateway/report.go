@@ -30,8 +30,8 @@ type Direction struct {
 	// among them: traffic for no SA).
 	Bridged   Counter `json:"bridged"`
 	BridgedIP Counter `json:"bridged_ip"`
-	// BridgedAggregates is the TCP aggregates (longer than the MTU) among BridgedIP, sent
-	// for the kernel to cut into segments.
+	// BridgedAggregates is the TCP and UDP aggregates (longer than the MTU) among
+	// BridgedIP, sent for the kernel to cut into segments.
 	BridgedAggregates Counter `json:"bridged_aggregates"`
 	// ICMP is the packets too big once sealed that were answered with an ICMP error (the
 	// bytes are theirs); Fragmented the IPv4 packets without DF cut into Fragments
@@ -43,6 +43,10 @@ type Direction struct {
 	// NIC cut into Segments segments (LSO + IPsec); encrypt direction only.
 	Segmented Counter `json:"segmented"`
 	Segments  uint64  `json:"segments"`
+	// UDPSplit is the UDP aggregates (UDP_SEGMENT) for an SA cut into Datagrams datagrams,
+	// each then handed to the NIC; encrypt direction only.
+	UDPSplit  Counter `json:"udp_split"`
+	Datagrams uint64  `json:"datagrams"`
 	// Sent is what the sockets sending on this direction's account (to the other
 	// interface, and for the encrypt direction the ICMP errors back) had the kernel take;
 	// Refused the frames the interface refused with a hard error.
@@ -129,6 +133,7 @@ func (g *Gateway) Report() *Report {
 		d.Bridged, d.BridgedIP = s.bridged.load(), s.bridgedIP.load()
 		d.ICMP, d.Fragmented, d.Fragments = s.icmp.load(), s.fragmented.load(), s.fragments.Load()
 		d.Segmented, d.BridgedAggregates = s.segmented.load(), s.aggregates.load()
+		d.UDPSplit, d.Datagrams = s.udpSplit.load(), s.datagrams.Load()
 		d.Refused = s.sentErr.Load()
 		for _, x := range rx {
 			ks := x.Stats()
@@ -206,15 +211,15 @@ func (g *Gateway) Report() *Report {
 
 	// The books, exact once stopped.
 	dropsIn, dropsOut := sumDrops(&g.in), sumDrops(&g.out)
-	fragErrs := g.in.fragErrs.Load() // drops of fragments, not of frames received
+	fragErrs := g.in.fragErrs.Load() + g.in.dgramErrs.Load() // drops of fragments and datagrams, not of frames received
 	e, d := &r.Encrypt, &r.Decrypt
 	var verdicts uint64
 	for _, n := range st.Verdicts {
 		verdicts += n
 	}
 	r.Balanced = !r.Running &&
-		e.Received.Packets == e.In.Packets+e.Bridged.Packets+e.ICMP.Packets+e.Fragmented.Packets+dropsIn-fragErrs &&
-		st.Sealed.Packets+st.Clear.Packets+nicFail == e.In.Packets+e.Fragments-st.Send.Split+st.Send.Segments &&
+		e.Received.Packets == e.In.Packets+e.Bridged.Packets+e.ICMP.Packets+e.Fragmented.Packets+e.UDPSplit.Packets+dropsIn-fragErrs &&
+		st.Sealed.Packets+st.Clear.Packets+nicFail == e.In.Packets+e.Fragments+e.Datagrams-st.Send.Split+st.Send.Segments &&
 		e.Sent.Packets+e.Refused == e.Bridged.Packets+st.Sealed.Packets &&
 		d.Received.Packets == d.In.Packets+d.Bridged.Packets+dropsOut &&
 		st.Submitted == d.In.Packets && verdicts == st.Submitted && d.Out.Packets+hostDrop == verdicts &&
@@ -262,6 +267,9 @@ func (r *Report) Print(w io.Writer) {
 		if x.ICMP.Packets > 0 || x.Fragmented.Packets > 0 {
 			fmt.Fprintf(w, "    too big once sealed: %d answered with ICMP errors, %d fragmented into %d fragments\n",
 				x.ICMP.Packets, x.Fragmented.Packets, x.Fragments)
+		}
+		if x.UDPSplit.Packets > 0 {
+			fmt.Fprintf(w, "    UDP aggregates (UDP_SEGMENT) cut into datagrams before sealing: %d frames into %d datagrams\n", x.UDPSplit.Packets, x.Datagrams)
 		}
 		if x.Segmented.Packets > 0 {
 			fmt.Fprintf(w, "    GSO/GRO aggregates cut by the NIC (LSO + IPsec): %d frames into %d segments\n", x.Segmented.Packets, x.Segments)

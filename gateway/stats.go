@@ -13,7 +13,7 @@ type Reason uint8
 const (
 	DropTruncated    Reason = iota // larger than a receive ring slot or block: the ring kept only its start
 	DropTooBig                     // bridged, but longer than the other interface's MTU
-	DropGSO                        // an aggregated (GSO/GRO) frame longer than the MTU, for an SA, that the NIC cannot cut (not TCP, IPv6 extension headers)
+	DropGSO                        // an aggregated (GSO/GRO) frame longer than the MTU, for an SA, that cannot be cut (neither TCP nor UDP_SEGMENT, IPv6 extension headers)
 	DropMalformed                  // an IP packet for an SA whose headers do not add up
 	DropFragment                   // an IPv4 fragment for a transport-mode SA (its ESP packet would look like a fragment itself: use tunnel mode)
 	DropPolicy                     // plain traffic from outside that an inbound SA covers: it should have come protected
@@ -30,7 +30,7 @@ const (
 )
 
 var reasonNames = [NumReasons]string{
-	"truncated by the receive ring (a GRO/GSO frame: turn offloads off, or --ring blocks)", "too big for the other side's MTU", "GSO/GRO frame for an SA that LSO cannot cut (not TCP: turn offloads off)",
+	"truncated by the receive ring (a GRO/GSO frame: turn offloads off, or --ring blocks)", "too big for the other side's MTU", "GSO/GRO frame for an SA that cannot be cut (neither TCP nor UDP GSO)",
 	"malformed IP for an SA", "IPv4 fragment for a transport-mode SA", "plain traffic an inbound SA covers", "SA on another lane (reload)",
 	"too big once sealed, no ICMP error allowed", "too big once sealed, below IPv6's minimum MTU",
 	"SA sequence numbers exhausted", "ESP offload disabled", "packet shape not supported by the host",
@@ -72,7 +72,10 @@ type sideStats struct {
 	fragmented counter // IPv4 packets cut into fragments before sealing (the packets)
 	fragments  atomic.Uint64
 	segmented  counter       // GSO/GRO aggregates handed to the NIC as large sends (of toNIC)
-	aggregates counter       // TCP aggregates bridged for the kernel to cut (of bridgedIP)
+	aggregates counter       // TCP and UDP aggregates bridged for the kernel to cut (of bridgedIP)
+	udpSplit   counter       // UDP aggregates for an SA cut into datagrams before sealing
+	datagrams  atomic.Uint64 // datagrams cut from them and handed to the fast path
+	dgramErrs  atomic.Uint64 // datagrams the fast path refused (counted in drops too)
 	fragErrs   atomic.Uint64 // fragments the fast path refused (counted in drops too)
 	sentErr    atomic.Uint64 // frames the interface refused, of those sent on this side's account
 	drops      [NumReasons]atomic.Uint64
@@ -80,9 +83,9 @@ type sideStats struct {
 
 // batchCounts are a worker's counts for one batch, added to sideStats at its end.
 type batchCounts struct {
-	received, toNIC, bridged, bridgedIP, icmp, fragmented, segmented, aggregates [2]uint64 // packets, bytes
-	fragments, fragErrs                                                          uint64
-	drops                                                                        [NumReasons]uint64
+	received, toNIC, bridged, bridgedIP, icmp, fragmented, segmented, aggregates, udpSplit [2]uint64 // packets, bytes
+	fragments, fragErrs, datagrams, datagramErrs                                           uint64
+	drops                                                                                  [NumReasons]uint64
 }
 
 func (b *batchCounts) flush(s *sideStats) {
@@ -94,6 +97,13 @@ func (b *batchCounts) flush(s *sideStats) {
 	s.fragmented.add(b.fragmented[0], b.fragmented[1])
 	s.segmented.add(b.segmented[0], b.segmented[1])
 	s.aggregates.add(b.aggregates[0], b.aggregates[1])
+	s.udpSplit.add(b.udpSplit[0], b.udpSplit[1])
+	if b.datagrams != 0 {
+		s.datagrams.Add(b.datagrams)
+	}
+	if b.datagramErrs != 0 {
+		s.dgramErrs.Add(b.datagramErrs)
+	}
 	if b.fragments != 0 {
 		s.fragments.Add(b.fragments)
 	}

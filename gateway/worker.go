@@ -59,6 +59,11 @@ type lane struct {
 	in, out batchCounts
 
 	cbOut, cbIn [][]byte // the callbacks' batches
+
+	// gso and gsoSize are the frame being handled's virtio-net GSO type and size
+	// (live.Frame.GSO): how an aggregate is to be cut.
+	gso     uint8
+	gsoSize int
 }
 
 func newLane(g *Gateway, i int) *lane {
@@ -140,6 +145,7 @@ func (l *lane) fromInside(frames []live.Frame) {
 		if !ok {
 			continue
 		}
+		l.gso, l.gsoSize = fr.GSO, int(fr.GSOSize)
 		f := ParseFrame(data)
 		if f.Kind == KindOther {
 			l.bridge(&l.toOutB, data, f, int(l.g.outMTU.Load()), c, false)
@@ -148,14 +154,19 @@ func (l *lane) fromInside(frames []live.Frame) {
 		frame := data[:f.LinkLen+f.IPLen]
 		if f.IPLen > int(l.g.inMTU.Load()) {
 			// Longer than the interface's MTU: an aggregated frame (GSO/GRO) from a host
-			// with segmentation offloads on. For an SA the NIC cuts it (LSO + IPsec); for
-			// none a bridge passes it if the other side takes it.
+			// with segmentation offloads on. For an SA the NIC cuts a TCP one (LSO +
+			// IPsec) and the lane a UDP one; for none a bridge passes it for the kernel
+			// to cut.
 			if out, match := l.q.Match(frame[f.LinkLen:]); match {
-				l.largeSend(frame, f, out, c)
+				if l.gso == live.GSOUDPL4 && f.Proto == inet.ProtoUDP {
+					l.splitUDP(frame, f, out, c)
+				} else {
+					l.largeSend(frame, f, out, c)
+				}
 				continue
 			}
-			if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
-				completeChecksum(data[f.LinkLen:], f)
+			if fr.Status&unix.TP_STATUS_CSUMNOTREADY != 0 && f.IPLen <= int(l.g.outMTU.Load()) {
+				completeChecksum(data[f.LinkLen:], f) // an aggregate gets its sum where it is cut
 			}
 			l.bridge(&l.toOutB, data, f, int(l.g.outMTU.Load()), c, true)
 			continue
@@ -204,6 +215,9 @@ func (l *lane) largeSend(frame []byte, f Frame, out fastpath.Outcome, c *batchCo
 	if out.Fits > 0 {
 		mss = min(mss, out.Fits-hdrs)
 	}
+	if l.gsoSize > 0 {
+		mss = min(mss, l.gsoSize) // the sender's own segment size, if smaller
+	}
 	if mss < 1 {
 		c.drops[DropGSO]++
 		return
@@ -214,6 +228,66 @@ func (l *lane) largeSend(frame []byte, f Frame, out fastpath.Outcome, c *batchCo
 	}
 	inc(&c.toNIC, f.IPLen)
 	inc(&c.segmented, f.IPLen)
+}
+
+// splitUDP cuts a UDP aggregate for an SA (UDP_SEGMENT: datagrams of l.gsoSize bytes of
+// payload each, the last maybe shorter) into its datagrams, as the kernel would have sent
+// them without GSO, and hands each to the NIC. Datagrams too big once sealed get the
+// aggregate an ICMP error with the size that fits (the sender lowers its datagram size),
+// as one packet would.
+func (l *lane) splitUDP(frame []byte, f Frame, out fastpath.Outcome, c *batchCounts) {
+	ip := frame[f.LinkLen:]
+	size, hdrs := l.gsoSize, f.LinkLen+f.HdrLen+8
+	if len(ip) < f.HdrLen+8 || size < 1 || fragment(ip, f) || (f.Kind == KindIPv6 && f.HdrLen != 40) {
+		c.drops[DropGSO]++
+		return
+	}
+	if out.Fits > 0 && f.HdrLen+8+size > out.Fits {
+		l.tooBig(frame, f, out)
+		return
+	}
+	inc(&c.udpSplit, f.IPLen)
+	for off := hdrs; off < len(frame); off += size {
+		n := min(size, len(frame)-off)
+		p := l.scratch[:hdrs+n]
+		copy(p, frame[:hdrs])
+		copy(p[hdrs:], frame[off:off+n])
+		datagram(p[f.LinkLen:], f, (off-hdrs)/size)
+		if _, err := l.tx.Protect(p, f.LinkLen, 0); err != nil {
+			c.drops[dropReason(err)]++
+			c.datagramErrs++
+			continue
+		}
+		c.datagrams++
+	}
+}
+
+// datagram fixes the lengths and checksums of datagram k cut from a UDP aggregate (the
+// aggregate's IP and UDP headers in front of its share of the payload): IPv4 total length,
+// identification (the aggregate's plus k, as the kernel's GSO numbers them) and header
+// checksum, or IPv6 payload length; UDP length and checksum.
+func datagram(ip []byte, f Frame, k int) {
+	udp := ip[f.HdrLen:]
+	if f.Kind == KindIPv4 {
+		binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+		binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+uint16(k))
+		inet.IPv4(ip[:f.HdrLen]).SetChecksum()
+	} else {
+		binary.BigEndian.PutUint16(ip[4:], uint16(len(udp)))
+	}
+	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+	binary.BigEndian.PutUint16(udp[6:], 0)
+	var pseudo uint32
+	if f.Kind == KindIPv4 {
+		pseudo = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoUDP, len(udp))
+	} else {
+		pseudo = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoUDP, len(udp))
+	}
+	sum := inet.Finish(inet.Checksum(udp, pseudo))
+	if sum == 0 {
+		sum = 0xffff // RFC 768: a computed 0 is sent as all ones
+	}
+	binary.BigEndian.PutUint16(udp[6:], sum)
 }
 
 // fragment reports whether ip is an IPv4 fragment (more fragments, or an offset): never an
@@ -232,6 +306,7 @@ func (l *lane) fromOutside(frames []live.Frame) {
 		if !ok {
 			continue
 		}
+		l.gso, l.gsoSize = fr.GSO, int(fr.GSOSize)
 		f := ParseFrame(data)
 		if f.Kind == KindOther {
 			l.bridge(&l.toInB, data, f, int(l.g.inMTU.Load()), c, false)
@@ -295,7 +370,7 @@ func (l *lane) whole(fr *live.Frame, c *batchCounts) ([]byte, bool) {
 func (l *lane) bridge(batch *[][]byte, data []byte, f Frame, mtu int, c *batchCounts, ip bool) {
 	link := max(f.LinkLen, ethHdrLen)
 	if len(data)-link > mtu && (f.Kind == KindOther || f.IPLen > mtu) {
-		if f.Kind != KindOther && f.Proto == inet.ProtoTCP {
+		if f.Kind != KindOther && (f.Proto == inet.ProtoTCP || f.Proto == inet.ProtoUDP && l.gso == live.GSOUDPL4) {
 			l.bridgeAggregate(batch == &l.toOutB, data, f, c)
 			return
 		}
@@ -318,14 +393,28 @@ func (l *lane) bridge(batch *[][]byte, data []byte, f Frame, mtu int, c *batchCo
 // queued to go out before it goes first, so a flow keeps its order.
 func (l *lane) bridgeAggregate(toOutside bool, data []byte, f Frame, c *batchCounts) {
 	ip := data[f.LinkLen:]
-	if len(ip) < f.HdrLen+20 || fragment(ip, f) {
+	if len(ip) < f.HdrLen+20 || fragment(ip, f) || (f.Kind == KindIPv6 && f.HdrLen != 40) {
 		c.drops[DropTooBig]++
 		return
 	}
-	mss := int(min(l.g.inMTU.Load(), l.g.outMTU.Load())) - f.HdrLen - int(ip[f.HdrLen+12]>>4)*4
-	if mss < 1 || (f.Kind == KindIPv6 && f.HdrLen != 40) {
-		c.drops[DropTooBig]++
-		return
+	mtu := int(min(l.g.inMTU.Load(), l.g.outMTU.Load()))
+	udp := f.Proto == inet.ProtoUDP
+	var size int
+	if udp {
+		// Datagrams keep their size: GSO's, if each fits.
+		if size = l.gsoSize; size < 1 || f.HdrLen+8+size > mtu {
+			c.drops[DropTooBig]++
+			return
+		}
+	} else {
+		size = mtu - f.HdrLen - int(ip[f.HdrLen+12]>>4)*4
+		if l.gsoSize > 0 {
+			size = min(size, l.gsoSize)
+		}
+		if size < 1 {
+			c.drops[DropTooBig]++
+			return
+		}
 	}
 	inc(&c.bridged, len(data))
 	inc(&c.bridgedIP, len(data))
@@ -335,7 +424,11 @@ func (l *lane) bridgeAggregate(toOutside bool, data []byte, f Frame, c *batchCou
 	if toOutside {
 		agg, refused = l.aggOut, &l.g.in.sentErr
 	}
-	if err := agg.SendTCP(data[:f.LinkLen+f.IPLen], f.LinkLen, f.HdrLen, mss); err != nil {
+	send := agg.SendTCP
+	if udp {
+		send = agg.SendUDP
+	}
+	if err := send(data[:f.LinkLen+f.IPLen], f.LinkLen, f.HdrLen, size); err != nil {
 		var lost *live.LinkLostError
 		if !errors.As(err, &lost) {
 			refused.Add(1)

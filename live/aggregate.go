@@ -23,7 +23,9 @@ const (
 	vnetFNeedsCsum   = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
 	vnetGSOTCPv4     = 1 // VIRTIO_NET_HDR_GSO_TCPV4
 	vnetGSOTCPv6     = 4 // VIRTIO_NET_HDR_GSO_TCPV6
+	vnetGSOUDPL4     = 5 // VIRTIO_NET_HDR_GSO_UDP_L4
 	tcpChecksumField = 16
+	udpChecksumField = 6
 )
 
 // AggregateSender sends TCP aggregates out one interface: Ethernet frames whose IP packet
@@ -74,20 +76,23 @@ func (a *AggregateSender) Stats() Stats { return a.s.Stats() }
 func (a *AggregateSender) Close() error { return a.s.Close() }
 
 // aggregateHeader fills hdr with the virtio-net header that asks the kernel to cut frame
-// (linkLen bytes of link-layer header, an IP header of ipHdrLen bytes, TCP) into segments
-// of mss bytes of payload and complete their checksums, and sets frame's TCP checksum field
-// to the pseudo-header's folded sum, not complemented: what the field holds while the
-// checksum is left to be completed (CHECKSUM_PARTIAL). It reports false, changing
-// nothing, for a frame it cannot describe so.
-func aggregateHeader(hdr *[vnetHdrLen]byte, frame []byte, linkLen, ipHdrLen, mss int) bool {
-	if linkLen < 0 || ipHdrLen < 20 || len(frame) < linkLen+ipHdrLen+20 || mss < 1 || mss > 0xffff ||
+// (linkLen bytes of link-layer header, an IP header of ipHdrLen bytes, TCP, or UDP if udp)
+// into segments of size bytes of payload and complete their checksums, and sets frame's
+// checksum field to the pseudo-header's folded sum, not complemented: what the field holds
+// while the checksum is left to be completed (CHECKSUM_PARTIAL). It reports false,
+// changing nothing, for a frame it cannot describe so.
+func aggregateHeader(hdr *[vnetHdrLen]byte, frame []byte, linkLen, ipHdrLen, size int, udp bool) bool {
+	if linkLen < 0 || ipHdrLen < 20 || len(frame) < linkLen+ipHdrLen+20 || size < 1 || size > 0xffff ||
 		linkLen+ipHdrLen+60 > 0xffff {
 		return false
 	}
 	ip := frame[linkLen:]
-	tcp := ip[ipHdrLen:]
-	tcpHdr := int(tcp[12]>>4) * 4
-	if tcpHdr < 20 || tcpHdr > len(tcp) || len(tcp) > 0xffff {
+	l4 := ip[ipHdrLen:]
+	proto, l4Hdr, field := byte(inet.ProtoTCP), int(l4[12]>>4)*4, tcpChecksumField
+	if udp {
+		proto, l4Hdr, field = inet.ProtoUDP, 8, udpChecksumField
+	}
+	if l4Hdr < 8 || (!udp && l4Hdr < 20) || l4Hdr > len(l4) || len(l4) > 0xffff {
 		return false
 	}
 	var gso byte
@@ -95,19 +100,22 @@ func aggregateHeader(hdr *[vnetHdrLen]byte, frame []byte, linkLen, ipHdrLen, mss
 	switch {
 	case ip[0]>>4 == 4:
 		gso = vnetGSOTCPv4
-		sum = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoTCP, len(tcp))
+		sum = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], proto, len(l4))
 	case ip[0]>>4 == 6 && ipHdrLen == 40:
 		gso = vnetGSOTCPv6
-		sum = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoTCP, len(tcp))
+		sum = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], proto, len(l4))
 	default:
 		return false
 	}
-	binary.BigEndian.PutUint16(tcp[tcpChecksumField:], ^inet.Finish(sum))
+	if udp {
+		gso = vnetGSOUDPL4
+	}
+	binary.BigEndian.PutUint16(l4[field:], ^inet.Finish(sum))
 	hdr[0], hdr[1] = vnetFNeedsCsum, gso
-	binary.LittleEndian.PutUint16(hdr[2:], uint16(linkLen+ipHdrLen+tcpHdr))
-	binary.LittleEndian.PutUint16(hdr[4:], uint16(mss))
+	binary.LittleEndian.PutUint16(hdr[2:], uint16(linkLen+ipHdrLen+l4Hdr))
+	binary.LittleEndian.PutUint16(hdr[4:], uint16(size))
 	binary.LittleEndian.PutUint16(hdr[6:], uint16(linkLen+ipHdrLen))
-	binary.LittleEndian.PutUint16(hdr[8:], tcpChecksumField)
+	binary.LittleEndian.PutUint16(hdr[8:], uint16(field))
 	return true
 }
 
@@ -123,10 +131,21 @@ var ErrNotAggregate = errors.New("not a TCP aggregate")
 // sending (the kernel discards frames for an interface without carrier). It does not
 // allocate, except to build an error.
 func (a *AggregateSender) SendTCP(frame []byte, linkLen, ipHdrLen, mss int) error {
+	return a.send(frame, linkLen, ipHdrLen, mss, false)
+}
+
+// SendUDP is SendTCP for a UDP aggregate (UDP_SEGMENT): the kernel cuts it into datagrams
+// of size bytes of payload each (the last may be shorter), with their UDP lengths and
+// checksums.
+func (a *AggregateSender) SendUDP(frame []byte, linkLen, ipHdrLen, size int) error {
+	return a.send(frame, linkLen, ipHdrLen, size, true)
+}
+
+func (a *AggregateSender) send(frame []byte, linkLen, ipHdrLen, size int, udp bool) error {
 	if a.s.closed.Load() {
 		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "send", Err: net.ErrClosed}
 	}
-	if !aggregateHeader(&a.hdr, frame, linkLen, ipHdrLen, mss) {
+	if !aggregateHeader(&a.hdr, frame, linkLen, ipHdrLen, size, udp) {
 		return &FrameError{Iface: a.s.name, Size: len(frame), MTU: a.s.MTU(), Op: "aggregate", Err: ErrNotAggregate}
 	}
 	if err := a.s.linkCheck(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/internal/netns"
@@ -164,4 +165,86 @@ func TestAggregateSenderRefuses(t *testing.T) {
 	if st := a.Stats(); st.Packets != 0 {
 		t.Errorf("stats %+v: want nothing sent", st)
 	}
+}
+
+// Through a veth with its offloads on, an aggregate arrives whole, and a receiver with
+// VNetHdr learns how it is to be cut (GSO type and size from its virtio-net header); an
+// ordinary frame is no aggregate. TCP over IPv4 and IPv6 (SendTCP), and UDP (SendUDP).
+func TestRecvVNetHdr(t *testing.T) {
+	e := newEnv(t, 1500, live.Options{})
+	var a *live.AggregateSender
+	if err := e.p.InNS(0, func() (err error) { a, err = live.OpenAggregate(e.p.Link[0], live.Options{}); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: true, VNetHdr: true})
+	payload := make([]byte, 9000)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	v4 := tcpAggregate(e.peer, e.s.HardwareAddr(), false, 0x10, payload)
+	v6 := tcpAggregate(e.peer, e.s.HardwareAddr(), true, 0x10, payload)
+	udp := udpAggregate(e.peer, e.s.HardwareAddr(), payload)
+	plain := make([]byte, 100)
+	udpFrame(plain, e.peer, e.s.HardwareAddr(), 1)
+	if err := a.SendTCP(v4, 14, 20, 1200); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SendTCP(v6, 14, 40, 1100); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SendUDP(udp, 14, 20, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Send([][]byte{plain}); err != nil {
+		t.Fatal(err)
+	}
+	fs := make([]live.Frame, 8)
+	var got []live.Frame
+	var data [][]byte
+	for deadline := time.Now().Add(hangGuard); len(got) < 4 && time.Now().Before(deadline); {
+		n, err := r.Recv(fs, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs[:n] {
+			got = append(got, f)
+			data = append(data, bytes.Clone(f.Data))
+		}
+	}
+	want := []struct {
+		frame []byte
+		gso   uint8
+		size  uint16
+	}{{v4, live.GSOTCPv4, 1200}, {v6, live.GSOTCPv6, 1100}, {udp, live.GSOUDPL4, 1000}, {plain, live.GSONone, 0}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d frames, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].GSO != w.gso || got[i].GSOSize != w.size || !bytes.Equal(data[i], w.frame) {
+			t.Errorf("frame %d: %d bytes, GSO %d size %d; want the %d sent, GSO %d size %d",
+				i, len(data[i]), got[i].GSO, got[i].GSOSize, len(w.frame), w.gso, w.size)
+		}
+	}
+}
+
+// udpAggregate is an Ethernet frame with an IPv4 UDP packet carrying payload, for the
+// kernel to cut into datagrams (UDP GSO).
+func udpAggregate(dst, src, payload []byte) []byte {
+	f := make([]byte, 14+20+8+len(payload))
+	copy(f[0:6], dst)
+	copy(f[6:12], src)
+	binary.BigEndian.PutUint16(f[12:], 0x0800)
+	ip := f[14:]
+	ip[0], ip[6], ip[8], ip[9] = 0x45, 0x40, 64, 17
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	copy(ip[12:], []byte{198, 18, 0, 1})
+	copy(ip[16:], []byte{198, 19, 0, 1})
+	inet.IPv4(ip[:20]).SetChecksum()
+	u := ip[20:]
+	binary.BigEndian.PutUint16(u[0:], 40000)
+	binary.BigEndian.PutUint16(u[2:], 9)
+	binary.BigEndian.PutUint16(u[4:], uint16(len(u)))
+	copy(u[8:], payload)
+	return f
 }

@@ -3,6 +3,7 @@
 package live
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -120,7 +121,19 @@ type RecvOptions struct {
 	// AllowDown opens the socket even when the interface is down, for a program that
 	// waits for its link to come up (nothing arrives until it does).
 	AllowDown bool
+	// VNetHdr asks the kernel for each frame's virtio-net header (PACKET_VNET_HDR), which
+	// says how an aggregate (a GSO or GRO frame longer than the MTU) was made: Frame.GSO
+	// and Frame.GSOSize.
+	VNetHdr bool
 }
+
+// GSO kinds of an aggregate (Frame.GSO), from its virtio-net header.
+const (
+	GSONone  = 0 // not an aggregate
+	GSOTCPv4 = 1 // TCP over IPv4, cut at GSOSize bytes of payload
+	GSOTCPv6 = 4 // TCP over IPv6
+	GSOUDPL4 = 5 // UDP datagrams of GSOSize bytes of payload each (UDP_SEGMENT), over IPv4 or IPv6
+)
 
 func (o *RecvOptions) normalize() error {
 	page := unix.Getpagesize()
@@ -179,6 +192,12 @@ type Frame struct {
 	// Stamp is when the kernel received the frame, in Unix nanoseconds (the realtime
 	// clock; for a frame sent on the interface, when it was sent).
 	Stamp int64
+	// GSO and GSOSize say, with RecvOptions.VNetHdr, whether the frame is an aggregate and
+	// how to cut it (GSOTCPv4, GSOTCPv6, GSOUDPL4; GSONone for an ordinary frame, or when
+	// the kernel did not say), from the virtio-net header the kernel wrote in front of it.
+	// The ECN bit is cleared from GSO.
+	GSO     uint8
+	GSOSize uint16
 }
 
 // RecvStats count what a Receiver has done since it was opened.
@@ -301,6 +320,12 @@ func (r *Receiver) setup(quiet bool) error {
 	if quiet {
 		if err := attachDropAll(r.fd); err != nil {
 			return r.errf("SO_ATTACH_FILTER: %w", err)
+		}
+	}
+	if r.opts.VNetHdr {
+		// Before the ring: the kernel refuses it once a ring is mapped.
+		if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+			return r.errf("PACKET_VNET_HDR: %w", err)
 		}
 	}
 	if err := r.requestRing(); err != nil {
@@ -618,6 +643,13 @@ func (r *Receiver) hand(f *Frame, off, sll int, h frameHdr) bool {
 	}
 	mac := off + int(h.mac)
 	f.Data = r.ring[mac : mac+int(h.snaplen) : mac+int(h.snaplen)]
+	f.GSO, f.GSOSize = GSONone, 0
+	if r.opts.VNetHdr && mac-vnetHdrLen >= off {
+		// struct virtio_net_hdr, right in front of the frame: gso_type at 1 (its top bit
+		// is ECN), gso_size at 4, little-endian.
+		v := r.ring[mac-vnetHdrLen : mac]
+		f.GSO, f.GSOSize = v[1]&^0x80, binary.LittleEndian.Uint16(v[4:])
+	}
 	if whole != nil {
 		f.Data = whole
 		h.snaplen = uint32(len(whole))
@@ -645,6 +677,11 @@ func (r *Receiver) readWhole(n int) []byte {
 	if r.whole == nil {
 		r.whole = make([]byte, maxWhole)
 	}
+	// With VNetHdr the socket gives the virtio-net header first (the slot has it too).
+	skip := 0
+	if r.opts.VNetHdr {
+		skip = vnetHdrLen
+	}
 	for {
 		got, err := recvTrunc(r.fd, r.whole)
 		switch {
@@ -652,9 +689,9 @@ func (r *Receiver) readWhole(n int) []byte {
 			continue
 		case err != nil:
 			return nil
-		case got == n && n <= len(r.whole):
-			return r.whole[:n:n]
-		case got == n:
+		case got == skip+n && skip+n <= len(r.whole):
+			return r.whole[skip : skip+n : skip+n]
+		case got == skip+n:
 			return nil // too long for the buffer: cut
 		}
 	}

@@ -40,8 +40,8 @@ once their packets have left the NIC); a file that does not parse changes nothin
 The interfaces need no address; they are put in promiscuous mode while the gateway runs.
 Hosts behind it may keep their segmentation offloads on: a TCP aggregate (GSO or GRO, up to
 64 KB) for an SA goes to the NIC as one LSO + IPsec large send, cut into segments that fit
-both MTUs once sealed; an aggregate that is not TCP (UDP GSO) is dropped and counted. A
-TCP aggregate for no SA is bridged for the kernel to cut on the way out (GSO).
+both MTUs once sealed; a UDP one (UDP_SEGMENT) is cut into its datagrams, each sealed. An
+aggregate for no SA is bridged for the kernel to cut on the way out (GSO).
 
 examples:
   ov2 gateway --sa site.sa --inside eth1 --outside eth2
