@@ -50,6 +50,9 @@ func checkReport(t *testing.T, name string, r *gateway.Report, allowed ...string
 // frame is accounted for, and every ESP packet on the wire is one the gateways' reports
 // say they sealed. Transport and tunnel mode, IPv4 and IPv6, ESP in UDP, one and two lanes.
 //
+// The gateway on B's side sends A's consecutive TCP segments to B as aggregates (coalesced);
+// with the offloads of its inside link off, no frame B receives may be longer than the MTU.
+//
 // The "offloads" cases leave A's and B's segmentation offloads on: A's TCP sends aggregates
 // of up to 64 KB, which the gateway takes whole from its receive ring and hands to the NIC
 // as LSO + IPsec large sends; the report must show them cut, and no frame on the wire may
@@ -94,10 +97,16 @@ func TestEndToEnd(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tp := gwtest.New(t, gwtest.Opts{IPv6: c.ipv6, Offloads: c.offloads})
+			if !c.offloads {
+				// The kernel then cuts g2's aggregates before its inside link, as a NIC
+				// without TSO would have it do.
+				gwtest.OffloadsOff(t, tp.N, "g2", "in")
+			}
 			sas := gwtest.ParseSAs(t, c.sas)
 			g1 := tp.StartGateway(t, "g1", sas, c.lanes)
 			g2 := tp.StartGateway(t, "g2", sas, c.lanes)
 			capt := tp.StartCapture(t, "g2", "out")
+			atB := tp.StartCapture(t, "b", "eth0")
 			a, b := tp.A, tp.B
 			if c.ipv6 {
 				a, b = tp.A6, tp.B6
@@ -118,6 +127,16 @@ func TestEndToEnd(t *testing.T) {
 			frames := capt.Finish(t)
 			checkReport(t, "g1", r1)
 			checkReport(t, "g2", r2)
+			// g2 hands the kernel A's consecutive segments as aggregates, which it cuts
+			// back: with its inside link's offloads off B gets no frame over the MTU.
+			if r2.Decrypt.Coalesced.Packets == 0 || r2.Decrypt.Aggregates == 0 {
+				t.Errorf("g2 coalesced %d packets into %d aggregates: want A's segments coalesced", r2.Decrypt.Coalesced.Packets, r2.Decrypt.Aggregates)
+			}
+			for i, f := range atB.Finish(t) {
+				if len(f) > 1514 && !c.offloads {
+					t.Fatalf("frame %d at B: %d bytes, longer than the 1500-byte MTU allows (g2's inside offloads are off)", i, len(f))
+				}
+			}
 			bySPI := gwtest.CheckWire(t, frames, sas, a, b, b2)
 			if c.offloads {
 				if e := r1.Encrypt; e.Segmented.Packets == 0 || e.Segments <= e.Segmented.Packets {

@@ -26,6 +26,8 @@ var (
 	descFragments  = prometheus.NewDesc(ns+"fragments_total", "Fragments made of them.", nil, nil)
 	descSegmented  = prometheus.NewDesc(ns+"segmented_packets_total", "TCP aggregates (GSO/GRO frames longer than the MTU) handed to the NIC as LSO + IPsec large sends.", nil, nil)
 	descSegments   = prometheus.NewDesc(ns+"segments_total", "Segments the NIC cut them into.", nil, nil)
+	descCoalesced  = prometheus.NewDesc(ns+"coalesced_packets_total", "Opened TCP segments sent to the inside as parts of aggregates (consecutive segments of one flow, cut back by the kernel).", nil, nil)
+	descAggregates = prometheus.NewDesc(ns+"coalesced_aggregates_total", "Aggregates they made.", nil, nil)
 	descDrops      = prometheus.NewDesc(ns+"drops_total", "Frames and packets dropped, by reason (the gateway's, the NIC's on send, the host's on receive, the kernel's for full rings).", []string{"reason"}, nil)
 	descStatus     = prometheus.NewDesc(ns+"crypto_status_total", "Packets through the NIC's receive path by CryptoStatus (or why they were not processed).", []string{"status"}, nil)
 	descSAPackets  = prometheus.NewDesc(ns+"sa_packets_total", "Packets per SA: given to it to seal (dir=out), or delivered after opening (dir=in).", []string{"dir", "spi", "src", "dst"}, nil)
@@ -40,7 +42,7 @@ var (
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descFrames, descBytes, descPackets, descPktBytes, descBridged, descSent, descICMP,
-		descFragmented, descFragments, descSegmented, descSegments, descDrops, descStatus, descSAPackets, descSABytes, descSAs, descUpdates, descReloads, descUptime,
+		descFragmented, descFragments, descSegmented, descSegments, descCoalesced, descAggregates, descDrops, descStatus, descSAPackets, descSABytes, descSAs, descUpdates, descReloads, descUptime,
 		descLinkUp, descMTU} {
 		ch <- d
 	}
@@ -70,6 +72,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descFragments, r.Encrypt.Fragments)
 	counter(descSegmented, r.Encrypt.Segmented.Packets)
 	counter(descSegments, r.Encrypt.Segments)
+	counter(descCoalesced, r.Decrypt.Coalesced.Packets)
+	counter(descAggregates, r.Decrypt.Aggregates)
 	for k, v := range r.Drops {
 		counter(descDrops, v, k)
 	}

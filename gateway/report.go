@@ -47,6 +47,11 @@ type Direction struct {
 	// each then handed to the NIC; encrypt direction only.
 	UDPSplit  Counter `json:"udp_split"`
 	Datagrams uint64  `json:"datagrams"`
+	// Coalesced is the packets among Out sent as parts of Aggregates aggregates (decrypt
+	// direction): consecutive TCP segments of one flow, one send each, cut back into the
+	// same segments by the kernel. Each aggregate is one frame in Sent.
+	Coalesced  Counter `json:"coalesced"`
+	Aggregates uint64  `json:"aggregates"`
 	// Sent is what the sockets sending on this direction's account (to the other
 	// interface, and for the encrypt direction the ICMP errors back) had the kernel take;
 	// Refused the frames the interface refused with a hard error.
@@ -134,6 +139,7 @@ func (g *Gateway) Report() *Report {
 		d.ICMP, d.Fragmented, d.Fragments = s.icmp.load(), s.fragmented.load(), s.fragments.Load()
 		d.Segmented, d.BridgedAggregates = s.segmented.load(), s.aggregates.load()
 		d.UDPSplit, d.Datagrams = s.udpSplit.load(), s.datagrams.Load()
+		d.Coalesced, d.Aggregates = s.coalesced.load(), s.coalescedInto.Load()
 		d.Refused = s.sentErr.Load()
 		for _, x := range rx {
 			ks := x.Stats()
@@ -223,7 +229,7 @@ func (g *Gateway) Report() *Report {
 		e.Sent.Packets+e.Refused == e.Bridged.Packets+st.Sealed.Packets &&
 		d.Received.Packets == d.In.Packets+d.Bridged.Packets+dropsOut &&
 		st.Submitted == d.In.Packets && verdicts == st.Submitted && d.Out.Packets+hostDrop == verdicts &&
-		d.Sent.Packets+d.Refused == d.Bridged.Packets+e.ICMP.Packets+d.Out.Packets &&
+		d.Sent.Packets+d.Refused+d.Coalesced.Packets-d.Aggregates == d.Bridged.Packets+e.ICMP.Packets+d.Out.Packets &&
 		st.Send.Balanced() && st.Recv.Balanced()
 	return r
 }
@@ -267,6 +273,9 @@ func (r *Report) Print(w io.Writer) {
 		if x.ICMP.Packets > 0 || x.Fragmented.Packets > 0 {
 			fmt.Fprintf(w, "    too big once sealed: %d answered with ICMP errors, %d fragmented into %d fragments\n",
 				x.ICMP.Packets, x.Fragmented.Packets, x.Fragments)
+		}
+		if x.Coalesced.Packets > 0 {
+			fmt.Fprintf(w, "    coalesced:  %10d packets %14d bytes into %d aggregates (consecutive TCP segments, cut back by the kernel)\n", x.Coalesced.Packets, x.Coalesced.Bytes, x.Aggregates)
 		}
 		if x.UDPSplit.Packets > 0 {
 			fmt.Fprintf(w, "    UDP aggregates (UDP_SEGMENT) cut into datagrams before sealing: %d frames into %d datagrams\n", x.UDPSplit.Packets, x.Datagrams)

@@ -76,9 +76,13 @@ type sideStats struct {
 	udpSplit   counter       // UDP aggregates for an SA cut into datagrams before sealing
 	datagrams  atomic.Uint64 // datagrams cut from them and handed to the fast path
 	dgramErrs  atomic.Uint64 // datagrams the fast path refused (counted in drops too)
-	fragErrs   atomic.Uint64 // fragments the fast path refused (counted in drops too)
-	sentErr    atomic.Uint64 // frames the interface refused, of those sent on this side's account
-	drops      [NumReasons]atomic.Uint64
+	// coalesced are the opened packets sent as parts of aggregates (decrypt), and
+	// coalescedInto how many aggregates they made (each one frame in sent).
+	coalesced     counter
+	coalescedInto atomic.Uint64
+	fragErrs      atomic.Uint64 // fragments the fast path refused (counted in drops too)
+	sentErr       atomic.Uint64 // frames the interface refused, of those sent on this side's account
+	drops         [NumReasons]atomic.Uint64
 }
 
 // batchCounts are a worker's counts for one batch, added to sideStats at its end.

@@ -64,6 +64,8 @@ type lane struct {
 	// (live.Frame.GSO): how an aggregate is to be cut.
 	gso     uint8
 	gsoSize int
+
+	merge merger // the aggregate the decrypt callback builds (coalesce.go)
 }
 
 func newLane(g *Gateway, i int) *lane {
@@ -71,7 +73,8 @@ func newLane(g *Gateway, i int) *lane {
 		frames: make([]live.Frame, framesPerRecv),
 		toOutB: make([][]byte, 0, framesPerRecv), toInB: make([][]byte, 0, framesPerRecv),
 		arena: make([]byte, 0, arenaSize), scratch: make([]byte, packet.LargeSize),
-		cbOut: make([][]byte, 0, 256), cbIn: make([][]byte, 0, 256)}
+		cbOut: make([][]byte, 0, 256), cbIn: make([][]byte, 0, 256),
+		merge: merger{buf: make([]byte, 0, packet.LargeSize)}}
 }
 
 // wake makes the worker look at the stop flag now.
