@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ov2dev/ov2/internal/inet"
 	"github.com/ov2dev/ov2/internal/netns"
 	"github.com/ov2dev/ov2/live"
@@ -63,19 +65,11 @@ func tcpAggregate(dst, src []byte, v6 bool, flags byte, payload []byte) []byte {
 // checksum, sequence number and valid TCP checksum, FIN and PSH on the last only, and the
 // payload whole. IPv4 and IPv6.
 func TestAggregateSenderTCP(t *testing.T) {
-	if _, err := exec.LookPath("ethtool"); err != nil {
-		if os.Getenv(netns.RequireEnv) == "1" {
-			t.Fatalf("ethtool is not installed (apt-get install ethtool): %v", err)
-		}
-		t.Skipf("ethtool is not installed: %v", err)
-	}
 	for _, v6 := range []bool{false, true} {
 		name := map[bool]string{false: "ipv4", true: "ipv6"}[v6]
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, 1500, live.Options{})
-			if out, err := e.p.Cmd(0, "ethtool", "-K", e.p.Link[0], "tso", "off", "gso", "off", "tx", "off").CombinedOutput(); err != nil {
-				t.Fatalf("ethtool: %v: %s", err, out)
-			}
+			sendOffloadsOff(t, e)
 			var a *live.AggregateSender
 			if err := e.p.InNS(0, func() (err error) { a, err = live.OpenAggregate(e.p.Link[0], live.Options{}); return err }); err != nil {
 				t.Fatal(err)
@@ -134,6 +128,22 @@ func TestAggregateSenderTCP(t *testing.T) {
 				t.Errorf("stats %+v: want 1 aggregate of %d bytes", st, len(f))
 			}
 		})
+	}
+}
+
+// sendOffloadsOff turns segmentation and checksum offloads off on the sending end of e's
+// veth pair, so that the kernel cuts aggregates and computes checksums in software (a veth
+// otherwise passes an aggregate whole, its checksums left to offload).
+func sendOffloadsOff(t *testing.T, e *env) {
+	t.Helper()
+	if _, err := exec.LookPath("ethtool"); err != nil {
+		if os.Getenv(netns.RequireEnv) == "1" {
+			t.Fatalf("ethtool is not installed (apt-get install ethtool): %v", err)
+		}
+		t.Skipf("ethtool is not installed: %v", err)
+	}
+	if out, err := e.p.Cmd(0, "ethtool", "-K", e.p.Link[0], "tso", "off", "gso", "off", "tx", "off").CombinedOutput(); err != nil {
+		t.Fatalf("ethtool: %v: %s", err, out)
 	}
 }
 
@@ -247,4 +257,42 @@ func udpAggregate(dst, src, payload []byte) []byte {
 	binary.BigEndian.PutUint16(u[4:], uint16(len(u)))
 	copy(u[8:], payload)
 	return f
+}
+
+// An aggregate with an 802.1Q tag in its link header (linkLen 18) is cut with the tag on
+// every segment: 5 segments of 1000 bytes, each tagged 100 (the receiving veth hands the
+// tag over beside the frame, TP_STATUS_VLAN_VALID).
+func TestAggregateSenderVLAN(t *testing.T) {
+	e := newEnv(t, 1500, live.Options{})
+	sendOffloadsOff(t, e)
+	var a *live.AggregateSender
+	if err := e.p.InNS(0, func() (err error) { a, err = live.OpenAggregate(e.p.Link[0], live.Options{}); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: true})
+	f := tcpAggregate(e.peer, e.s.HardwareAddr(), false, 0x10, make([]byte, 5000))
+	tagged := append(append(append([]byte(nil), f[:12]...), 0x81, 0x00, 0x00, 100), f[12:]...)
+	if err := a.SendTCP(tagged, 18, 20, 1000); err != nil {
+		t.Fatal(err)
+	}
+	fs := make([]live.Frame, 16)
+	var segs []live.Frame
+	for deadline := time.Now().Add(hangGuard); len(segs) < 5 && time.Now().Before(deadline); {
+		n, err := r.Recv(fs, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, fs[:n]...)
+	}
+	if len(segs) != 5 {
+		t.Fatalf("%d segments, want 5", len(segs))
+	}
+	for i, s := range segs {
+		tagged := s.Status&unix.TP_STATUS_VLAN_VALID != 0 && s.VLANTCI&0xfff == 100 ||
+			binary.BigEndian.Uint16(s.Data[12:]) == 0x8100 && binary.BigEndian.Uint16(s.Data[14:])&0xfff == 100
+		if !tagged || s.Len != 14+20+20+1000 {
+			t.Errorf("segment %d: %d bytes, tag 100 %v; want 1054 bytes (untagged by the receiver) and the tag", i, s.Len, tagged)
+		}
+	}
 }
