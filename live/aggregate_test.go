@@ -60,21 +60,14 @@ func tcpAggregate(dst, src []byte, v6 bool, flags byte, payload []byte) []byte {
 // SendTCP sends an aggregate for the kernel to cut: with segmentation and checksum offloads
 // off on the sending veth the kernel segments it and computes the checksums in software
 // (a veth otherwise passes the aggregate whole, and checksums left to offload), and the far
-// end receives 20 segments of
-// 1000 bytes (the last 500) in order, each with its own IP length, identification and
-// checksum, sequence number and valid TCP checksum, FIN and PSH on the last only, and the
-// payload whole. IPv4 and IPv6.
+// end receives 20 segments of 1000 bytes (the last 500) in order, each with its own IP
+// length, identification and checksum, sequence number and valid TCP checksum, FIN and PSH
+// on the last only, and the payload whole. IPv4 and IPv6.
 func TestAggregateSenderTCP(t *testing.T) {
 	for _, v6 := range []bool{false, true} {
 		name := map[bool]string{false: "ipv4", true: "ipv6"}[v6]
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, 1500, live.Options{})
-			sendOffloadsOff(t, e)
-			var a *live.AggregateSender
-			if err := e.p.InNS(0, func() (err error) { a, err = live.OpenAggregate(e.p.Link[0], live.Options{}); return err }); err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
+			e, a := aggregateEnv(t, true)
 			r := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: true})
 			payload := make([]byte, 19500)
 			for i := range payload {
@@ -131,6 +124,22 @@ func TestAggregateSenderTCP(t *testing.T) {
 	}
 }
 
+// aggregateEnv is a veth pair (newEnv) with an AggregateSender on Link[0] too, closed when
+// the test ends; with offloadsOff the sending end's offloads are off (sendOffloadsOff).
+func aggregateEnv(t *testing.T, offloadsOff bool) (*env, *live.AggregateSender) {
+	t.Helper()
+	e := newEnv(t, 1500, live.Options{})
+	if offloadsOff {
+		sendOffloadsOff(t, e)
+	}
+	var a *live.AggregateSender
+	if err := e.p.InNS(0, func() (err error) { a, err = live.OpenAggregate(e.p.Link[0], live.Options{}); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return e, a
+}
+
 // sendOffloadsOff turns segmentation and checksum offloads off on the sending end of e's
 // veth pair, so that the kernel cuts aggregates and computes checksums in software (a veth
 // otherwise passes an aggregate whole, its checksums left to offload).
@@ -149,12 +158,7 @@ func sendOffloadsOff(t *testing.T, e *env) {
 
 // SendTCP refuses what is not a TCP aggregate it can describe, and sends nothing.
 func TestAggregateSenderRefuses(t *testing.T) {
-	e := newEnv(t, 1500, live.Options{})
-	var a *live.AggregateSender
-	if err := e.p.InNS(0, func() (err error) { a, err = live.OpenAggregate(e.p.Link[0], live.Options{}); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	e, a := aggregateEnv(t, false)
 	good := tcpAggregate(e.peer, e.s.HardwareAddr(), false, 0x10, make([]byte, 3000))
 	badOffset := bytes.Clone(good)
 	badOffset[14+20+12] = 2 << 4 // a TCP header of 8 bytes
@@ -181,12 +185,7 @@ func TestAggregateSenderRefuses(t *testing.T) {
 // VNetHdr learns how it is to be cut (GSO type and size from its virtio-net header); an
 // ordinary frame is no aggregate. TCP over IPv4 and IPv6 (SendTCP), and UDP (SendUDP).
 func TestRecvVNetHdr(t *testing.T) {
-	e := newEnv(t, 1500, live.Options{})
-	var a *live.AggregateSender
-	if err := e.p.InNS(0, func() (err error) { a, err = live.OpenAggregate(e.p.Link[0], live.Options{}); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	e, a := aggregateEnv(t, false)
 	r := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: true, VNetHdr: true})
 	payload := make([]byte, 9000)
 	for i := range payload {
@@ -263,13 +262,7 @@ func udpAggregate(dst, src, payload []byte) []byte {
 // every segment: 5 segments of 1000 bytes, each tagged 100 (the receiving veth hands the
 // tag over beside the frame, TP_STATUS_VLAN_VALID).
 func TestAggregateSenderVLAN(t *testing.T) {
-	e := newEnv(t, 1500, live.Options{})
-	sendOffloadsOff(t, e)
-	var a *live.AggregateSender
-	if err := e.p.InNS(0, func() (err error) { a, err = live.OpenAggregate(e.p.Link[0], live.Options{}); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	e, a := aggregateEnv(t, true)
 	r := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: true})
 	f := tcpAggregate(e.peer, e.s.HardwareAddr(), false, 0x10, make([]byte, 5000))
 	tagged := append(append(append([]byte(nil), f[:12]...), 0x81, 0x00, 0x00, 100), f[12:]...)
