@@ -73,6 +73,19 @@ func segment(frame []byte, linkLen int) (ipHdr, hdrs, payload int, ok bool) {
 		tcp[12]&0x0f != 0 || len(tcp) == tcpHdr {
 		return 0, 0, 0, false // other flags (SYN, FIN, RST, URG, ECE, CWR, AE), or no payload
 	}
+	// The aggregate's segments get checksums computed afresh: only a segment whose own
+	// checksum is right may join, or a segment damaged before it was sealed (on the far
+	// side's inside link) would leave with a right one, and the host take it (GRO, too,
+	// merges only what verified). A damaged one goes on as it is, and the host drops it.
+	var pseudo uint32
+	if ipHdr == 20 {
+		pseudo = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoTCP, len(tcp))
+	} else {
+		pseudo = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoTCP, len(tcp))
+	}
+	if inet.Finish(inet.Checksum(tcp, pseudo)) != 0 {
+		return 0, 0, 0, false
+	}
 	return ipHdr, linkLen + ipHdr + tcpHdr, len(tcp) - tcpHdr, true
 }
 

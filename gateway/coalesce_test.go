@@ -10,7 +10,7 @@ import (
 
 // tcpFrame is an Ethernet frame with an IPv4 (DF) or IPv6 TCP segment from 10.0.0.1 (fd00::1)
 // to 10.0.0.2 (fd00::2), ports 40000 to 5201, ACK 7, window 1000, the 12-byte timestamp
-// option (TSval ts), the flags given, and payload.
+// option (TSval ts), the flags given, and payload, with a right TCP checksum.
 func tcpFrame(v6 bool, seq uint32, flags byte, ts uint32, payload []byte) []byte {
 	tcp := make([]byte, 32+len(payload))
 	binary.BigEndian.PutUint16(tcp[0:], 40000)
@@ -27,6 +27,7 @@ func tcpFrame(v6 bool, seq uint32, flags byte, ts uint32, payload []byte) []byte
 		ip[0], ip[6], ip[7] = 0x60, inet.ProtoTCP, 64
 		binary.BigEndian.PutUint16(ip[4:], uint16(len(tcp)))
 		ip[8], ip[23], ip[24], ip[39] = 0xfd, 1, 0xfd, 2
+		binary.BigEndian.PutUint16(tcp[16:], inet.Finish(inet.Checksum(tcp, inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoTCP, len(tcp)))))
 		return ethFrame(etherIPv6, append(ip, tcp...))
 	}
 	ip := make([]byte, 20)
@@ -35,7 +36,32 @@ func tcpFrame(v6 bool, seq uint32, flags byte, ts uint32, payload []byte) []byte
 	binary.BigEndian.PutUint16(ip[6:], 0x4000)
 	copy(ip[12:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
 	inet.IPv4(ip).SetChecksum()
+	binary.BigEndian.PutUint16(tcp[16:], inet.Finish(inet.Checksum(tcp, inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoTCP, len(tcp)))))
 	return ethFrame(etherIPv4, append(ip, tcp...))
+}
+
+// resum recomputes the TCP checksum of an Ethernet frame's segment (IP header ipHdr bytes),
+// if its headers still read as IPv4 or IPv6.
+func resum(f []byte, ipHdr int) {
+	ip := f[ethHdrLen:]
+	tcp := ip[ipHdr:]
+	if len(tcp) < 20 {
+		return
+	}
+	binary.BigEndian.PutUint16(tcp[16:], 0)
+	var pseudo uint32
+	if ipHdr == 20 {
+		pseudo = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoTCP, len(tcp))
+	} else {
+		pseudo = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoTCP, len(tcp))
+	}
+	binary.BigEndian.PutUint16(tcp[16:], inet.Finish(inet.Checksum(tcp, pseudo)))
+}
+
+// damage flips a bit of a frame's last byte (its payload).
+func damage(f []byte) []byte {
+	f[len(f)-1] ^= 1
+	return f
 }
 
 // cutBack cuts an aggregate as GSO would: segments of mss bytes of payload, the headers of
@@ -85,6 +111,8 @@ func TestCoalesce(t *testing.T) {
 			{"another timestamp", [][]byte{tcpFrame(v6, 100, 0x10, 5, p(100, 1)), tcpFrame(v6, 200, 0x10, 6, p(100, 2))}, 0},
 			{"FIN", [][]byte{tcpFrame(v6, 100, 0x10, 5, p(100, 1)), tcpFrame(v6, 200, 0x11, 5, p(100, 2))}, 0},
 			{"no payload (a pure ACK)", [][]byte{tcpFrame(v6, 100, 0x10, 5, p(100, 1)), tcpFrame(v6, 200, 0x10, 5, nil)}, 0},
+			{"a damaged payload (its checksum wrong)", [][]byte{tcpFrame(v6, 100, 0x10, 5, p(100, 1)),
+				damage(tcpFrame(v6, 200, 0x10, 5, p(100, 2)))}, 0},
 		}
 		for _, c := range cases {
 			var m merger
@@ -133,6 +161,7 @@ func TestCoalesce(t *testing.T) {
 		"options": func(f []byte) { f[ethHdrLen] = 0x46 },
 		"UDP":     func(f []byte) { f[ethHdrLen+9] = inet.ProtoUDP },
 		"SYN":     func(f []byte) { f[ethHdrLen+20+13] = 0x12 },
+		"damaged": func(f []byte) { damage(f) },
 	} {
 		f := bytes.Clone(base)
 		mod(f)
@@ -182,7 +211,10 @@ func FuzzCoalesce(f *testing.F) {
 			}
 			seg := tcpFrame(v6, s, flags, 5, bytes.Repeat([]byte{byte(i)}, n))
 			if steps[i]&16 != 0 {
-				seg[int(steps[i+2])%len(seg)] ^= 0x40 // some byte changed
+				seg[int(steps[i+2])%len(seg)] ^= 0x40 // some byte changed,
+				if steps[i]&32 == 0 {
+					resum(seg, ipHdr) // and the checksum made right again (or not)
+				}
 			}
 			if m.join(seg, ethHdrLen) {
 				joined = append(joined, seg)
