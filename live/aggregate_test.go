@@ -183,10 +183,13 @@ func TestAggregateSenderRefuses(t *testing.T) {
 
 // Through a veth with its offloads on, an aggregate arrives whole, and a receiver with
 // VNetHdr learns how it is to be cut (GSO type and size from its virtio-net header); an
-// ordinary frame is no aggregate. TCP over IPv4 and IPv6 (SendTCP), and UDP (SendUDP).
-func TestRecvVNetHdr(t *testing.T) {
+// ordinary frame is no aggregate. TCP over IPv4 and IPv6 (SendTCP), and UDP (SendUDP); on
+// both kinds of ring.
+func TestRecvVNetHdr(t *testing.T) { ringKinds(t, testRecvVNetHdr) }
+
+func testRecvVNetHdr(t *testing.T, immediate bool) {
 	e, a := aggregateEnv(t, false)
-	r := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: true, VNetHdr: true})
+	r := openReceiver(t, e.p, 1, live.RecvOptions{Immediate: immediate, Timeout: time.Millisecond, VNetHdr: true})
 	payload := make([]byte, 9000)
 	for i := range payload {
 		payload[i] = byte(i * 7)
