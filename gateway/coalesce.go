@@ -40,12 +40,17 @@ type merger struct {
 	psh   bool   // the last segment had PSH
 }
 
+// seg is what segment read of a frame: its link-layer header's length, its IP header's,
+// all its headers' (link, IP, TCP with options), and its payload's.
+type seg struct{ link, ip, hdrs, payload int }
+
 // segment reads frame (linkLen bytes of link-layer header, an IP packet) as a TCP segment
-// that may be part of an aggregate: its IP header length, all its headers' length, and its
-// payload length, or ok false.
-func segment(frame []byte, linkLen int) (ipHdr, hdrs, payload int, ok bool) {
+// that may be part of an aggregate, or reports false. It is read once a frame: join and
+// begin take what it read.
+func segment(frame []byte, linkLen int) (seg, bool) {
+	var ipHdr int
 	if len(frame) < linkLen+40 {
-		return 0, 0, 0, false
+		return seg{}, false
 	}
 	ip := frame[linkLen:]
 	switch ip[0] >> 4 {
@@ -53,61 +58,49 @@ func segment(frame []byte, linkLen int) (ipHdr, hdrs, payload int, ok bool) {
 		// No options, DF and no fragment fields, TCP, the length of the frame.
 		if ip[0] != 0x45 || binary.BigEndian.Uint16(ip[6:]) != 0x4000 || ip[9] != inet.ProtoTCP ||
 			int(binary.BigEndian.Uint16(ip[2:])) != len(ip) {
-			return 0, 0, 0, false
+			return seg{}, false
 		}
 		ipHdr = 20
 	case 6:
 		if ip[6] != inet.ProtoTCP || 40+int(binary.BigEndian.Uint16(ip[4:])) != len(ip) {
-			return 0, 0, 0, false
+			return seg{}, false
 		}
 		ipHdr = 40
 	default:
-		return 0, 0, 0, false
+		return seg{}, false
 	}
 	tcp := ip[ipHdr:]
 	if len(tcp) < 20 {
-		return 0, 0, 0, false
+		return seg{}, false
 	}
 	tcpHdr := int(tcp[12]>>4) * 4
 	if tcpHdr < 20 || tcpHdr > len(tcp) || tcp[13]&^(tcpFlagACK|tcpFlagPSH) != 0 || tcp[13]&tcpFlagACK == 0 ||
 		tcp[12]&0x0f != 0 || len(tcp) == tcpHdr {
-		return 0, 0, 0, false // other flags (SYN, FIN, RST, URG, ECE, CWR, AE), or no payload
+		return seg{}, false // other flags (SYN, FIN, RST, URG, ECE, CWR, AE), or no payload
 	}
 	// The aggregate's segments get checksums computed afresh: only a segment whose own
 	// checksum is right may join, or a segment damaged before it was sealed (on the far
 	// side's inside link) would leave with a right one, and the host take it (GRO, too,
 	// merges only what verified). A damaged one goes on as it is, and the host drops it.
-	var pseudo uint32
-	if ipHdr == 20 {
-		pseudo = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoTCP, len(tcp))
-	} else {
-		pseudo = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoTCP, len(tcp))
+	if inet.Finish(inet.Checksum(tcp, inet.PseudoHeader(ip, inet.ProtoTCP, len(tcp)))) != 0 {
+		return seg{}, false
 	}
-	if inet.Finish(inet.Checksum(tcp, pseudo)) != 0 {
-		return 0, 0, 0, false
-	}
-	return ipHdr, linkLen + ipHdr + tcpHdr, len(tcp) - tcpHdr, true
+	return seg{link: linkLen, ip: ipHdr, hdrs: linkLen + ipHdr + tcpHdr, payload: len(tcp) - tcpHdr}, true
 }
 
-// begin makes frame the aggregate's first segment if it may start one.
-func (m *merger) begin(frame []byte, linkLen int) bool {
-	ipHdr, hdrs, payload, ok := segment(frame, linkLen)
-	if !ok {
-		return false
-	}
-	tcp := frame[linkLen+ipHdr:]
-	*m = merger{buf: m.buf[:0], first: frame, link: linkLen, ip: ipHdr, hdrs: hdrs, mss: payload, n: 1,
-		next: binary.BigEndian.Uint32(tcp[4:]) + uint32(payload), done: tcp[13]&tcpFlagPSH != 0}
-	return true
+// begin makes frame, read as s, the aggregate's first segment.
+func (m *merger) begin(frame []byte, s seg) {
+	tcp := frame[s.link+s.ip:]
+	*m = merger{buf: m.buf[:0], first: frame, link: s.link, ip: s.ip, hdrs: s.hdrs, mss: s.payload, n: 1,
+		next: binary.BigEndian.Uint32(tcp[4:]) + uint32(s.payload), done: tcp[13]&tcpFlagPSH != 0}
 }
 
-// join adds frame to the aggregate if it continues it, and reports whether it did.
-func (m *merger) join(frame []byte, linkLen int) bool {
-	if m.n == 0 || m.done || linkLen != m.link {
-		return false
-	}
-	ipHdr, hdrs, payload, ok := segment(frame, linkLen)
-	if !ok || ipHdr != m.ip || hdrs != m.hdrs || payload > m.mss || len(m.agg())+payload > m.link+maxAggregateIP {
+// join adds frame, read as s, to the aggregate if it continues it, and reports whether it
+// did.
+func (m *merger) join(frame []byte, s seg) bool {
+	linkLen, ipHdr, hdrs, payload := s.link, s.ip, s.hdrs, s.payload
+	if m.n == 0 || m.done || linkLen != m.link || ipHdr != m.ip || hdrs != m.hdrs || payload > m.mss ||
+		len(m.agg())+payload > m.link+maxAggregateIP {
 		return false
 	}
 	first := m.agg()

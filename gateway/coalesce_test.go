@@ -58,6 +58,22 @@ func resum(f []byte, ipHdr int) {
 	binary.BigEndian.PutUint16(tcp[16:], inet.Finish(inet.Checksum(tcp, pseudo)))
 }
 
+// begin reads f (an Ethernet frame) as segment does and starts an aggregate with it, if it
+// may start one.
+func begin(m *merger, f []byte) bool {
+	s, ok := segment(f, ethHdrLen)
+	if ok {
+		m.begin(f, s)
+	}
+	return ok
+}
+
+// join reads f as segment does and offers it to the aggregate.
+func join(m *merger, f []byte) bool {
+	s, ok := segment(f, ethHdrLen)
+	return ok && m.join(f, s)
+}
+
 // damage flips a bit of a frame's last byte (its payload).
 func damage(f []byte) []byte {
 	f[len(f)-1] ^= 1
@@ -117,12 +133,12 @@ func TestCoalesce(t *testing.T) {
 		for _, c := range cases {
 			var m merger
 			m.buf = make([]byte, 0, 1<<17)
-			if !m.begin(c.segs[0], ethHdrLen) {
+			if !begin(&m, c.segs[0]) {
 				t.Fatalf("v6 %v, %s: the first segment does not start an aggregate", v6, c.name)
 			}
 			joined := 0
 			for _, s := range c.segs[1:] {
-				if !m.join(s, ethHdrLen) {
+				if !join(&m, s) {
 					break
 				}
 				joined++
@@ -166,7 +182,7 @@ func TestCoalesce(t *testing.T) {
 		f := bytes.Clone(base)
 		mod(f)
 		var m merger
-		if m.begin(f, ethHdrLen) {
+		if begin(&m, f) {
 			t.Errorf("%s: starts an aggregate", name)
 		}
 	}
@@ -189,7 +205,7 @@ func FuzzCoalesce(f *testing.F) {
 		m.buf = make([]byte, 0, 1<<17)
 		seq := uint32(1000)
 		first := tcpFrame(v6, seq, 0x10, 5, bytes.Repeat([]byte{1}, int(mss)))
-		if !m.begin(first, ethHdrLen) {
+		if !begin(&m, first) {
 			t.Fatal("a plain segment does not start an aggregate")
 		}
 		joined := [][]byte{first}
@@ -216,7 +232,7 @@ func FuzzCoalesce(f *testing.F) {
 					resum(seg, ipHdr) // and the checksum made right again (or not)
 				}
 			}
-			if m.join(seg, ethHdrLen) {
+			if join(&m, seg) {
 				joined = append(joined, seg)
 				seq = s + uint32(n)
 			}

@@ -30,15 +30,10 @@ func completeChecksum(ip []byte, f Frame) bool {
 	if len(l4) < at+2 {
 		return false
 	}
-	var sum uint32
-	if f.Kind == KindIPv4 {
-		if binary.BigEndian.Uint16(ip[6:])&0x3fff != 0 { // a fragment: the checksum covers the whole datagram
-			return false
-		}
-		sum = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], f.Proto, len(l4))
-	} else {
-		sum = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], f.Proto, len(l4))
+	if f.Kind == KindIPv4 && binary.BigEndian.Uint16(ip[6:])&0x3fff != 0 {
+		return false // a fragment: the checksum covers the whole datagram
 	}
+	sum := inet.PseudoHeader(ip, f.Proto, len(l4))
 	binary.BigEndian.PutUint16(l4[at:], 0)
 	c := inet.Finish(inet.Checksum(l4, sum))
 	if c == 0 && f.Proto == inet.ProtoUDP {

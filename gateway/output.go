@@ -43,11 +43,14 @@ func (g *Gateway) unprotected(b fastpath.Burst) {
 			continue
 		}
 		setEtherType(r.Frame[:r.LinkLen], r.Frame[r.LinkLen:])
-		if l.merge.join(r.Frame, r.LinkLen) {
+		s, ok := segment(r.Frame, r.LinkLen)
+		if ok && l.merge.join(r.Frame, s) {
 			continue
 		}
 		frames = l.endAggregate(frames)
-		if !l.merge.begin(r.Frame, r.LinkLen) {
+		if ok {
+			l.merge.begin(r.Frame, s)
+		} else {
 			frames = append(frames, r.Frame)
 		}
 	}

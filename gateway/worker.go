@@ -279,18 +279,8 @@ func datagram(ip []byte, f Frame, k int) {
 		binary.BigEndian.PutUint16(ip[4:], uint16(len(udp)))
 	}
 	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
-	binary.BigEndian.PutUint16(udp[6:], 0)
-	var pseudo uint32
-	if f.Kind == KindIPv4 {
-		pseudo = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], inet.ProtoUDP, len(udp))
-	} else {
-		pseudo = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], inet.ProtoUDP, len(udp))
-	}
-	sum := inet.Finish(inet.Checksum(udp, pseudo))
-	if sum == 0 {
-		sum = 0xffff // RFC 768: a computed 0 is sent as all ones
-	}
-	binary.BigEndian.PutUint16(udp[6:], sum)
+	f.IPLen = len(ip)
+	completeChecksum(ip, f)
 }
 
 // fragment reports whether ip is an IPv4 fragment (more fragments, or an offset): never an

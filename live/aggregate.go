@@ -96,21 +96,17 @@ func aggregateHeader(hdr *[vnetHdrLen]byte, frame []byte, linkLen, ipHdrLen, siz
 		return false
 	}
 	var gso byte
-	var sum uint32
 	switch {
+	case udp && (ip[0]>>4 == 4 || ip[0]>>4 == 6 && ipHdrLen == 40):
+		gso = vnetGSOUDPL4
 	case ip[0]>>4 == 4:
 		gso = vnetGSOTCPv4
-		sum = inet.PseudoHeaderIPv4(ip[12:16], ip[16:20], proto, len(l4))
 	case ip[0]>>4 == 6 && ipHdrLen == 40:
 		gso = vnetGSOTCPv6
-		sum = inet.PseudoHeaderIPv6(ip[8:24], ip[24:40], proto, len(l4))
 	default:
 		return false
 	}
-	if udp {
-		gso = vnetGSOUDPL4
-	}
-	binary.BigEndian.PutUint16(l4[field:], ^inet.Finish(sum))
+	binary.BigEndian.PutUint16(l4[field:], ^inet.Finish(inet.PseudoHeader(ip, proto, len(l4))))
 	hdr[0], hdr[1] = vnetFNeedsCsum, gso
 	binary.LittleEndian.PutUint16(hdr[2:], uint16(linkLen+ipHdrLen+l4Hdr))
 	binary.LittleEndian.PutUint16(hdr[4:], uint16(size))

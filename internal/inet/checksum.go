@@ -71,6 +71,15 @@ func PseudoHeaderIPv4(src, dst []byte, proto byte, length int) uint32 {
 	return sum + uint32(proto) + uint32(length)
 }
 
+// PseudoHeader is PseudoHeaderIPv4 or PseudoHeaderIPv6 for the IP packet ip, by its version
+// (4, or else 6): its addresses, proto, and length. ip must hold the fixed header.
+func PseudoHeader(ip []byte, proto byte, length int) uint32 {
+	if ip[0]>>4 == 4 {
+		return PseudoHeaderIPv4(ip[12:16], ip[16:20], proto, length)
+	}
+	return PseudoHeaderIPv6(ip[8:24], ip[24:40], proto, length)
+}
+
 // PseudoHeaderIPv6 is the running sum of the IPv6 pseudo-header (RFC 8200 §8.1): source,
 // destination, 32-bit upper-layer length, three zero bytes and the next header. src and dst
 // must be 16 bytes each (IPv6.Src, IPv6.Dst). The upper-layer length is 32 bits on the wire;

@@ -115,3 +115,21 @@ func TestPseudoHeaders(t *testing.T) {
 		t.Errorf("IPv6 pseudo-header sum %#x, want %#x", got, want)
 	}
 }
+
+// PseudoHeader picks the pseudo-header of the packet's IP version.
+func TestPseudoHeader(t *testing.T) {
+	v4 := make([]byte, 20)
+	v4[0] = 0x45
+	copy(v4[12:], []byte{10, 0, 0, 1, 192, 168, 7, 9})
+	v6 := make([]byte, 40)
+	v6[0] = 0x60
+	for i := 8; i < 40; i++ {
+		v6[i] = byte(i * 5)
+	}
+	if got, want := PseudoHeader(v4, ProtoTCP, 1234), PseudoHeaderIPv4(v4[12:16], v4[16:20], ProtoTCP, 1234); got != want {
+		t.Errorf("IPv4: %#x, want %#x", got, want)
+	}
+	if got, want := PseudoHeader(v6, ProtoUDP, 1234), PseudoHeaderIPv6(v6[8:24], v6[24:40], ProtoUDP, 1234); got != want {
+		t.Errorf("IPv6: %#x, want %#x", got, want)
+	}
+}
